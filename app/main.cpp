@@ -1,0 +1,199 @@
+// The composition root: the only place that reads settings, opens the database and wires the
+// platform pieces and modules together. Subcommands: serve, migrate, demo, version.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "platform/base/clock.h"
+#include "platform/base/log.h"
+#include "platform/base/settings.h"
+#include "platform/http/router.h"
+#include "platform/http/server.h"
+#include "platform/jobs/jobs.h"
+#include "platform/storage/async_database.h"
+#include "platform/storage/migrations.h"
+#include "platform/system/system_routes.h"
+
+#ifndef GUICHET_VERSION
+#define GUICHET_VERSION "0.0.0-dev"
+#endif
+
+namespace guichet {
+namespace {
+
+struct CommonFlags {
+  std::string config_file;
+  std::string db;
+};
+
+std::vector<storage::Migration> AllMigrations() {
+  std::vector<storage::Migration> all;
+  for (auto& migration : jobs::Migrations()) all.push_back(std::move(migration));
+  return all;
+}
+
+std::string SettingsHelp() {
+  std::string text = "\nSettings (config file `key = value`, or environment GUICHET_<KEY>):\n";
+  for (const OptionInfo& option : DescribeSettings()) {
+    text += fmt::format("  {:<24} {} [default {}; {}]\n", option.name, option.doc,
+                        option.default_text.empty() ? "\"\"" : option.default_text, option.range_text);
+  }
+  return text;
+}
+
+Result<Settings> Load(const CommonFlags& flags, std::map<std::string, std::string> overrides) {
+  if (!flags.db.empty()) overrides["db"] = flags.db;
+  SettingsSources sources;
+  if (!flags.config_file.empty()) {
+    sources.config_file = flags.config_file;
+  } else if (const char* file = std::getenv("GUICHET_CONFIG"); file != nullptr && *file != '\0') {
+    sources.config_file = file;
+  }
+  sources.env = ProcessEnvironment();
+  sources.overrides = std::move(overrides);
+  std::vector<std::string> warnings;
+  auto settings = LoadSettings(sources, &warnings);
+  if (settings.ok()) {
+    log::Init(settings->log_level, settings->log_format);
+    for (const std::string& warning : warnings) log::Warn("setting clamped", {{"detail", warning}});
+  }
+  return settings;
+}
+
+storage::DatabaseOptions DatabaseOptionsOf(const Settings& settings) {
+  return {settings.db_pool_connections, settings.db_acquire_timeout_ms, settings.db_busy_timeout_ms, 5};
+}
+
+// Opens the database and brings its schema up to date.
+Result<std::unique_ptr<storage::Database>> OpenAndMigrate(const Settings& settings, const Clock& clock) {
+  auto database = storage::OpenDatabase(settings.db, DatabaseOptionsOf(settings));
+  if (!database.ok()) return std::move(database).error();
+  auto report = storage::Migrate(**database, AllMigrations(), clock);
+  if (!report.ok()) return std::move(report).error();
+  for (const std::string& applied : report->applied) log::Info("migration applied", {{"migration", applied}});
+  log::Info("database ready", {{"backend", storage::BackendName((*database)->backend())},
+                               {"schema_version", report->schema_version}});
+  return std::move(database).value();
+}
+
+int Fail(const Error& error) {
+  log::Error("guichet stopped", {{"code", std::string_view(error.code)}, {"error", std::string_view(error.message)}});
+  std::fprintf(stderr, "guichet: %s\n", error.message.c_str());
+  return 1;
+}
+
+http::ServerOptions ServerOptionsOf(const Settings& settings) {
+  return {settings.http_host,          settings.http_port,           settings.http_threads,
+          settings.http_header_bytes_max, settings.http_body_bytes_max, settings.http_read_timeout_s,
+          settings.http_write_timeout_s, settings.http_idle_timeout_s, settings.http_shutdown_grace_s};
+}
+
+jobs::RunnerOptions RunnerOptionsOf(const Settings& settings) {
+  return {settings.jobs_workers, settings.jobs_poll_ms, settings.jobs_backoff_base_ms,
+          settings.jobs_backoff_max_ms, settings.jobs_lease_s, 30};
+}
+
+int Serve(const Settings& settings) {
+  SystemClock clock;
+  const int64_t started_at_ms = clock.NowMs();
+  auto database = OpenAndMigrate(settings, clock);
+  if (!database.ok()) return Fail(database.error());
+  storage::AsyncDatabase async_database(**database, settings.db_pool_connections);
+
+  http::Router router;
+  http::Metrics metrics;
+  const system::SystemContext context{async_database, metrics, clock, router, GUICHET_VERSION, started_at_ms};
+  system::AddSystemRoutes(router, context);
+  jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
+  if (settings.diagnostics) {
+    system::AddDiagnosticsRoutes(router, context);
+    system::RegisterDiagnosticsJobs(runner);
+  }
+
+  http::StaticFiles static_files(settings.web_root);
+  http::Server server(ServerOptionsOf(settings), router, metrics, &static_files);
+  auto port = server.Listen();
+  if (!port.ok()) return Fail(port.error());
+  runner.Start();
+  // Tests and scripts wait for this exact line on stdout.
+  std::printf("guichet: listening on http://%s:%u\n", settings.http_host.c_str(), *port);
+  std::fflush(stdout);
+  log::Info("listening", {{"host", std::string_view(settings.http_host)}, {"port", int64_t{*port}},
+                          {"web_root", std::string_view(settings.web_root)}});
+  server.Run();
+  runner.Stop();
+  log::Info("stopped");
+  return 0;
+}
+
+int Migrate(const Settings& settings) {
+  SystemClock clock;
+  auto database = OpenAndMigrate(settings, clock);
+  if (!database.ok()) return Fail(database.error());
+  auto version = storage::SchemaVersion(**database);
+  if (!version.ok()) return Fail(version.error());
+  std::printf("guichet: %s database at schema version %lld\n",
+              std::string(storage::BackendName((*database)->backend())).c_str(),
+              static_cast<long long>(*version));
+  return 0;
+}
+
+// Demo data comes from the modules; each prints the logins it creates.
+int LoadDemo(const Settings& settings) {
+  SystemClock clock;
+  auto database = OpenAndMigrate(settings, clock);
+  if (!database.ok()) return Fail(database.error());
+  std::printf("guichet: demo database ready (%s)\n", settings.db.c_str());
+  std::printf("guichet: no demo logins yet: staff accounts arrive with the identity module\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace guichet
+
+int main(int argc, char** argv) {
+  using namespace guichet;
+  CLI::App app{"Guichet: public-service counters for payments, passes and family services"};
+  app.set_version_flag("--version", GUICHET_VERSION);
+  app.footer(SettingsHelp());
+  app.require_subcommand(1);
+  CommonFlags flags;
+  std::map<std::string, std::string> overrides;
+  auto add_common = [&](CLI::App* command) {
+    command->add_option("-c,--config", flags.config_file, "settings file (key = value); also GUICHET_CONFIG");
+    command->add_option("--db", flags.db, "database URL: sqlite:PATH or postgres://…; also GUICHET_DB");
+    command->footer(SettingsHelp());
+  };
+  CLI::App* serve = app.add_subcommand("serve", "run the HTTP service and the background jobs");
+  add_common(serve);
+  std::string port;
+  serve->add_option("-p,--port", port, "port to listen on; also GUICHET_HTTP_PORT");
+  CLI::App* migrate = app.add_subcommand("migrate", "create or upgrade the database schema, then exit");
+  add_common(migrate);
+  CLI::App* demo = app.add_subcommand("demo", "migrate, load demo data, then serve");
+  add_common(demo);
+  bool load_only = false;
+  demo->add_flag("--load-only", load_only, "load the demo data and exit without serving");
+  app.add_subcommand("version", "print the version");
+  CLI11_PARSE(app, argc, argv);
+
+  if (app.got_subcommand("version")) {
+    std::printf("guichet %s\n", GUICHET_VERSION);
+    return 0;
+  }
+  if (!port.empty()) overrides["http_port"] = port;
+  auto settings = Load(flags, overrides);
+  if (!settings.ok()) {
+    std::fprintf(stderr, "guichet: %s\n", settings.error().message.c_str());
+    return 2;
+  }
+  if (app.got_subcommand("migrate")) return Migrate(*settings);
+  if (app.got_subcommand("demo")) {
+    const int loaded = LoadDemo(*settings);
+    if (loaded != 0 || load_only) return loaded;
+  }
+  return Serve(*settings);
+}

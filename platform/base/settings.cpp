@@ -1,0 +1,221 @@
+#include "platform/base/settings.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <variant>
+
+#include <fmt/format.h>
+
+namespace guichet {
+namespace {
+
+struct IntRange {
+  int64_t min;
+  int64_t max;
+};
+using Member = std::variant<int64_t Settings::*, std::string Settings::*, bool Settings::*>;
+
+struct Spec {
+  const char* name;
+  Member member;
+  IntRange range;                    // numbers only
+  std::vector<std::string> choices;  // strings: empty means free text
+  const char* doc;
+};
+
+const std::vector<Spec>& Specs() {
+  static const std::vector<Spec> specs = {
+      {"db", &Settings::db, {}, {},
+       "database: sqlite:PATH (embedded, default) or postgres://user@host:port/name"},
+      {"db_pool_connections", &Settings::db_pool_connections, {1, 64}, {},
+       "database connections kept by this process"},
+      {"db_acquire_timeout_ms", &Settings::db_acquire_timeout_ms, {100, 60000}, {},
+       "wait for a free connection before answering 503"},
+      {"db_busy_timeout_ms", &Settings::db_busy_timeout_ms, {100, 60000}, {},
+       "SQLite: wait for the write lock before giving up"},
+      {"http_host", &Settings::http_host, {}, {}, "address to listen on"},
+      {"http_port", &Settings::http_port, {0, 65535}, {}, "port to listen on (0: any free port)"},
+      {"http_threads", &Settings::http_threads, {1, 64}, {}, "threads running the HTTP event loop"},
+      {"http_header_bytes_max", &Settings::http_header_bytes_max, {1024, 1024 * 1024}, {},
+       "largest request header block (431 beyond)"},
+      {"http_body_bytes_max", &Settings::http_body_bytes_max, {1024, 256 * 1024 * 1024}, {},
+       "largest request body (413 beyond)"},
+      {"http_read_timeout_s", &Settings::http_read_timeout_s, {1, 300}, {},
+       "time allowed to receive a whole request once it has started"},
+      {"http_write_timeout_s", &Settings::http_write_timeout_s, {1, 600}, {},
+       "time allowed to send a whole response"},
+      {"http_idle_timeout_s", &Settings::http_idle_timeout_s, {1, 3600}, {},
+       "keep-alive: close a connection idle this long"},
+      {"http_shutdown_grace_s", &Settings::http_shutdown_grace_s, {1, 300}, {},
+       "on SIGTERM, time given to requests in flight"},
+      {"web_root", &Settings::web_root, {}, {}, "directory of the built web app (web/dist)"},
+      {"jobs_workers", &Settings::jobs_workers, {0, 32}, {},
+       "threads running background jobs in serve (0: none in this process)"},
+      {"jobs_poll_ms", &Settings::jobs_poll_ms, {10, 60000}, {}, "how often due jobs are looked for"},
+      {"jobs_backoff_base_ms", &Settings::jobs_backoff_base_ms, {10, 3600 * 1000}, {},
+       "delay before the first retry; doubles at each attempt"},
+      {"jobs_backoff_max_ms", &Settings::jobs_backoff_max_ms, {10, 7 * 24 * 3600 * 1000LL}, {},
+       "longest delay between two attempts"},
+      {"jobs_lease_s", &Settings::jobs_lease_s, {1, 86400}, {},
+       "a running job not finished after this is taken up again (crashed worker)"},
+      {"log_level", &Settings::log_level, {}, {"trace", "debug", "info", "warn", "error"},
+       "least severe level written"},
+      {"log_format", &Settings::log_format, {}, {"text", "json"},
+       "text for people, json for log collectors"},
+      {"diagnostics", &Settings::diagnostics, {}, {},
+       "expose /api/v1/diagnostics/* (echo, test jobs) for tests and smoke checks"},
+  };
+  return specs;
+}
+
+const Spec* FindSpec(const std::string& name) {
+  for (const Spec& spec : Specs()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string Trim(std::string_view text) {
+  size_t begin = 0;
+  size_t end = text.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  return std::string(text.substr(begin, end - begin));
+}
+
+Status Assign(Settings& settings, const Spec& spec, const std::string& raw,
+              const std::string& origin, std::vector<std::string>* warnings) {
+  if (auto* member = std::get_if<int64_t Settings::*>(&spec.member)) {
+    int64_t number = 0;
+    const auto [end, failure] = std::from_chars(raw.data(), raw.data() + raw.size(), number);
+    if (failure != std::errc() || end != raw.data() + raw.size()) {
+      return Error::Invalid("invalid_setting",
+                            fmt::format("{}: {} must be a whole number, got '{}'", origin,
+                                        spec.name, raw));
+    }
+    const int64_t clamped = std::clamp(number, spec.range.min, spec.range.max);
+    if (clamped != number && warnings != nullptr) {
+      warnings->push_back(fmt::format("{}: {}={} is outside {}..{}; using {}", origin, spec.name,
+                                      number, spec.range.min, spec.range.max, clamped));
+    }
+    settings.*(*member) = clamped;
+  } else if (auto* text = std::get_if<std::string Settings::*>(&spec.member)) {
+    if (!spec.choices.empty() &&
+        std::find(spec.choices.begin(), spec.choices.end(), raw) == spec.choices.end()) {
+      return Error::Invalid("invalid_setting",
+                            fmt::format("{}: {} must be one of {}, got '{}'", origin, spec.name,
+                                        fmt::join(spec.choices, "|"), raw));
+    }
+    settings.*(*text) = raw;
+  } else {
+    auto* flag = std::get_if<bool Settings::*>(&spec.member);
+    GUICHET_ASSERT(flag != nullptr);
+    if (raw == "true" || raw == "1" || raw == "yes" || raw == "on") {
+      settings.*(*flag) = true;
+    } else if (raw == "false" || raw == "0" || raw == "no" || raw == "off") {
+      settings.*(*flag) = false;
+    } else {
+      return Error::Invalid("invalid_setting", fmt::format("{}: {} must be true or false, got '{}'",
+                                                           origin, spec.name, raw));
+    }
+  }
+  return OkStatus();
+}
+
+Status ApplyFile(Settings& settings, const std::string& path, std::vector<std::string>* warnings) {
+  std::ifstream in(path);
+  if (!in) {
+    return Error::Invalid("invalid_setting", fmt::format("cannot read config file {}", path));
+  }
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    const std::string content = Trim(line.substr(0, line.find('#')));
+    if (content.empty()) continue;
+    const std::string origin = fmt::format("{}:{}", path, line_number);
+    const size_t equals = content.find('=');
+    if (equals == std::string::npos) {
+      return Error::Invalid("invalid_setting", fmt::format("{}: expected key = value", origin));
+    }
+    const std::string key = Trim(content.substr(0, equals));
+    const Spec* spec = FindSpec(key);
+    if (spec == nullptr) {
+      return Error::Invalid("invalid_setting", fmt::format("{}: unknown option '{}'", origin, key));
+    }
+    GUICHET_TRY_STATUS(Assign(settings, *spec, Trim(content.substr(equals + 1)), origin, warnings));
+  }
+  return OkStatus();
+}
+
+std::string EnvName(const char* name) {
+  std::string upper = "GUICHET_";
+  for (const char* c = name; *c != '\0'; ++c) {
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(*c))));
+  }
+  return upper;
+}
+
+std::string DefaultText(const Spec& spec) {
+  const Settings defaults;
+  if (auto* member = std::get_if<int64_t Settings::*>(&spec.member)) {
+    return std::to_string(defaults.*(*member));
+  }
+  if (auto* text = std::get_if<std::string Settings::*>(&spec.member)) return defaults.*(*text);
+  return (defaults.*std::get<bool Settings::*>(spec.member)) ? "true" : "false";
+}
+
+std::string RangeText(const Spec& spec) {
+  if (std::holds_alternative<int64_t Settings::*>(spec.member)) {
+    return fmt::format("{}..{}", spec.range.min, spec.range.max);
+  }
+  if (std::holds_alternative<bool Settings::*>(spec.member)) return "true|false";
+  return spec.choices.empty() ? "text" : fmt::format("{}", fmt::join(spec.choices, "|"));
+}
+
+}  // namespace
+
+std::vector<OptionInfo> DescribeSettings() {
+  std::vector<OptionInfo> options;
+  for (const Spec& spec : Specs()) {
+    options.push_back({spec.name, DefaultText(spec), RangeText(spec), spec.doc});
+  }
+  return options;
+}
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Result<Settings> LoadSettings(const SettingsSources& sources, std::vector<std::string>* warnings) {
+  Settings settings;
+  if (sources.config_file) {
+    GUICHET_TRY_STATUS(ApplyFile(settings, *sources.config_file, warnings));
+  }
+  if (sources.env) {
+    for (const Spec& spec : Specs()) {
+      const std::string name = EnvName(spec.name);
+      if (auto value = sources.env(name)) {
+        GUICHET_TRY_STATUS(Assign(settings, spec, Trim(*value), name, warnings));
+      }
+    }
+  }
+  for (const auto& [key, value] : sources.overrides) {
+    const Spec* spec = FindSpec(key);
+    if (spec == nullptr) {
+      return Error::Invalid("invalid_setting", fmt::format("unknown option '{}'", key));
+    }
+    GUICHET_TRY_STATUS(Assign(settings, *spec, value, "--" + key, warnings));
+  }
+  return settings;
+}
+
+}  // namespace guichet

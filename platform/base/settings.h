@@ -1,0 +1,69 @@
+// Every option of the service in one place: name, default, range and meaning.
+// Sources, later ones winning: defaults < config file (key = value) < GUICHET_* environment
+// variables < command-line overrides. Numbers outside their range are clamped, with a warning.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/base/result.h"
+
+namespace guichet {
+
+struct Settings {
+  std::string db = "sqlite:var/guichet.db";
+  int64_t db_pool_connections = 8;
+  int64_t db_acquire_timeout_ms = 5000;
+  int64_t db_busy_timeout_ms = 5000;
+
+  std::string http_host = "127.0.0.1";
+  int64_t http_port = 8080;
+  int64_t http_threads = 2;
+  int64_t http_header_bytes_max = 16 * 1024;
+  int64_t http_body_bytes_max = 1024 * 1024;
+  int64_t http_read_timeout_s = 10;
+  int64_t http_write_timeout_s = 30;
+  int64_t http_idle_timeout_s = 30;
+  int64_t http_shutdown_grace_s = 20;
+  std::string web_root = "web/dist";
+
+  int64_t jobs_workers = 2;
+  int64_t jobs_poll_ms = 500;
+  int64_t jobs_backoff_base_ms = 1000;
+  int64_t jobs_backoff_max_ms = 3600 * 1000;
+  int64_t jobs_lease_s = 300;
+
+  std::string log_level = "info";
+  std::string log_format = "text";
+  bool diagnostics = false;
+};
+
+struct OptionInfo {
+  std::string name;          // "http_port"; environment variable GUICHET_HTTP_PORT
+  std::string default_text;  // as printed by --help
+  std::string range_text;    // "1..65535", "text|json", "true|false"
+  std::string doc;
+};
+
+// The documented list, in display order (used by --help and the README).
+std::vector<OptionInfo> DescribeSettings();
+
+// Lookup of environment variables, injectable for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnvironment();
+
+struct SettingsSources {
+  std::optional<std::string> config_file;           // path of a key = value file
+  EnvLookup env;                                    // may be empty
+  std::map<std::string, std::string> overrides;     // from the command line
+};
+
+// Loads and clamps. Unknown keys, unparsable numbers and invalid choices are errors;
+// out-of-range numbers are clamped and reported in `warnings`.
+Result<Settings> LoadSettings(const SettingsSources& sources, std::vector<std::string>* warnings);
+
+}  // namespace guichet
