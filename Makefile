@@ -1,0 +1,30 @@
+# The two commands: `make demo` and `make test`. Everything else is a step they use.
+.PHONY: all deps build demo test test-sanitize bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@scripts/build
+
+# Installs, builds, migrates var/guichet.db, loads the demo data and serves on :8080.
+demo: build
+	@mkdir -p var
+	GUICHET_DB=$${GUICHET_DB:-sqlite:var/guichet.db} ./build/guichet demo
+
+test:
+	@scripts/test
+
+test-sanitize:
+	@scripts/test --sanitize
+
+bench: build
+	@bench/http.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf build build-asan web/dist
