@@ -21,8 +21,10 @@ enum class ErrorKind {
   kForbidden,       // 403
   kNotFound,        // 404
   kConflict,        // 409: exists already, idempotency key reused with other content
+  kMethodNotAllowed,  // 405: the path exists, not with this method
   kUnsupportedMediaType,  // 415
   kTooLarge,        // 413
+  kHeaderTooLarge,  // 431
   kUnavailable,     // 503: a dependency (the database) cannot be reached
   kInternal,        // 500: a bug or an unexpected failure; details go to the log only
 };

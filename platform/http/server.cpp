@@ -122,15 +122,18 @@ void Server::BeginStop() {
   if (stopping_.exchange(true)) return;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  std::lock_guard lock(sessions_mutex_);
-  for (auto& [id, weak] : sessions_) {
-    if (auto session = weak.lock()) {
-      // Cancel on the session's own strand; a busy session closes after its response.
-      asio::post(session->stream.get_executor(), [session] {
-        if (session->idle) session->stream.cancel();
-      });
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [id, weak] : sessions_) {
+      if (auto session = weak.lock()) {
+        // Cancel on the session's own strand; a busy session closes after its response.
+        asio::post(session->stream.get_executor(), [session] {
+          if (session->idle) session->stream.cancel();
+        });
+      }
     }
   }
+  // Outside the lock: co_spawn may start Drain at once on this thread, and Drain takes it.
   asio::co_spawn(context_, Drain(), asio::detached);
 }
 
@@ -192,7 +195,7 @@ bool IsHttpProtocolError(const boost::system::error_code& ec) {
 
 Error ReadError(const boost::system::error_code& ec, int64_t header_max, int64_t body_max) {
   if (ec == beast::http::error::header_limit) {
-    return {ErrorKind::kTooLarge, "header_too_large",
+    return {ErrorKind::kHeaderTooLarge, "header_too_large",
             fmt::format("The request headers exceed {} bytes.", header_max), {}};
   }
   if (ec == beast::http::error::body_limit) {
@@ -208,9 +211,6 @@ Response Server::Refused(const boost::system::error_code& read_error) {
   const std::string request_id = NewRequestId();
   const Error error = ReadError(read_error, options_.header_bytes_max, options_.body_bytes_max);
   Response response = ProblemResponse(error, "", request_id);
-  if (read_error == beast::http::error::header_limit) {
-    response.result(HttpStatus::request_header_fields_too_large);
-  }
   Finish(response, nullptr, request_id);
   metrics_.Observe("unmatched", "-", response.result_int(), 0);
   log::Info("request refused", {{"request_id", request_id}, {"status", int64_t{response.result_int()}},
@@ -287,11 +287,11 @@ Response Server::Unrouted(const Request& request, const RouteMatch& match,
       allow += (allow.empty() ? "" : ", ") + std::string(beast::http::to_string(verb));
       if (verb == Verb::get) allow += ", HEAD";
     }
-    Error error = Error::Invalid("method_not_allowed",
-                                 fmt::format("{} is not allowed on {}; use {}.",
-                                             std::string_view(request.method_string()), path, allow));
+    Error error{ErrorKind::kMethodNotAllowed, "method_not_allowed",
+                fmt::format("{} is not allowed on {}; use {}.",
+                            std::string_view(request.method_string()), path, allow),
+                {}};
     Response response = ProblemResponse(error, path, request_id, request.version());
-    response.result(HttpStatus::method_not_allowed);
     response.set(beast::http::field::allow, allow);
     return response;
   }

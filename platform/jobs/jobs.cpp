@@ -253,7 +253,10 @@ void Runner::Start() {
 }
 
 void Runner::Stop() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);  // so a worker about to wait cannot miss the wake-up
+    stopping_ = true;
+  }
   wake_.notify_all();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
