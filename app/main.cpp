@@ -119,7 +119,11 @@ int Serve(const Settings& settings) {
   if (!port.ok()) return Fail(port.error());
   runner.Start();
   // Tests and scripts wait for this exact line on stdout.
-  std::printf("guichet: listening on http://%s:%u\n", settings.http_host.c_str(), *port);
+  const std::string base = fmt::format("http://{}:{}", settings.http_host, *port);
+  std::printf("guichet: listening on %s\n", base.c_str());
+  std::printf("  web app       %s/\n  API document  %s/api/openapi.json\n"
+              "  operations    %s/healthz  %s/readyz  %s/metrics\n",
+              base.c_str(), base.c_str(), base.c_str(), base.c_str(), base.c_str());
   std::fflush(stdout);
   log::Info("listening", {{"host", std::string_view(settings.http_host)}, {"port", int64_t{*port}},
                           {"web_root", std::string_view(settings.web_root)}});
