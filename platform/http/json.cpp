@@ -76,9 +76,16 @@ std::string JsonReader::PointerTo(std::string_view name) const {
 const boost::json::value* JsonReader::Find(std::string_view name) {
   seen_.emplace(name);
   const boost::json::value* value = object_.if_contains(name);
-  if (value != nullptr && value->is_null()) return nullptr;  // null means absent
+  if (value != nullptr && value->is_null()) {
+    // An explicit null is refused rather than read as absent: a client that sends null
+    // believes it means something, and silently ignoring it would hide the mistake.
+    Fail(name, "must not be null (leave the field out instead)");
+    return nullptr;
+  }
   return value;
 }
+
+bool JsonReader::Present(std::string_view name) const { return object_.if_contains(name) != nullptr; }
 
 void JsonReader::Fail(std::string_view name, std::string message) {
   errors_.push_back({PointerTo(name), std::move(message)});
@@ -105,7 +112,7 @@ std::string JsonReader::RequiredString(std::string_view name, TextRule rule) {
   const boost::json::value* value = Find(name);
   std::string text;
   if (value == nullptr) {
-    Fail(name, "is required");
+    if (!Present(name)) Fail(name, "is required");
   } else {
     CheckText(PointerTo(name), *value, rule, &text);
   }
@@ -142,7 +149,7 @@ std::optional<int64_t> JsonReader::OptionalInteger(std::string_view name, int64_
 }
 
 int64_t JsonReader::RequiredInteger(std::string_view name, int64_t min, int64_t max) {
-  if (object_.if_contains(name) == nullptr || object_.at(name).is_null()) {
+  if (!Present(name)) {
     seen_.emplace(name);
     Fail(name, "is required");
     return min;

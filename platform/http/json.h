@@ -47,6 +47,7 @@ class JsonReader {
 
  private:
   const boost::json::value* Find(std::string_view name);
+  bool Present(std::string_view name) const;
   std::string PointerTo(std::string_view name) const;
   bool CheckText(const std::string& pointer, const boost::json::value& value, TextRule rule,
                  std::string* out);

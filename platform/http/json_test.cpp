@@ -54,13 +54,27 @@ TEST(Json, ReaderCollectsEveryProblemWithPointers) {
 }
 
 TEST(Json, ReaderAcceptsValidInputAndCountsCharacters) {
-  auto body = ParseJsonObjectBody(JsonRequest(R"({"name":"Élodie","count":3,"flag":null})"));
+  auto body = ParseJsonObjectBody(JsonRequest(R"({"name":"Élodie","count":3})"));
   ASSERT_TRUE(body.ok());
   JsonReader reader(*body);
   EXPECT_EQ(reader.RequiredString("name", {1, 6}), "Élodie");  // 6 characters, 7 bytes
   EXPECT_EQ(reader.RequiredInteger("count", 1, 3), 3);
-  EXPECT_FALSE(reader.OptionalBool("flag").has_value());  // null means absent
+  EXPECT_FALSE(reader.OptionalBool("flag").has_value());
   EXPECT_TRUE(reader.Finish().ok());
+}
+
+TEST(Json, ExplicitNullIsRefusedNotIgnored) {
+  auto body = ParseJsonObjectBody(JsonRequest(R"({"name":null,"tags":null,"count":null})"));
+  ASSERT_TRUE(body.ok());
+  JsonReader reader(*body);
+  reader.RequiredString("name", {1, 6});
+  reader.OptionalStringArray("tags", 3, {1, 3});
+  reader.RequiredInteger("count", 1, 3);
+  auto status = reader.Finish();
+  ASSERT_FALSE(status.ok());
+  ASSERT_EQ(status.error().fields.size(), 3u);  // one problem each, not "required" twice
+  EXPECT_EQ(status.error().fields[0].pointer, "/name");
+  EXPECT_NE(status.error().fields[0].message.find("null"), std::string::npos);
 }
 
 }  // namespace

@@ -39,6 +39,15 @@ std::string_view PathOf(std::string_view target) {
   return target.substr(0, target.find_first_of("?#"));
 }
 
+// The size of the request line and header fields as sent (CRLFs included).
+int64_t HeaderBytes(const Request& request) {
+  int64_t bytes = static_cast<int64_t>(request.method_string().size() + request.target().size()) + 12;
+  for (const auto& field : request) {
+    bytes += static_cast<int64_t>(field.name_string().size() + field.value().size()) + 4;
+  }
+  return bytes + 2;
+}
+
 void LogAcceptFailure(const boost::system::error_code& ec) {
   log::Warn("accept failed", {{"error", ec.message()}});
 }
@@ -207,10 +216,18 @@ Error ReadError(const boost::system::error_code& ec, int64_t header_max, int64_t
 
 }  // namespace
 
-Response Server::Refused(const boost::system::error_code& read_error) {
-  const std::string request_id = NewRequestId();
+// A request refused before any route saw it. When its header was read whole (a body too
+// large), the answer still names the path and keeps the client's request id.
+Response Server::Refused(const boost::system::error_code& read_error, const Request* header) {
+  std::string request_id;
+  std::string_view path;
+  if (header != nullptr) {
+    request_id = std::string((*header)["X-Request-Id"]);
+    path = PathOf(std::string_view(header->target().data(), header->target().size()));
+  }
+  if (!IsValidRequestId(request_id)) request_id = NewRequestId();
   const Error error = ReadError(read_error, options_.header_bytes_max, options_.body_bytes_max);
-  Response response = ProblemResponse(error, "", request_id);
+  Response response = ProblemResponse(error, path, request_id);
   Finish(response, nullptr, request_id);
   metrics_.Observe("unmatched", "-", response.result_int(), 0);
   log::Info("request refused", {{"request_id", request_id}, {"status", int64_t{response.result_int()}},
@@ -239,9 +256,15 @@ asio::awaitable<void> Server::Serve(std::shared_ptr<Session> session) {
     auto [read_error, ignored] = co_await beast::http::async_read(stream, buffer, parser, kUseTuple);
     Response response;
     bool close = stopping_;
+    if (!read_error && HeaderBytes(parser.get()) > options_.header_bytes_max) {
+      read_error = beast::http::error::header_limit;  // Beast limits fields one by one only
+    }
     if (read_error) {
       if (!IsHttpProtocolError(read_error)) break;  // timeout, reset, end of stream: just close
-      response = Refused(read_error);
+      // On a body too large the request line and fields were parsed whole; otherwise the
+      // header is partial or malformed and nothing of it is trusted.
+      const bool header_read = read_error == beast::http::error::body_limit;
+      response = Refused(read_error, header_read ? &parser.get() : nullptr);
       close = true;
     } else {
       const Request& request = parser.get();

@@ -66,7 +66,7 @@ class Server {
                     std::string& route_label) const;
   Response Failed(const std::exception& error, const Request& request, const std::string& request_id,
                   const std::string& route) const;
-  Response Refused(const boost::system::error_code& read_error);
+  Response Refused(const boost::system::error_code& read_error, const Request* header);
   void Record(const Request& request, const Response& response, const std::string& request_id,
               const std::string& route_label, std::chrono::steady_clock::time_point started);
 

@@ -73,6 +73,14 @@ for (const backend of backends()) {
       await expectAlive(server);
     });
 
+    test('a 413 names the request path and echoes the client request id', async () => {
+      // The headers were read in full before the body was refused: both are known.
+      const c = await open(post(echoPath, '{"message":"', { 'Content-Length': 1048577, 'X-Request-Id': 'big-body' }));
+      const r = await c.readResponse();
+      assert.deepEqual({ instance: r.body?.instance, requestId: r.headers.get('x-request-id') },
+        { instance: echoPath, requestId: 'big-body' }, r.text);
+    });
+
     test('a body of exactly 1 MiB is read and validated, not refused for size', async () => {
       const filler = 'x'.repeat(1048576 - '{"message":"x","count":1,"pad":""}'.length);
       const body = `{"message":"x","count":1,"pad":"${filler}"}`;

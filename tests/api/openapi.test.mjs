@@ -40,8 +40,12 @@ for (const backend of backends()) {
       assert.ok(document.paths && Object.keys(document.paths).length > 0, 'paths is not empty');
     });
 
-    test('documents the system status route', () => {
-      assert.ok(document.paths['/api/v1/system/status']?.get, 'GET /api/v1/system/status');
+    test('documents the API routes, diagnostics included when they are on', () => {
+      const expected = [['get', '/api/v1/system/status'], ['post', '/api/v1/diagnostics/echo'],
+        ['post', '/api/v1/diagnostics/jobs'], ['get', '/api/v1/diagnostics/jobs/{id}']];
+      const missing = expected.filter(([method, path]) => !document.paths[path]?.[method])
+        .map(([method, path]) => `${method.toUpperCase()} ${path}`);
+      assert.deepEqual(missing, []);
     });
 
     test('every operation has a summary, a unique operationId and responses', () => {

@@ -65,6 +65,7 @@ for (const backend of backends()) {
       assert.equal(r.status, 304);
       assert.equal(r.raw.length, 0);
       assert.equal(r.headers.get('etag'), etag);
+      expectSecurityHeaders(r.headers, '304');
       const other = await get(server, '/', { headers: { 'if-none-match': '"not-the-etag"' } });
       assert.equal(other.status, 200);
       assert.equal(other.text, index);
@@ -101,6 +102,17 @@ for (const backend of backends()) {
       assert.ok(plain.raw.equals(readFileSync(file)));
     });
 
+    test('gzip is not used when the client refuses it', async (t) => {
+      const file = filesUnder(webRoot).find((f) => textExtensions.has(extname(f)) && statSync(f).size > 1024);
+      if (!file) { t.skip('no text file over 1 KiB in web/dist'); return; }
+      for (const accept of ['identity', 'gzip;q=0', 'br']) {
+        const r = await rawRequest(server.port, rawGet(urlOf(file), { 'Accept-Encoding': accept }));
+        assert.equal(r.status, 200);
+        assert.equal(r.headers.get('content-encoding'), null, `Accept-Encoding: ${accept}`);
+        assert.ok(r.raw.equals(readFileSync(file)), `Accept-Encoding: ${accept}`);
+      }
+    });
+
     test('a path outside web/dist is never served', async () => {
       const served = [];
       for (const path of traversals) {
@@ -127,6 +139,7 @@ for (const backend of backends()) {
         assert.equal(r.status, 200, path);
         assert.match(r.headers.get('content-type') ?? '', /^text\/html\b/);
         assert.equal(r.text, index, path);
+        expectSecurityHeaders(r.headers, `SPA fallback ${path}`);
       }
     });
 
