@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "platform/base/clock.h"
+#include "platform/base/crypto.h"
 #include "platform/base/log.h"
 #include "platform/base/settings.h"
 #include "platform/http/router.h"
@@ -160,6 +161,7 @@ int LoadDemo(const Settings& settings) {
 
 int main(int argc, char** argv) {
   using namespace guichet;
+  crypto::Initialize();
   CLI::App app{"Guichet: public-service counters for payments, passes and family services"};
   app.set_version_flag("--version", GUICHET_VERSION);
   app.footer(SettingsHelp());
