@@ -7,12 +7,19 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "app/catalog.h"
+#include "app/demo.h"
+#include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/base/crypto.h"
 #include "platform/base/log.h"
 #include "platform/base/settings.h"
 #include "platform/http/router.h"
 #include "platform/http/server.h"
+#include "platform/identity/identity.h"
+#include "platform/identity/identity_http.h"
+#include "platform/notify/outbox.h"
+#include "platform/orgs/orgs.h"
 #include "platform/jobs/jobs.h"
 #include "platform/storage/async_database.h"
 #include "platform/storage/migrations.h"
@@ -32,8 +39,22 @@ struct CommonFlags {
 
 std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
-  for (auto& migration : jobs::Migrations()) all.push_back(std::move(migration));
+  // Order matters where tables refer to each other: organisations before identity.
+  for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
+                      identity::Migrations()}) {
+    for (auto& migration : pieces) all.push_back(std::move(migration));
+  }
   return all;
+}
+
+identity::IdentityOptions IdentityOptionsOf(const Settings& settings) {
+  identity::IdentityOptions options;
+  options.password_hash = {settings.password_hash_ops, settings.password_hash_memory_kib};
+  options.session_idle_s = settings.session_idle_s;
+  options.session_absolute_s = std::max(settings.session_absolute_s, settings.session_idle_s);
+  options.login_failures_max = settings.login_failures_max;
+  options.lockout_s = settings.lockout_s;
+  return options;
 }
 
 std::string SettingsHelp() {
@@ -108,6 +129,11 @@ int Serve(const Settings& settings) {
   http::Metrics metrics;
   const system::SystemContext context{async_database, metrics, clock, router, GUICHET_VERSION, started_at_ms};
   system::AddSystemRoutes(router, context);
+  const identity::RightsCatalog catalog = app::BuildCatalog();
+  const identity::Authorizer authorizer(catalog);
+  identity::Identity identity(**database, clock, authorizer, IdentityOptionsOf(settings));
+  identity::IdentityHttpContext identity_http{identity, async_database, **database, clock, {settings.cookie_secure}};
+  identity::AddIdentityRoutes(router, identity_http);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   if (settings.diagnostics) {
     system::AddDiagnosticsRoutes(router, context);
@@ -146,14 +172,34 @@ int Migrate(const Settings& settings) {
   return 0;
 }
 
-// Demo data comes from the modules; each prints the logins it creates.
-int LoadDemo(const Settings& settings) {
+// Demo data: organisations of the three products and one staff account per profile.
+int LoadDemoData(const Settings& settings) {
   SystemClock clock;
   auto database = OpenAndMigrate(settings, clock);
   if (!database.ok()) return Fail(database.error());
-  std::printf("guichet: demo database ready (%s)\n", settings.db.c_str());
-  std::printf("guichet: no demo logins yet: staff accounts arrive with the identity module\n");
+  const identity::RightsCatalog catalog = app::BuildCatalog();
+  const identity::Authorizer authorizer(catalog);
+  identity::Identity identity(**database, clock, authorizer, IdentityOptionsOf(settings));
+  auto logins = app::LoadDemo(**database, identity, clock);
+  if (!logins.ok()) return Fail(logins.error());
+  std::printf("guichet: demo data ready in %s\n", settings.db.c_str());
+  std::printf("  demo logins (password for all: %s)\n", std::string(app::kDemoPassword).c_str());
+  for (const app::DemoLogin& login : *logins) {
+    std::printf("    %-34s %-28s %s\n", login.email.c_str(), login.profile.c_str(), login.organisation.c_str());
+  }
+  std::printf("  wallet admins and managers set up an authenticator app at first login (second factor).\n");
   return 0;
+}
+
+int VerifyAudit(const Settings& settings) {
+  auto database = storage::OpenDatabase(settings.db, DatabaseOptionsOf(settings));
+  if (!database.ok()) return Fail(database.error());
+  auto report = audit::Verify(**database);
+  if (!report.ok()) return Fail(report.error());
+  for (const std::string& problem : report->problems) std::printf("  %s\n", problem.c_str());
+  std::printf("guichet: audit trail %s: %lld entries checked\n", report->ok ? "intact" : "TAMPERED",
+              static_cast<long long>(report->entries));
+  return report->ok ? 0 : 3;
 }
 
 }  // namespace
@@ -183,6 +229,10 @@ int main(int argc, char** argv) {
   add_common(demo);
   bool load_only = false;
   demo->add_flag("--load-only", load_only, "load the demo data and exit without serving");
+  CLI::App* audit_command = app.add_subcommand("audit", "check the audit trail");
+  CLI::App* verify = audit_command->add_subcommand("verify", "recompute the hash chain; exit 3 if tampered");
+  add_common(verify);
+  audit_command->require_subcommand(1);
   app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -197,8 +247,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (app.got_subcommand("migrate")) return Migrate(*settings);
+  if (app.got_subcommand("audit")) return VerifyAudit(*settings);
   if (app.got_subcommand("demo")) {
-    const int loaded = LoadDemo(*settings);
+    const int loaded = LoadDemoData(*settings);
     if (loaded != 0 || load_only) return loaded;
   }
   return Serve(*settings);

@@ -25,6 +25,7 @@ enum class ErrorKind {
   kUnsupportedMediaType,  // 415
   kTooLarge,        // 413
   kHeaderTooLarge,  // 431
+  kTooManyRequests, // 429: throttled, try again later
   kUnavailable,     // 503: a dependency (the database) cannot be reached
   kInternal,        // 500: a bug or an unexpected failure; details go to the log only
 };

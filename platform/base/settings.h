@@ -37,6 +37,14 @@ struct Settings {
   int64_t jobs_backoff_max_ms = 3600 * 1000;
   int64_t jobs_lease_s = 300;
 
+  int64_t session_idle_s = 30 * 60;
+  int64_t session_absolute_s = 12 * 3600;
+  int64_t login_failures_max = 5;
+  int64_t lockout_s = 15 * 60;
+  int64_t password_hash_ops = 3;
+  int64_t password_hash_memory_kib = 64 * 1024;
+  bool cookie_secure = true;
+
   std::string log_level = "info";
   std::string log_format = "text";
   bool diagnostics = false;

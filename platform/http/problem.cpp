@@ -14,6 +14,7 @@ HttpStatus StatusOf(ErrorKind kind) {
     case ErrorKind::kConflict: return HttpStatus::conflict;
     case ErrorKind::kUnsupportedMediaType: return HttpStatus::unsupported_media_type;
     case ErrorKind::kTooLarge: return HttpStatus::payload_too_large;
+    case ErrorKind::kTooManyRequests: return HttpStatus::too_many_requests;
     case ErrorKind::kMethodNotAllowed: return HttpStatus::method_not_allowed;
     case ErrorKind::kHeaderTooLarge: return HttpStatus::request_header_fields_too_large;
     case ErrorKind::kUnavailable: return HttpStatus::service_unavailable;

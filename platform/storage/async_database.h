@@ -42,6 +42,19 @@ class AsyncDatabase {
     co_return std::move(*outcome);
   }
 
+  // Any blocking work (several transactions, password hashing) on the pool.
+  template <typename T>
+  boost::asio::awaitable<Result<T>> Run(std::function<Result<T>()> work) {
+    auto on_pool = [work = std::move(work)]() -> boost::asio::awaitable<std::optional<Result<T>>> {
+      co_return work();
+    };
+    auto operation =
+        boost::asio::co_spawn(pool_.get_executor(), std::move(on_pool), boost::asio::use_awaitable);
+    std::optional<Result<T>> outcome = co_await std::move(operation);
+    GUICHET_ASSERT(outcome.has_value());
+    co_return std::move(*outcome);
+  }
+
   // Blocking calls other than transactions (Ping) run on the pool too.
   boost::asio::awaitable<Status> Ping() {
     auto on_pool = [this]() -> boost::asio::awaitable<std::optional<Status>> {

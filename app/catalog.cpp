@@ -1,0 +1,57 @@
+#include "app/catalog.h"
+
+#include "platform/identity/identity_http.h"
+
+namespace guichet::app {
+namespace {
+
+using identity::ProfileInfo;
+
+void AddWalletProfiles(identity::RightsCatalog& catalog) {
+  // W12: merchants see only their points of sale; managers work nationally; regional admins
+  // manage managers and merchants of their region; national admins everything. Admins and
+  // managers must use a second factor (C3).
+  catalog.AddProfile({"wallet.merchant", "wallet", "Commerçant", "Merchant", std::nullopt,
+                      {"identity.orgs.read"}, false, {"site"}});
+  catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
+                      {"identity.orgs.read", "audit.read"}, true, {"national", "region"}});
+  catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
+                      "wallet.manager", {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage"},
+                      true, {"region"}});
+  catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
+                      "wallet.regional_admin", {}, true, {"national"}});
+}
+
+void AddPassProfiles(identity::RightsCatalog& catalog) {
+  catalog.AddProfile({"pass.partner", "pass", "Partenaire", "Partner", std::nullopt, {"identity.orgs.read"},
+                      false, {"partner"}});
+  catalog.AddProfile({"pass.tourism_actor", "pass", "Acteur touristique", "Tourism officer", std::nullopt,
+                      {"identity.orgs.read", "audit.read", "identity.staff.read"}, false, {"tourism_office"}});
+  catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
+                      {"identity.staff.manage", "identity.orgs.manage"}, false, {"departement", "tourism_office"}});
+}
+
+void AddFamilyProfiles(identity::RightsCatalog& catalog) {
+  catalog.AddProfile({"family.establishment_agent", "family", "Agent d'établissement", "Establishment agent",
+                      std::nullopt, {"identity.orgs.read"}, false, {"establishment"}});
+  catalog.AddProfile({"family.regisseur", "family", "Régisseur", "Cashier (régisseur)", std::nullopt,
+                      {"identity.orgs.read", "audit.read"}, false, {"city"}});
+  catalog.AddProfile({"family.city_agent", "family", "Agent de la ville", "City agent", "family.establishment_agent",
+                      {"audit.read", "identity.staff.read"}, false, {"city"}});
+  catalog.AddProfile({"family.syndicate_admin", "family", "Administrateur du syndicat", "Syndicate administrator",
+                      "family.city_agent", {"identity.staff.manage", "identity.orgs.manage"}, false,
+                      {"syndicate", "city"}});
+}
+
+}  // namespace
+
+identity::RightsCatalog BuildCatalog() {
+  identity::RightsCatalog catalog;
+  identity::DeclarePermissions(catalog);
+  AddWalletProfiles(catalog);
+  AddPassProfiles(catalog);
+  AddFamilyProfiles(catalog);
+  return catalog;
+}
+
+}  // namespace guichet::app

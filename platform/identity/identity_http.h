@@ -1,0 +1,39 @@
+// The identity API: login, sessions, second factor, password reset, staff and organisations,
+// audit history. Every handler runs on the database pool (never on the event loop), through
+// one gate that authenticates the session cookie, checks CSRF on state-changing requests,
+// checks the route's right, and turns errors into problem+json.
+#pragma once
+
+#include <string>
+
+#include "platform/http/router.h"
+#include "platform/identity/identity.h"
+#include "platform/storage/async_database.h"
+
+namespace guichet::identity {
+
+inline constexpr std::string_view kSessionCookie = "guichet_session";
+inline constexpr std::string_view kCsrfHeader = "X-CSRF-Token";
+// Route.right values that are not permissions.
+inline constexpr std::string_view kPublic = "";
+inline constexpr std::string_view kAnySession = "session";              // any logged-in person
+inline constexpr std::string_view kPendingSession = "session.pending";  // between password and code
+
+struct HttpOptions {
+  bool cookie_secure = true;  // Secure attribute: browsers treat http://localhost as secure
+};
+
+struct IdentityHttpContext {
+  Identity& identity;
+  storage::AsyncDatabase& async;
+  storage::Database& database;
+  const Clock& clock;
+  HttpOptions options;
+};
+
+void AddIdentityRoutes(http::Router& router, IdentityHttpContext& context);
+
+// The identity permissions and the audit permission, for the catalog.
+void DeclarePermissions(RightsCatalog& catalog);
+
+}  // namespace guichet::identity

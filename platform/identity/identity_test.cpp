@@ -1,0 +1,198 @@
+#include "platform/identity/identity.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "platform/audit/audit.h"
+#include "platform/identity/identity_http.h"
+#include "platform/notify/outbox.h"
+#include "tests/support/test_databases.h"
+
+namespace guichet::identity {
+namespace {
+
+using storage::Transaction;
+using storage::TransactionMode;
+using testing::TestDatabase;
+
+constexpr std::string_view kPassword = "Vercors-Granit-Saule-47";
+
+RightsCatalog TestCatalog() {
+  RightsCatalog catalog;
+  DeclarePermissions(catalog);
+  catalog.AddProfile({"agent",
+                      "test",
+                      "Agent",
+                      "Agent",
+                      std::nullopt,
+                      {"identity.orgs.read", "audit.read"},
+                      false,
+                      {"city", "establishment"}});
+  catalog.AddProfile({"admin",
+                      "test",
+                      "Admin",
+                      "Admin",
+                      "agent",
+                      {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage"},
+                      false,
+                      {"syndicate", "city"}});
+  return catalog;
+}
+
+class IdentityTest : public ::testing::TestWithParam<storage::Backend> {
+ protected:
+  void SetUp() override {
+    test_ = TestDatabase::Open(GetParam());
+    ASSERT_NE(test_, nullptr);
+    std::vector<storage::Migration> all;
+    for (auto pieces :
+         {orgs::Migrations(), audit::Migrations(), notify::Migrations(), Migrations()}) {
+      all.insert(all.end(), pieces.begin(), pieces.end());
+    }
+    ASSERT_TRUE(storage::Migrate(db(), all, clock_).ok());
+    options_.password_hash = {1, 8 * 1024};
+    options_.login_failures_max = 3;
+    identity_ = std::make_unique<Identity>(db(), clock_, authorizer_, options_);
+    auto created = db().Transact<std::vector<orgs::Organisation>>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<std::vector<orgs::Organisation>> {
+          std::vector<orgs::Organisation> made;
+          for (auto [parent, kind, name] : std::vector<std::tuple<int, const char*, const char*>>{
+                   {-1, "syndicate", "Syndicat"}, {0, "city", "Ville A"}, {0, "city", "Ville B"}}) {
+            orgs::NewOrganisation request{
+                parent < 0 ? std::nullopt : std::optional<int64_t>(made[parent].id), kind, name};
+            auto org = orgs::Create(tx, request, clock_.NowMs());
+            if (!org.ok()) return std::move(org).error();
+            made.push_back(*org);
+          }
+          return made;
+        });
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    orgs_ = *created;
+    admin_a_ = Bootstrap("admin.a@test.fr", orgs_[1].id, "admin");
+    agent_b_ = Bootstrap("agent.b@test.fr", orgs_[2].id, "agent");
+  }
+
+  storage::Database& db() { return test_->db(); }
+
+  int64_t Bootstrap(const std::string& email, int64_t org, const std::string& profile) {
+    NewStaff staff;
+    staff.email = email;
+    staff.display_name = "Test Person";
+    staff.organisation_id = org;
+    staff.profiles = {profile};
+    staff.initial_password = std::string(kPassword);
+    staff.must_change_password = false;
+    auto id = identity_->BootstrapStaff(staff);
+    EXPECT_TRUE(id.ok()) << id.error().message;
+    return *id;
+  }
+
+  Caller LogIn(const std::string& email) {
+    auto outcome = identity_->Login(email, kPassword, "test");
+    EXPECT_TRUE(outcome.ok()) << outcome.error().message;
+    auto authenticated = identity_->Authenticate(outcome->tokens.session_token, "test");
+    EXPECT_TRUE(authenticated.ok());
+    return authenticated->caller;
+  }
+
+  ManualClock clock_{1'800'000'000'000};
+  RightsCatalog catalog_ = TestCatalog();
+  Authorizer authorizer_{catalog_};
+  IdentityOptions options_;
+  std::unique_ptr<TestDatabase> test_;
+  std::unique_ptr<Identity> identity_;
+  std::vector<orgs::Organisation> orgs_;
+  int64_t admin_a_ = 0;
+  int64_t agent_b_ = 0;
+};
+
+TEST_P(IdentityTest, LoginCreatesASessionThatExpiresWhenIdle) {
+  auto outcome = identity_->Login(" Admin.A@Test.fr ", kPassword, "r1");
+  ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+  const std::string token = outcome->tokens.session_token;
+  auto caller = identity_->Authenticate(token, "r2");
+  ASSERT_TRUE(caller.ok());
+  EXPECT_EQ(caller->caller.id, admin_a_);
+  ASSERT_EQ(caller->caller.grants.size(), 1u);
+  clock_.Advance(options_.session_idle_s * 1000 + 1);
+  EXPECT_EQ(identity_->Authenticate(token, "r3").error().code, "unauthenticated");
+}
+
+TEST_P(IdentityTest, RepeatedFailuresLockTheAccountForAWhile) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(identity_->Login("agent.b@test.fr", "wrong-password-123", "r").error().code,
+              "invalid_credentials");
+  }
+  EXPECT_EQ(identity_->Login("agent.b@test.fr", kPassword, "r").error().code, "account_locked");
+  clock_.Advance(options_.lockout_s * 1000 + 1);
+  EXPECT_TRUE(identity_->Login("agent.b@test.fr", kPassword, "r").ok());
+}
+
+TEST_P(IdentityTest, PasswordResetIsSingleUseAndEndsSessions) {
+  auto before = identity_->Login("agent.b@test.fr", kPassword, "r");
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(identity_->RequestPasswordReset("agent.b@test.fr", "r").ok());
+  ASSERT_TRUE(identity_->RequestPasswordReset("nobody@test.fr", "r").ok());  // same answer
+  auto token = db().Transact<
+      std::string>(TransactionMode::kRead, [](Transaction& tx) -> Result<std::string> {
+    auto row = tx.QueryOne(
+        "SELECT variables FROM outbox_messages WHERE template_code = 'identity.password_reset'");
+    if (!row.ok()) return std::move(row).error();
+    EXPECT_TRUE(row->has_value());  // exactly one: none for the unknown address
+    return std::string(boost::json::parse((*row)->Text(0)).at("token").as_string());
+  });
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(identity_->ResetPassword(*token, "short", "r").error().code, "weak_password");
+  ASSERT_TRUE(identity_->ResetPassword(*token, "Falaise-Ortie-Cobalt-58", "r").ok());
+  EXPECT_EQ(identity_->ResetPassword(*token, "Falaise-Ortie-Cobalt-59", "r").error().code,
+            "reset_link_invalid");
+  EXPECT_FALSE(identity_->Login("agent.b@test.fr", kPassword, "r").ok());
+  EXPECT_TRUE(identity_->Login("agent.b@test.fr", "Falaise-Ortie-Cobalt-58", "r").ok());
+  // The session opened before the reset is gone.
+  EXPECT_EQ(identity_->Authenticate(before->tokens.session_token, "r").error().code,
+            "unauthenticated");
+}
+
+TEST_P(IdentityTest, StaffOfAnotherCityIsInvisibleAndUntouchable) {
+  const Caller admin = LogIn("admin.a@test.fr");
+  EXPECT_EQ(identity_->GetStaff(admin, agent_b_).error().code, "staff_not_found");
+  StaffChange change;
+  change.status = "suspended";
+  EXPECT_EQ(identity_->UpdateStaff(admin, agent_b_, change).error().code, "staff_not_found");
+  auto listed = identity_->ListStaff(admin, std::nullopt);
+  ASSERT_TRUE(listed.ok());
+  for (const StaffView& view : *listed) EXPECT_NE(view.id, agent_b_);
+  EXPECT_EQ(identity_->GetOrganisation(admin, orgs_[2].id).error().code, "organisation_not_found");
+  EXPECT_EQ(identity_->AddGrant(admin, agent_b_, orgs_[1].id, "agent").error().code,
+            "staff_not_found");
+}
+
+TEST_P(IdentityTest, CreatedStaffIsAuditedAndInvited) {
+  const Caller admin = LogIn("admin.a@test.fr");
+  NewStaff staff;
+  staff.email = "new.agent@test.fr";
+  staff.display_name = "Nouvel Agent";
+  staff.organisation_id = orgs_[1].id;
+  staff.profiles = {"agent"};
+  auto created = identity_->CreateStaff(admin, staff);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(identity_->CreateStaff(admin, staff).error().code, "email_taken");
+  staff.email = "other@test.fr";
+  staff.organisation_id = orgs_[0].id;  // the syndicate: above the admin's city
+  EXPECT_EQ(identity_->CreateStaff(admin, staff).error().code, "organisation_not_found");
+  auto history = identity_->RecordHistory(admin, "user", std::to_string(created->id), std::nullopt);
+  ASSERT_TRUE(history.ok()) << history.error().message;
+  EXPECT_EQ(history->front().entry.action, "identity.staff.create");
+  auto report = audit::Verify(db());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, IdentityTest, ::testing::ValuesIn(testing::TestBackends()),
+                         [](const auto& param_info) {
+                           return testing::BackendParamName(param_info.param);
+                         });
+
+}  // namespace
+}  // namespace guichet::identity
