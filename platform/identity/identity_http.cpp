@@ -25,14 +25,6 @@ using http::Response;
 
 constexpr int64_t kSecretFieldLengthMax = 1024;  // passwords, tokens, codes as typed
 
-struct Gate {
-  Caller caller;
-  bool second_factor_pending = false;
-  std::string session_token;
-};
-
-using Body = std::function<Result<Response>(const RequestContext&, Gate&)>;
-
 std::string_view Header(const http::Request& request, std::string_view name) {
   const auto value = request[name];
   return {value.data(), value.size()};
@@ -117,7 +109,7 @@ Result<Gate> Admit(IdentityHttpContext& context, const RequestContext& request,
 }
 
 Response Serve(IdentityHttpContext& context, const RequestContext& request, std::string_view right,
-               const Body& body) {
+               const GuardedBody& body) {
   auto gate = Admit(context, request, right);
   Result<Response> response =
       gate.ok() ? body(request, *gate) : Result<Response>(std::move(gate).error());
@@ -128,8 +120,10 @@ Response Serve(IdentityHttpContext& context, const RequestContext& request, std:
   return std::move(response).value();
 }
 
-void Add(http::Router& router, IdentityHttpContext& context, http::Verb verb, std::string path,
-         std::string operation_id, std::string_view right, http::RouteDoc doc, Body body) {
+}  // namespace
+
+void AddGuarded(http::Router& router, IdentityHttpContext& context, http::Verb verb, std::string path,
+                std::string operation_id, std::string_view right, http::RouteDoc doc, GuardedBody body) {
   doc.tag = doc.tag.empty() ? "identity" : doc.tag;
   if (right != kPublic) {
     doc.errors.push_back({401, "Not logged in"});
@@ -148,6 +142,14 @@ void Add(http::Router& router, IdentityHttpContext& context, http::Verb verb, st
   };
   router.Add({verb, std::move(path), std::move(operation_id), std::string(right), std::move(doc),
               std::move(handler)});
+}
+
+namespace {
+
+void Add(http::Router& router, IdentityHttpContext& context, http::Verb verb, std::string path,
+         std::string operation_id, std::string_view right, http::RouteDoc doc, GuardedBody body) {
+  AddGuarded(router, context, verb, std::move(path), std::move(operation_id), right, std::move(doc),
+             std::move(body));
 }
 
 Response Json(HttpStatus status, const boost::json::value& body) {

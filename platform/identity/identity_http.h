@@ -31,6 +31,22 @@ struct IdentityHttpContext {
   HttpOptions options;
 };
 
+// What a guarded handler is given once the request is admitted.
+struct Gate {
+  Caller caller;
+  bool second_factor_pending = false;
+  std::string session_token;  // empty for machine callers
+};
+
+using GuardedBody = std::function<Result<http::Response>(const http::RequestContext&, Gate&)>;
+
+// Registers a route whose body runs on the database pool after the gate: the caller is
+// authenticated (unless `right` is kPublic), CSRF and origin are checked on state-changing
+// requests, the caller must hold `right` somewhere (or be a session for kAnySession), and any
+// error becomes problem+json. Every module registers its routes through this.
+void AddGuarded(http::Router& router, IdentityHttpContext& context, http::Verb verb, std::string path,
+                std::string operation_id, std::string_view right, http::RouteDoc doc, GuardedBody body);
+
 void AddIdentityRoutes(http::Router& router, IdentityHttpContext& context);
 
 // The identity permissions and the audit permission, for the catalog.

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -88,8 +87,9 @@ TEST(QrPng, DecodesAtEveryErrorCorrectionLevelAndScale) {
 
 TEST(QrPng, DecodesALargeSymbol) {
   std::string text;
-  while (text.size() < 1000)
+  while (text.size() < 1000) {
     text += std::string(kUtf8Text.substr(0, 7)) + std::to_string(text.size());
+  }
   auto png = QrPng(text, {.error_correction = QrErrorCorrection::kLow, .scale_px = 4});
   ASSERT_TRUE(png.ok());
   EXPECT_EQ(DecodeWithZbar(*png), text);
@@ -148,31 +148,27 @@ TEST(QrSvg, IsOnePathInModuleUnitsWithItsQuietZone) {
   EXPECT_EQ(svg->find("<path"), svg->rfind("<path"));
 
   // Redraw the path's runs: they cover exactly the dark modules, shifted by the quiet zone.
-  const std::smatch path = [&] {
-    std::smatch m;
-    EXPECT_TRUE(std::regex_search(*svg, m, std::regex("<path fill=\"#000\" d=\"([^\"]*)\"/>")));
-    return m;
-  }();
+  constexpr std::string_view kPathStart = "<path fill=\"#000\" d=\"";
+  const size_t d_begin = svg->find(kPathStart) + kPathStart.size();
+  const std::string d = svg->substr(d_begin, svg->find('"', d_begin) - d_begin);
   std::vector<bool> drawn(static_cast<size_t>(side) * side, false);
-  const std::string d = path[1];
-  const std::regex run(R"(M(\d+) (\d+)h(\d+)v1h-(\d+)z)");
-  size_t covered = 0;
-  for (auto it = std::sregex_iterator(d.begin(), d.end(), run); it != std::sregex_iterator();
-       ++it) {
-    const int x = std::stoi((*it)[1]), y = std::stoi((*it)[2]), n = std::stoi((*it)[3]);
-    EXPECT_EQ(n, std::stoi((*it)[4]));
-    for (int i = 0; i < n; ++i) drawn[static_cast<size_t>(y * side + x + i)] = true;
-    covered += (*it).length();
+  for (size_t at = 0; at < d.size();) {
+    unsigned x = 0, y = 0, n = 0, back = 0;
+    int used = 0;
+    const int read = std::sscanf(d.c_str() + at, "M%u %uh%uv1h-%uz%n", &x, &y, &n, &back, &used);
+    ASSERT_EQ(read, 4) << "not a run at " << d.substr(at, 20);
+    EXPECT_EQ(n, back);
+    for (size_t i = 0; i < n; ++i) drawn.at(static_cast<size_t>(y) * side + x + i) = true;
+    at += static_cast<size_t>(used);
   }
-  EXPECT_EQ(covered, d.size()) << "the path holds only runs";
-  for (int y = 0; y < side; ++y) {
-    for (int x = 0; x < side; ++x) {
-      const int mx = x - kQrQuietZoneModules, my = y - kQrQuietZoneModules;
-      const bool inside = mx >= 0 && my >= 0 && mx < matrix->size && my < matrix->size;
-      EXPECT_EQ(drawn[static_cast<size_t>(y * side + x)], inside && matrix->Dark(mx, my))
-          << x << "," << y;
+  std::vector<bool> expected;
+  for (int y = -kQrQuietZoneModules; y < matrix->size + kQrQuietZoneModules; ++y) {
+    for (int x = -kQrQuietZoneModules; x < matrix->size + kQrQuietZoneModules; ++x) {
+      const bool inside = x >= 0 && y >= 0 && x < matrix->size && y < matrix->size;
+      expected.push_back(inside && matrix->Dark(x, y));
     }
   }
+  EXPECT_EQ(drawn, expected);
 }
 
 TEST(QrLimits, RefuseEmptyOversizedAndUnscalableInput) {
