@@ -180,9 +180,12 @@ Result<std::optional<int64_t>> CheckSecondFactor(Transaction& tx, const UserRow&
                                                  std::string_view code, int64_t now_ms) {
   GUICHET_ASSERT(user.totp_secret.has_value());
   if (auto step = VerifyTotp(*user.totp_secret, code, now_ms / 1000, user.totp_last_step)) {
-    GUICHET_TRY_STATUS(
-        tx.Execute("UPDATE users SET totp_last_step = $1 WHERE id = $2", {*step, user.id}));
-    return std::optional<int64_t>(*step);
+    // Conditional: of two logins racing with the same code, only one moves the step on.
+    auto moved = tx.Execute("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+                            {*step, user.id});
+    if (!moved.ok()) return std::move(moved).error();
+    if (*moved == 1) return std::optional<int64_t>(*step);
+    return std::optional<int64_t>();
   }
   auto used = tx.Execute(
       "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS "

@@ -508,31 +508,47 @@ void AddDateMatches(const std::u32string& folded, std::vector<Match>* matches) {
   }
 }
 
-// "abcabc", "jsjsjsjs": a block typed again costs little more than the block.
-void AddRepeatedBlockMatches(const std::u32string& folded, double char_bits,
-                             std::vector<Match>* matches) {
-  const size_t n = folded.size();
-  for (size_t begin = 0; begin < n; ++begin) {
-    for (size_t block = 2; begin + 2 * block <= n; ++block) {
-      size_t copies = 1;
-      while (begin + (copies + 1) * block <= n &&
-             folded.compare(begin + copies * block, block, folded, begin, block) == 0) {
-        ++copies;
-      }
-      if (copies >= 2) {
-        matches->push_back(
-            {begin, begin + copies * block,
-             static_cast<double>(block) * char_bits + std::log2(static_cast<double>(copies)),
-             false});
-      }
-    }
-  }
-}
-
 struct Estimate {
   double bits = 0.0;
   double repetitive_share = 0.0;
 };
+
+Estimate EstimateEntropy(const std::u32string& password);
+
+// True when `block` is itself a shorter block repeated ("abab"): the shorter one is matched.
+bool IsRepetition(std::u32string_view block) {
+  for (size_t part = 1; part <= block.size() / 2; ++part) {
+    if (block.size() % part != 0) continue;
+    bool repeated = true;
+    for (size_t i = part; repeated && i < block.size(); ++i) repeated = block[i] == block[i - part];
+    if (repeated) return true;
+  }
+  return false;
+}
+
+// "abcabc", "passwordpassword": a block typed again costs what the block costs, plus the
+// number of copies. Only repeats that cannot extend to the left are taken, each estimated
+// once, so a long repetitive password does not cost a guess per rotation of its block.
+void AddRepeatedBlockMatches(const std::u32string& password, const std::u32string& folded,
+                             std::vector<Match>* matches) {
+  const size_t n = folded.size();
+  const std::u32string_view view(folded);
+  for (size_t begin = 0; begin < n; ++begin) {
+    for (size_t block = 2; begin + 2 * block <= n; ++block) {
+      if (begin > 0 && folded[begin - 1] == folded[begin - 1 + block]) continue;
+      if (IsRepetition(view.substr(begin, block))) continue;
+      size_t copies = 1;
+      while (begin + (copies + 1) * block <= n &&
+             view.substr(begin + copies * block, block) == view.substr(begin, block)) {
+        ++copies;
+      }
+      if (copies < 2) continue;
+      const double block_bits = EstimateEntropy(password.substr(begin, block)).bits;
+      matches->push_back({begin, begin + copies * block,
+                          block_bits + std::log2(static_cast<double>(copies)), false});
+    }
+  }
+}
 
 // The cheapest way to guess the password piece by piece: each character costs the brute-force
 // bits unless it belongs to a match (word, run, sequence, date, repeated block) that costs less.
@@ -545,7 +561,7 @@ Estimate EstimateEntropy(const std::u32string& password) {
   AddRunMatches(folded, char_bits, &matches);
   AddSequenceMatches(password, folded, &matches);
   AddDateMatches(folded, &matches);
-  AddRepeatedBlockMatches(folded, char_bits, &matches);
+  AddRepeatedBlockMatches(password, folded, &matches);
 
   const size_t n = folded.size();
   std::vector<double> best(n + 1, HUGE_VAL);
@@ -643,16 +659,16 @@ std::string_view PasswordWeaknessCode(PasswordWeakness weakness) {
 PasswordAssessment AssessPassword(std::string_view password,
                                   const std::vector<std::string>& personal_words) {
   PasswordAssessment assessment;
-  // Measured before any decoding so that a huge input costs nothing.
-  const bool too_long = password.size() > static_cast<size_t>(kPasswordBytesMax) ||
-                        CodePointCount(password) > static_cast<size_t>(kPasswordLengthMax);
-  if (too_long) {
+  // Bytes first, so that a huge input is refused without being read.
+  std::u32string code_points;
+  if (password.size() <= static_cast<size_t>(kPasswordBytesMax)) code_points = DecodeUtf8(password);
+  if (password.size() > static_cast<size_t>(kPasswordBytesMax) ||
+      code_points.size() > static_cast<size_t>(kPasswordLengthMax)) {
     assessment.weakness = PasswordWeakness::kTooLong;
     assessment.message =
         fmt::format("This password is too long: use at most {} characters.", kPasswordLengthMax);
     return assessment;
   }
-  const std::u32string code_points = DecodeUtf8(password);
   const Estimate estimate = EstimateEntropy(code_points);
   assessment.entropy_bits = estimate.bits;
   assessment.score = ScoreFromBits(estimate.bits);

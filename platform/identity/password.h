@@ -14,27 +14,30 @@
 namespace guichet::identity {
 
 // Argon2id (RFC 9106) through libsodium. The defaults are RFC 9106's second recommended option
-// (t = 3 passes over m = 64 MiB; libsodium always uses one lane): about a tenth of a second on
-// a current server core, and 64 MiB per guess makes GPU and ASIC guessing of a stolen hash
-// expensive. They are stored inside each hash, so raising them later only needs NeedsRehash at
-// the next successful login. Tests pass the libsodium minimums (ops 1, 8 KiB) for speed.
+// (t = 3 passes over m = 64 MiB; libsodium always uses one lane): about 80 ms on one core of
+// the development machine, few enough for a login, while 64 MiB per guess makes guessing a
+// stolen hash on GPUs or ASICs expensive. Both are written into each hash, so raising them later
+// only needs NeedsRehash at the next successful login. Every concurrent hash holds its 64 MiB:
+// size the pool that runs them accordingly. Tests pass libsodium's minimums (ops 1, 8 KiB).
 struct PasswordHashOptions {
   int64_t ops = 3;
   int64_t memory_kib = 64 * 1024;
 };
 
-// Counted in characters (UTF-8 code points), not bytes. 12 is the floor ANSSI and the CNIL
-// give for a password that is the only secret; the maximum only bounds the work done per
-// check, and is generous enough for passphrases.
+// Counted in characters (UTF-8 code points), not bytes. 12 is the length the CNIL's 2022
+// recommendation on passwords takes as its example for a password that is the only secret; the
+// maximum bounds the work done per check and leaves room for passphrases.
 inline constexpr int64_t kPasswordLengthMin = 12;
 inline constexpr int64_t kPasswordLengthMax = 128;
 // The most bytes kPasswordLengthMax characters can take in UTF-8. Longer input is refused
 // before any hashing, so a huge body cannot buy expensive work.
 inline constexpr int64_t kPasswordBytesMax = 4 * kPasswordLengthMax;
-// The policy's entropy floor, on the pattern-aware estimate below (not the naive
-// pool-size × length). 50 bits is the CNIL's floor for a password used together with a
-// limit on attempts (délibération 2022-100), which login applies; 80 bits, its floor for a
-// password alone, earns the top score.
+// The policy's entropy floor, on the pattern-aware estimate below: brute force over the
+// character classes used (log2 of the pool per character), except where a dictionary word,
+// common password, run of one character, keyboard or alphabet sequence, date or repeated block
+// costs a guesser less. 50 bits is the CNIL's floor (délibération 2022-100) for a password
+// backed by limits on attempts, which login must enforce; 80 bits, its floor for a password
+// that protects alone, earns the top score.
 inline constexpr double kPasswordEntropyBitsMin = 50.0;
 inline constexpr double kPasswordEntropyBitsStrong = 80.0;
 

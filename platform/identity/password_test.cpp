@@ -136,6 +136,7 @@ const std::vector<PolicyCase>& PolicyCases() {
       {"Soleil2024!!", {}, W::kGuessable},
       {"Marseille13008", {}, W::kGuessable},
       {"passwordpassword", {}, W::kGuessable},
+      {Repeat("password ", 14), {}, W::kGuessable},  // long, but one word again and again
   };
   return cases;
 }

@@ -148,7 +148,7 @@ TEST(QrSvg, IsOnePathInModuleUnitsWithItsQuietZone) {
   EXPECT_EQ(svg->find("<path"), svg->rfind("<path"));
 
   // Redraw the path's runs: they cover exactly the dark modules, shifted by the quiet zone.
-  constexpr std::string_view kPathStart = "<path fill=\"#000\" d=\"";
+  constexpr std::string_view kPathStart = R"(<path fill="#000" d=")";
   const size_t d_begin = svg->find(kPathStart) + kPathStart.size();
   const std::string d = svg->substr(d_begin, svg->find('"', d_begin) - d_begin);
   std::vector<bool> drawn(static_cast<size_t>(side) * side, false);
