@@ -1,6 +1,7 @@
 #include "app/catalog.h"
 
 #include "platform/identity/identity_http.h"
+#include "platform/identity/machines.h"
 
 namespace guichet::app {
 namespace {
@@ -16,7 +17,9 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
                       {"identity.orgs.read", "audit.read"}, true, {"national", "region"}});
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
-                      "wallet.manager", {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage"},
+                      "wallet.manager",
+                      {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
+                       "identity.apikeys.manage", "identity.devices.manage"},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {}, true, {"national"}});
@@ -28,7 +31,9 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"pass.tourism_actor", "pass", "Acteur touristique", "Tourism officer", std::nullopt,
                       {"identity.orgs.read", "audit.read", "identity.staff.read"}, false, {"tourism_office"}});
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
-                      {"identity.staff.manage", "identity.orgs.manage"}, false, {"departement", "tourism_office"}});
+                      {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
+                       "identity.devices.manage"},
+                      false, {"departement", "tourism_office"}});
 }
 
 void AddFamilyProfiles(identity::RightsCatalog& catalog) {
@@ -39,8 +44,10 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"family.city_agent", "family", "Agent de la ville", "City agent", "family.establishment_agent",
                       {"audit.read", "identity.staff.read"}, false, {"city"}});
   catalog.AddProfile({"family.syndicate_admin", "family", "Administrateur du syndicat", "Syndicate administrator",
-                      "family.city_agent", {"identity.staff.manage", "identity.orgs.manage"}, false,
-                      {"syndicate", "city"}});
+                      "family.city_agent",
+                      {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
+                       "identity.devices.manage"},
+                      false, {"syndicate", "city"}});
 }
 
 }  // namespace
@@ -48,6 +55,7 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
 identity::RightsCatalog BuildCatalog() {
   identity::RightsCatalog catalog;
   identity::DeclarePermissions(catalog);
+  identity::DeclareMachinePermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

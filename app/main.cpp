@@ -18,6 +18,7 @@
 #include "platform/http/server.h"
 #include "platform/identity/identity.h"
 #include "platform/identity/identity_http.h"
+#include "platform/identity/machines.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
 #include "platform/jobs/jobs.h"
@@ -41,7 +42,7 @@ std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                      identity::Migrations()}) {
+                      identity::Migrations(), identity::MachineMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -134,6 +135,7 @@ int Serve(const Settings& settings) {
   identity::Identity identity(**database, clock, authorizer, IdentityOptionsOf(settings));
   identity::IdentityHttpContext identity_http{identity, async_database, **database, clock, {settings.cookie_secure}};
   identity::AddIdentityRoutes(router, identity_http);
+  identity::AddMachineRoutes(router, identity_http);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   if (settings.diagnostics) {
     system::AddDiagnosticsRoutes(router, context);

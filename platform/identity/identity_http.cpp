@@ -12,6 +12,7 @@
 #include "platform/http/json.h"
 #include "platform/http/problem.h"
 #include "platform/identity/identity_internal.h"
+#include "platform/identity/machines.h"
 
 namespace guichet::identity {
 namespace {
@@ -63,6 +64,28 @@ Status CheckOrigin(const http::Request& request) {
       ErrorKind::kForbidden, "cross_origin_refused", "Requests from another site are refused.", {}};
 }
 
+// The precise check, on the organisation concerned, is the use case's; here only whether the
+// caller holds the right anywhere at all.
+Status RequireRightSomewhere(IdentityHttpContext& context, const Caller& caller,
+                             std::string_view right) {
+  if (!context.identity.authorizer().Scopes(caller, right).empty()) return OkStatus();
+  return Error{
+      ErrorKind::kForbidden, "forbidden", fmt::format("You do not have the right {}.", right), {}};
+}
+
+// API keys and devices. They send no cookie, so a page of another site cannot make a browser
+// send their credential: no CSRF token is asked of them. Session routes are for people.
+Result<Gate> AdmitMachine(IdentityHttpContext& context, Gate gate, std::string_view right) {
+  if (right == kAnySession || right == kPendingSession) {
+    return Error{ErrorKind::kForbidden,
+                 "people_only",
+                 "Only a person who logs in can do this, not an API key or a device.",
+                 {}};
+  }
+  GUICHET_TRY_STATUS(RequireRightSomewhere(context, gate.caller, right));
+  return gate;
+}
+
 Result<Gate> Admit(IdentityHttpContext& context, const RequestContext& request,
                    std::string_view right) {
   GUICHET_TRY_STATUS(CheckOrigin(*request.request));
@@ -70,6 +93,13 @@ Result<Gate> Admit(IdentityHttpContext& context, const RequestContext& request,
   gate.caller.request_id = request.request_id;
   gate.session_token = CookieValue(*request.request, kSessionCookie);
   if (right == kPublic) return gate;
+  // Machine credentials first: a request that carries them is never taken for a session's.
+  if (auto machine = AuthenticateMachineRequest(context, request)) {
+    if (!machine->ok()) return std::move(*machine).error();
+    gate.caller = std::move(*machine).value();
+    gate.session_token.clear();
+    return AdmitMachine(context, std::move(gate), right);
+  }
   if (gate.session_token.empty()) {
     return Error{ErrorKind::kUnauthenticated, "unauthenticated", "Log in to do this.", {}};
   }
@@ -97,14 +127,7 @@ Result<Gate> Admit(IdentityHttpContext& context, const RequestContext& request,
     return Error{
         ErrorKind::kForbidden, "password_change_required", "Change your password first.", {}};
   }
-  // The precise check, on the organisation concerned, is the use case's; here only whether
-  // the caller holds the right anywhere at all.
-  if (context.identity.authorizer().Scopes(gate.caller, right).empty()) {
-    return Error{ErrorKind::kForbidden,
-                 "forbidden",
-                 fmt::format("You do not have the right {}.", right),
-                 {}};
-  }
+  GUICHET_TRY_STATUS(RequireRightSomewhere(context, gate.caller, right));
   return gate;
 }
 

@@ -46,7 +46,24 @@ const std::set<std::string>& RightsCatalog::PermissionsOf(std::string_view profi
   return found == effective_.end() ? kNone : found->second;
 }
 
+void RightsCatalog::AddDevicePermission(std::string_view device_kind, std::string_view permission) {
+  GUICHET_ASSERT(!device_kind.empty() && HasPermission(permission));
+  device_permissions_[std::string(device_kind)].insert(std::string(permission));
+}
+
+const std::set<std::string>& RightsCatalog::DevicePermissions(std::string_view device_kind) const {
+  static const std::set<std::string> kNone;
+  auto found = device_permissions_.find(device_kind);
+  return found == device_permissions_.end() ? kNone : found->second;
+}
+
+const std::set<std::string>& Authorizer::PermissionsOf(const Grant& grant) const {
+  if (grant.permissions) return *grant.permissions;
+  return catalog_.PermissionsOf(grant.profile);
+}
+
 bool Authorizer::GrantUsable(const Caller& caller, const Grant& grant) const {
+  if (grant.permissions) return true;  // a machine's grant: see Grant::permissions
   const ProfileInfo* profile = catalog_.FindProfile(grant.profile);
   if (profile == nullptr) return false;  // a profile removed from the catalog grants nothing
   if (caller.must_change_password) return false;
@@ -60,7 +77,7 @@ bool Authorizer::Allows(const Caller& caller, std::string_view permission,
   for (const Grant& grant : caller.grants) {
     if (!orgs::Contains(grant.organisation_path, organisation_path)) continue;
     if (!GrantUsable(caller, grant)) continue;
-    if (catalog_.PermissionsOf(grant.profile).count(std::string(permission)) > 0) return true;
+    if (PermissionsOf(grant).count(std::string(permission)) > 0) return true;
   }
   return false;
 }
@@ -83,7 +100,7 @@ std::vector<std::string> Authorizer::Scopes(const Caller& caller,
   std::vector<std::string> scopes;
   for (const Grant& grant : caller.grants) {
     if (!GrantUsable(caller, grant)) continue;
-    if (catalog_.PermissionsOf(grant.profile).count(std::string(permission)) == 0) continue;
+    if (PermissionsOf(grant).count(std::string(permission)) == 0) continue;
     scopes.push_back(grant.organisation_path);
   }
   // Drop scopes inside another one: a list would otherwise repeat rows.

@@ -45,18 +45,29 @@ class RightsCatalog {
   // Own and inherited permissions of a profile.
   const std::set<std::string>& PermissionsOf(std::string_view profile) const;
 
+  // Devices (points of sale, scanners, tablets) hold no profile: what a device may do follows
+  // from its kind. Each module adds the permissions its devices need; asserts it is declared.
+  void AddDevicePermission(std::string_view device_kind, std::string_view permission);
+  const std::set<std::string>& DevicePermissions(std::string_view device_kind) const;
+
  private:
   std::vector<PermissionInfo> permissions_;
   std::vector<ProfileInfo> profiles_;
   std::map<std::string, std::set<std::string>, std::less<>> effective_;
+  std::map<std::string, std::set<std::string>, std::less<>> device_permissions_;
 };
 
-// One profile held in one organisation.
+// One profile held in one organisation, or, for a machine caller, an explicit set of
+// permissions held in one organisation.
 struct Grant {
   int64_t id = 0;
   int64_t organisation_id = 0;
   std::string organisation_path;
-  std::string profile;
+  std::string profile;  // empty for a machine's grant
+  // A machine's grant (an API key's scopes, a device kind's permissions): exactly these, in
+  // place of a profile's. Machines have no second factor and no password to change: such a
+  // grant is usable as it stands.
+  std::optional<std::set<std::string>> permissions;
 };
 
 // Who is acting. Built by the HTTP layer from a session, an API key or a device credential,
@@ -64,7 +75,7 @@ struct Grant {
 struct Caller {
   enum class Kind { kAnonymous, kUser, kApiKey, kDevice, kSystem };
   Kind kind = Kind::kAnonymous;
-  int64_t id = 0;
+  int64_t id = 0;  // of the user, the API key or the device, as `kind` says
   std::string email;
   std::vector<Grant> grants;
   bool second_factor_done = false;
@@ -73,6 +84,7 @@ struct Caller {
   std::string request_id;
 
   bool anonymous() const { return kind == Kind::kAnonymous; }
+  bool machine() const { return kind == Kind::kApiKey || kind == Kind::kDevice; }
 };
 
 class Authorizer {
@@ -98,6 +110,7 @@ class Authorizer {
 
  private:
   bool GrantUsable(const Caller& caller, const Grant& grant) const;
+  const std::set<std::string>& PermissionsOf(const Grant& grant) const;
   const RightsCatalog& catalog_;
 };
 
