@@ -19,6 +19,11 @@ using internal::UserRow;
 using storage::Transaction;
 using storage::TransactionMode;
 
+// Only a person is "self": an API key or a device whose id equals a user's id is not that user.
+bool IsSelf(const Caller& caller, int64_t user_id) {
+  return caller.kind == Caller::Kind::kUser && caller.id == user_id;
+}
+
 Error StaffNotFound() {
   // The same answer for an id that exists outside the caller's scope: ids cannot be probed.
   return Error::NotFound("staff_not_found", "No such staff account in your organisations.");
@@ -54,7 +59,7 @@ Result<StaffView> VisibleStaff(Transaction& tx, const Authorizer& authorizer, co
   auto grants = internal::LoadGrants(tx, id);
   if (!grants.ok()) return std::move(grants).error();
   const bool visible =
-      id == caller.id || std::any_of(grants->begin(), grants->end(), [&](const GrantView& grant) {
+      IsSelf(caller, id) || std::any_of(grants->begin(), grants->end(), [&](const GrantView& grant) {
         return authorizer.Allows(caller, "identity.staff.read", grant.organisation_path);
       });
   if (!visible) return StaffNotFound();
@@ -65,7 +70,7 @@ Result<StaffView> VisibleStaff(Transaction& tx, const Authorizer& authorizer, co
 // deletes someone who holds more than they do.
 Status RequireControl(Transaction& tx, const Authorizer& authorizer, const Caller& caller,
                       const StaffView& target) {
-  if (target.id == caller.id) {
+  if (IsSelf(caller, target.id)) {
     return Error{ErrorKind::kForbidden,
                  "cannot_change_self",
                  "Ask another administrator to change your own account.",
@@ -320,7 +325,7 @@ Result<StaffView> Identity::AddGrant(const Caller& caller, int64_t user_id, int6
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<StaffView> {
         auto before = VisibleStaff(tx, authorizer_, caller, user_id);
         if (!before.ok()) return std::move(before).error();
-        if (user_id == caller.id) {
+        if (IsSelf(caller, user_id)) {
           return Error{ErrorKind::kForbidden,
                        "cannot_change_self",
                        "Ask another administrator to change your profiles.",
@@ -346,7 +351,7 @@ Result<StaffView> Identity::RemoveGrant(const Caller& caller, int64_t user_id, i
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<StaffView> {
         auto before = VisibleStaff(tx, authorizer_, caller, user_id);
         if (!before.ok()) return std::move(before).error();
-        if (user_id == caller.id) {
+        if (IsSelf(caller, user_id)) {
           return Error{ErrorKind::kForbidden,
                        "cannot_change_self",
                        "Ask another administrator to change your profiles.",
@@ -434,7 +439,8 @@ Result<std::vector<audit::AuditRecord>> Identity::RecordHistory(const Caller& ca
       if (!subtree.ok()) return std::move(subtree).error();
       for (const orgs::Organisation& org : *subtree) visible.insert(org.id);
     }
-    const bool own = record_type == "user" && record_id == std::to_string(caller.id);
+    const bool own = record_type == "user" && caller.kind == Caller::Kind::kUser &&
+                     record_id == std::to_string(caller.id);
     auto history = audit::History(tx, record_type, record_id, audit::kHistoryPageMax, before_seq);
     if (!history.ok()) return std::move(history).error();
     List shown;
