@@ -316,8 +316,8 @@ Status Identity::ChangePassword(const Caller& caller, std::string_view current,
     return internal::Validation("/new_password",
                                 "The new password must differ from the current one.");
   }
-  GUICHET_TRY_STATUS(CheckPasswordPolicy(
-      replacement, internal::PersonalWords((*user)->email, (*user)->display_name)));
+  GUICHET_TRY_STATUS(internal::CheckNewPassword(replacement, (*user)->email, (*user)->display_name,
+                                                "/new_password"));
   auto hash = HashPassword(replacement, options_.password_hash);
   if (!hash.ok()) return std::move(hash).error();
   const int64_t now = clock_.NowMs();
@@ -382,8 +382,8 @@ Status Identity::ResetPassword(std::string_view token, std::string_view replacem
                  "This link is not valid any more: ask for a new one.",
                  {}};
   }
-  GUICHET_TRY_STATUS(CheckPasswordPolicy(
-      replacement, internal::PersonalWords((*user)->email, (*user)->display_name)));
+  GUICHET_TRY_STATUS(internal::CheckNewPassword(replacement, (*user)->email, (*user)->display_name,
+                                                "/new_password"));
   auto hash = HashPassword(replacement, options_.password_hash);
   if (!hash.ok()) return std::move(hash).error();
   const int64_t user_id = (*user)->id;

@@ -174,6 +174,15 @@ std::vector<std::string> PersonalWords(std::string_view email, std::string_view 
   return words;
 }
 
+Status CheckNewPassword(std::string_view password, std::string_view email, std::string_view display_name,
+                        std::string_view pointer) {
+  Status policy = CheckPasswordPolicy(password, PersonalWords(email, display_name));
+  if (policy.ok()) return policy;
+  Error error = std::move(policy).error();
+  for (FieldError& field : error.fields) field.pointer = std::string(pointer);
+  return error;
+}
+
 Result<SessionTokens> CreateSession(Transaction& tx, int64_t user_id, bool second_factor_done,
                                     bool pending, int64_t now_ms, const IdentityOptions& options) {
   // A fresh id at every login and after the second factor: a session id planted before

@@ -44,6 +44,9 @@ Error Validation(std::string_view pointer, std::string message);
 Status CheckEmail(std::string_view email);
 Status CheckDisplayName(std::string_view name);
 std::vector<std::string> PersonalWords(std::string_view email, std::string_view display_name);
+// The password policy, its field error pointing at the field the client actually sent.
+Status CheckNewPassword(std::string_view password, std::string_view email, std::string_view display_name,
+                        std::string_view pointer);
 
 // Creates a session row; the raw token is returned once and only its hash is stored.
 Result<SessionTokens> CreateSession(storage::Transaction& tx, int64_t user_id,

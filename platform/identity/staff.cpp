@@ -159,8 +159,8 @@ Status CheckNewStaff(const NewStaff& request) {
   if (request.profiles.empty())
     return internal::Validation("/profiles", "Give at least one profile.");
   if (request.initial_password) {
-    GUICHET_TRY_STATUS(CheckPasswordPolicy(
-        *request.initial_password, internal::PersonalWords(request.email, request.display_name)));
+    GUICHET_TRY_STATUS(internal::CheckNewPassword(*request.initial_password, request.email,
+                                                  request.display_name, "/initial_password"));
   }
   return OkStatus();
 }

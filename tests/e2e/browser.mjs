@@ -24,11 +24,12 @@ export const phone = { width: 360, height: 740 };
 /**
  * Starts one server and one browser for the enclosing describe() and stops both afterwards,
  * whether or not its tests passed. Tests read `suite.server` and `suite.browser`.
+ * `serverOptions` go to startServer (`demo: true`, `env`…).
  */
-export function useServerAndBrowser(backend) {
+export function useServerAndBrowser(backend, serverOptions = {}) {
   const suite = { server: undefined, browser: undefined };
   before(async () => {
-    suite.server = await startServer({ backend });
+    suite.server = await startServer({ ...serverOptions, backend });
     suite.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
   });
   after(async () => {
@@ -119,6 +120,9 @@ export const appPages = [
   { path: '/pass', fr: 'Pass touristique', en: 'Tourist pass' },
   { path: '/family', fr: 'Portail famille', en: 'Family portal' },
   { path: '/status', fr: 'État du service', en: 'Service status', hasStatus: true },
+  { path: '/login', fr: 'Connexion', en: 'Log in' },
+  { path: '/forgot-password', fr: 'Mot de passe oublié', en: 'Forgotten password' },
+  { path: '/reset-password', fr: 'Choisir un nouveau mot de passe', en: 'Choose a new password' },
   { path: '/no/such/page', fr: 'Page introuvable', en: 'Page not found' },
 ];
 

@@ -1,38 +1,93 @@
 import type { VNode } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { FlashRegion } from './components/flash';
+import { UserMenu } from './components/user_menu';
 import { languageNames, languages, useI18n, type MessageKey } from './i18n';
+import { needsEnrolment } from './identity';
+import { AccountPage } from './pages/account';
+import { ChangePasswordPage } from './pages/change_password';
+import { EnrolSecondFactorPage } from './pages/enrol_second_factor';
+import { ForbiddenPage } from './pages/forbidden';
+import { ForgotPasswordPage } from './pages/forgot_password';
 import { HomePage } from './pages/home';
+import { LoginPage } from './pages/login';
 import { NotFoundPage } from './pages/not_found';
+import { ResetPasswordPage } from './pages/reset_password';
 import { ServicePage } from './pages/service';
+import { StaffDetailPage } from './pages/staff_detail';
+import { StaffListPage } from './pages/staff_list';
+import { StaffNewPage } from './pages/staff_new';
 import { StatusPage } from './pages/status';
-import { Link, usePath } from './router';
+import { Link, Redirect, matchPath, useLocation, withNext, type AppLocation } from './router';
 import { services } from './services';
+import { useSession } from './session';
+
+/**
+ * Who may open a page: anyone (the default); anyone logged in ('session'); someone in the
+ * middle of setting up their authenticator ('enrolment') or of a forced password change
+ * ('password'); or someone holding a permission somewhere.
+ */
+type Access = 'public' | 'session' | 'enrolment' | 'password' | { permission: string };
 
 interface Route {
+  pattern: string;
   title: MessageKey;
-  render: () => VNode;
+  access?: Access;
+  render: (params: Record<string, string>) => VNode;
 }
 
-const routes: Record<string, Route> = {
-  '/': { title: 'home.title', render: () => <HomePage /> },
-  '/status': { title: 'status.title', render: () => <StatusPage /> },
-  ...Object.fromEntries(
-    services.map((service) => [
-      service.path,
-      { title: service.name, render: () => <ServicePage service={service} /> },
-    ]),
-  ),
-};
-
-const navItems: { path: string; label: MessageKey }[] = [
-  { path: '/', label: 'nav.home' },
-  ...services.map((service) => ({ path: service.path, label: service.name })),
-  { path: '/status', label: 'nav.status' },
+// First match wins: fixed segments before parameters (/staff/new before /staff/:id).
+const routes: Route[] = [
+  { pattern: '/', title: 'home.title', render: () => <HomePage /> },
+  { pattern: '/status', title: 'status.title', render: () => <StatusPage /> },
+  ...services.map((service) => ({
+    pattern: service.path,
+    title: service.name,
+    render: () => <ServicePage service={service} />,
+  })),
+  { pattern: '/login', title: 'login.title', render: () => <LoginPage /> },
+  { pattern: '/forgot-password', title: 'forgot.title', render: () => <ForgotPasswordPage /> },
+  { pattern: '/reset-password', title: 'reset.title', render: () => <ResetPasswordPage /> },
+  {
+    pattern: '/change-password',
+    title: 'password.change.title',
+    access: 'password',
+    render: () => <ChangePasswordPage />,
+  },
+  { pattern: '/account', title: 'account.title', access: 'session', render: () => <AccountPage /> },
+  {
+    pattern: '/account/second-factor',
+    title: 'enrol.title',
+    access: 'enrolment',
+    render: () => <EnrolSecondFactorPage />,
+  },
+  {
+    pattern: '/staff',
+    title: 'staff.title',
+    access: { permission: 'identity.staff.read' },
+    render: () => <StaffListPage />,
+  },
+  {
+    pattern: '/staff/new',
+    title: 'staff.new.title',
+    access: { permission: 'identity.staff.manage' },
+    render: () => <StaffNewPage />,
+  },
+  {
+    pattern: '/staff/:id',
+    title: 'staff.detail.title',
+    access: { permission: 'identity.staff.read' },
+    render: ({ id }) => <StaffDetailPage id={id ?? ''} />,
+  },
 ];
 
-function resolve(path: string): Route | undefined {
+function resolve(path: string): { route: Route; params: Record<string, string> } | undefined {
   const normalised = path.length > 1 ? path.replace(/\/+$/, '') : path;
-  return routes[normalised];
+  for (const route of routes) {
+    const params = matchPath(route.pattern, normalised);
+    if (params) return { route, params };
+  }
+  return undefined;
 }
 
 function LanguageSwitch() {
@@ -63,20 +118,66 @@ function useNavigationFocus(path: string) {
       return;
     }
     scrollTo(0, 0);
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    const target =
+      document.querySelector<HTMLElement>('main h1') ?? document.querySelector<HTMLElement>('main');
+    target?.focus();
   }, [path]);
+}
+
+function Loading({ title }: { title: MessageKey }) {
+  const { t } = useI18n();
+  return (
+    <>
+      <h1 tabIndex={-1}>{t(title)}</h1>
+      <p role="status">{t('common.loading')}</p>
+    </>
+  );
+}
+
+/** Renders a page once the session allows it, or sends the reader where they must go first. */
+function Guarded({ route, params, at }: { route: Route; params: Record<string, string>; at: AppLocation }) {
+  const session = useSession();
+  const { state } = session;
+  const access = route.access ?? 'public';
+  if (access === 'public') return route.render(params);
+  if (state.kind === 'loading') return <Loading title={route.title} />;
+  if (state.kind !== 'active') return <Redirect to={withNext('/login', at.href)} />;
+  const { user } = state;
+  if (user.must_change_password && access !== 'password') {
+    return <Redirect to={withNext('/change-password', at.href)} />;
+  }
+  if (!user.must_change_password && needsEnrolment(user) && access !== 'enrolment' && access !== 'password') {
+    return <Redirect to={withNext('/account/second-factor', at.href)} />;
+  }
+  if (typeof access === 'object') {
+    if (!session.profiles) return <Loading title={route.title} />;
+    if (!session.permissions.has(access.permission)) return <ForbiddenPage />;
+  }
+  return route.render(params);
 }
 
 export function App() {
   const { t } = useI18n();
-  const path = usePath();
-  const route = resolve(path);
+  const { permissions } = useSession();
+  const at = useLocation();
+  const { path } = at;
+  const found = resolve(path);
   useNavigationFocus(path);
 
-  const title = t(route?.title ?? 'notfound.title');
+  const title = t(found?.route.title ?? 'notfound.title');
   useEffect(() => {
-    document.title = route?.title === 'home.title' ? t('app.name') : `${title} — ${t('app.name')}`;
-  }, [route, title, t]);
+    document.title =
+      found?.route.title === 'home.title' ? t('app.name') : `${title} — ${t('app.name')}`;
+  }, [found?.route, title, t]);
+
+  const navItems: { path: string; label: MessageKey }[] = [
+    { path: '/', label: 'nav.home' },
+    ...services.map((service) => ({ path: service.path, label: service.name })),
+    ...(permissions.has('identity.staff.read')
+      ? [{ path: '/staff', label: 'nav.staff' as MessageKey }]
+      : []),
+    { path: '/status', label: 'nav.status' },
+  ];
 
   return (
     <>
@@ -89,7 +190,10 @@ export function App() {
             <span class="brand__name">{t('app.name')}</span>
             <span class="brand__tagline">{t('app.tagline')}</span>
           </Link>
-          <LanguageSwitch />
+          <div class="site-header__tools">
+            <UserMenu />
+            <LanguageSwitch />
+          </div>
         </div>
         <nav class="site-nav" aria-label={t('layout.nav')}>
           <ul class="container site-nav__list">
@@ -104,7 +208,12 @@ export function App() {
         </nav>
       </header>
       <main id="main" class="container site-main" tabIndex={-1}>
-        {route ? route.render() : <NotFoundPage path={path} />}
+        <FlashRegion path={path} />
+        {found ? (
+          <Guarded key={path} route={found.route} params={found.params} at={at} />
+        ) : (
+          <NotFoundPage path={path} />
+        )}
       </main>
       <footer class="site-footer">
         <div class="container">

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { App } from './app';
 import { I18nProvider } from './i18n';
+import { SessionProvider } from './session';
 import './styles.css';
 
 const root = document.getElementById('app');
@@ -9,7 +10,9 @@ if (!root) throw new Error('#app is missing from index.html');
 root.replaceChildren();
 render(
   <I18nProvider>
-    <App />
+    <SessionProvider>
+      <App />
+    </SessionProvider>
   </I18nProvider>,
   root,
 );

@@ -14,6 +14,11 @@ export const languages = Object.keys(catalogues) as Lang[];
 
 const storageKey = 'guichet.lang';
 
+/** Whether `key` names a message (for texts chosen by a code the API sends). */
+export function isMessageKey(key: string): key is MessageKey {
+  return key in fr;
+}
+
 function isLang(value: unknown): value is Lang {
   return typeof value === 'string' && value in catalogues;
 }
