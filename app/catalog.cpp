@@ -2,6 +2,8 @@
 
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
+#include "platform/privacy/privacy.h"
+#include "platform/identity/machines.h"
 
 namespace guichet::app {
 namespace {
@@ -19,7 +21,7 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
-                       "identity.apikeys.manage", "identity.devices.manage"},
+                       "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase"},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {}, true, {"national"}});
@@ -32,7 +34,7 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
                       {"identity.orgs.read", "audit.read", "identity.staff.read"}, false, {"tourism_office"}});
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
-                       "identity.devices.manage"},
+                       "identity.devices.manage", "privacy.export", "privacy.erase"},
                       false, {"departement", "tourism_office"}});
 }
 
@@ -46,7 +48,7 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"family.syndicate_admin", "family", "Administrateur du syndicat", "Syndicate administrator",
                       "family.city_agent",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
-                       "identity.devices.manage"},
+                       "identity.devices.manage", "privacy.export", "privacy.erase"},
                       false, {"syndicate", "city"}});
 }
 
@@ -56,6 +58,7 @@ identity::RightsCatalog BuildCatalog() {
   identity::RightsCatalog catalog;
   identity::DeclarePermissions(catalog);
   identity::DeclareMachinePermissions(catalog);
+  privacy::DeclarePermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

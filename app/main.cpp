@@ -21,6 +21,8 @@
 #include "platform/identity/machines.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/privacy/privacy.h"
+#include "platform/privacy/privacy_http.h"
 #include "platform/jobs/jobs.h"
 #include "platform/storage/async_database.h"
 #include "platform/storage/migrations.h"
@@ -42,7 +44,7 @@ std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                      identity::Migrations(), identity::MachineMigrations()}) {
+                      identity::Migrations(), identity::MachineMigrations(), privacy::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -136,7 +138,10 @@ int Serve(const Settings& settings) {
   identity::IdentityHttpContext identity_http{identity, async_database, **database, clock, {settings.cookie_secure}};
   identity::AddIdentityRoutes(router, identity_http);
   identity::AddMachineRoutes(router, identity_http);
+  privacy::Privacy privacy_service(**database, clock, authorizer);
+  privacy::AddPrivacyRoutes(router, identity_http, privacy_service);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
+  privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
   if (settings.diagnostics) {
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);

@@ -118,7 +118,16 @@ Status Audit(Transaction& tx, const Caller* caller, std::string_view action,
              std::optional<int64_t> organisation_id, const boost::json::value& before,
              const boost::json::value& after, int64_t now_ms) {
   audit::AuditEntry entry;
-  entry.actor_type = caller == nullptr ? "system" : "user";
+  entry.actor_type = "system";
+  if (caller != nullptr) {
+    switch (caller->kind) {
+      case Caller::Kind::kUser: entry.actor_type = "user"; break;
+      case Caller::Kind::kApiKey: entry.actor_type = "api_key"; break;
+      case Caller::Kind::kDevice: entry.actor_type = "device"; break;
+      case Caller::Kind::kSystem:
+      case Caller::Kind::kAnonymous: entry.actor_type = "system"; break;
+    }
+  }
   if (caller != nullptr) {
     entry.actor_id = caller->id;
     entry.request_id = caller->request_id;
@@ -172,6 +181,20 @@ std::vector<std::string> PersonalWords(std::string_view email, std::string_view 
     start = end + 1;
   }
   return words;
+}
+
+Status AnonymiseUser(Transaction& tx, int64_t id, int64_t now_ms) {
+  auto updated = tx.Execute(
+      "UPDATE users SET status = 'deleted', email = $1, display_name = 'deleted',"
+      " password_hash = NULL, totp_secret = NULL, totp_pending_secret = NULL,"
+      " failed_logins = 0, locked_until = 0, updated_at = $2 WHERE id = $3",
+      {fmt::format("deleted-{}@invalid", id), now_ms, id});
+  if (!updated.ok()) return std::move(updated).error();
+  GUICHET_ASSERT(*updated == 1);
+  for (std::string_view table : {"sessions", "grants", "recovery_codes", "password_resets"}) {
+    GUICHET_TRY_STATUS(tx.Execute(fmt::format("DELETE FROM {} WHERE user_id = $1", table), {id}));
+  }
+  return OkStatus();
 }
 
 Status CheckNewPassword(std::string_view password, std::string_view email, std::string_view display_name,

@@ -48,6 +48,10 @@ std::vector<std::string> PersonalWords(std::string_view email, std::string_view 
 Status CheckNewPassword(std::string_view password, std::string_view email, std::string_view display_name,
                         std::string_view pointer);
 
+// Deleting or erasing an account: the row stays (audit entries point to it) without personal
+// data, and nothing is left to log in with (sessions, grants, recovery codes, reset links).
+Status AnonymiseUser(storage::Transaction& tx, int64_t id, int64_t now_ms);
+
 // Creates a session row; the raw token is returned once and only its hash is stored.
 Result<SessionTokens> CreateSession(storage::Transaction& tx, int64_t user_id,
                                     bool second_factor_done, bool pending, int64_t now_ms,

@@ -52,6 +52,7 @@ inline constexpr std::string_view kApiKeyPrefix = "gk_";
 inline constexpr std::string_view kPeopleOnlyPermissions[] = {
     "identity.staff.read", "identity.staff.manage",   "identity.orgs.manage",
     "audit.read",          "identity.apikeys.manage", "identity.devices.manage",
+    "privacy.export",      "privacy.erase",
 };
 
 // Devices.

@@ -302,15 +302,7 @@ Status Identity::DeleteStaff(const Caller& caller, int64_t id) {
     auto before = VisibleStaff(tx, authorizer_, caller, id);
     if (!before.ok()) return std::move(before).error();
     GUICHET_TRY_STATUS(RequireControl(tx, authorizer_, caller, *before));
-    // The row stays (audit entries point to it) but holds no personal data any more.
-    GUICHET_TRY_STATUS(
-        tx.Execute("UPDATE users SET status = 'deleted', email = $1, display_name = 'deleted', "
-                   "password_hash = NULL,"
-                   " totp_secret = NULL, totp_pending_secret = NULL, updated_at = $2 WHERE id = $3",
-                   {fmt::format("deleted-{}@invalid", id), now, id}));
-    GUICHET_TRY_STATUS(tx.Execute("DELETE FROM sessions WHERE user_id = $1", {id}));
-    GUICHET_TRY_STATUS(tx.Execute("DELETE FROM grants WHERE user_id = $1", {id}));
-    GUICHET_TRY_STATUS(tx.Execute("DELETE FROM recovery_codes WHERE user_id = $1", {id}));
+    GUICHET_TRY_STATUS(internal::AnonymiseUser(tx, id, now));
     GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "identity.staff.delete", "user", id,
                                        before->grants.front().organisation_id,
                                        internal::StaffJson(*before), nullptr, now));
