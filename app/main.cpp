@@ -19,6 +19,7 @@
 #include "platform/identity/identity.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
+#include "platform/identity/oidc.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
@@ -44,7 +45,8 @@ std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                      identity::Migrations(), identity::MachineMigrations(), privacy::Migrations()}) {
+                      identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
+                      identity::OidcMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -58,6 +60,11 @@ identity::IdentityOptions IdentityOptionsOf(const Settings& settings) {
   options.login_failures_max = settings.login_failures_max;
   options.lockout_s = settings.lockout_s;
   return options;
+}
+
+identity::OidcOptions OidcOptionsOf(const Settings& settings) {
+  return {settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret,
+          settings.oidc_redirect_uri, settings.oidc_display_name};
 }
 
 std::string SettingsHelp() {
@@ -124,6 +131,10 @@ jobs::RunnerOptions RunnerOptionsOf(const Settings& settings) {
 int Serve(const Settings& settings) {
   SystemClock clock;
   const int64_t started_at_ms = clock.NowMs();
+  const identity::OidcOptions oidc_options = OidcOptionsOf(settings);
+  if (auto checked = identity::CheckOidcOptions(oidc_options); !checked.ok()) {
+    return Fail(checked.error());
+  }
   auto database = OpenAndMigrate(settings, clock);
   if (!database.ok()) return Fail(database.error());
   storage::AsyncDatabase async_database(**database, settings.db_pool_connections);
@@ -138,6 +149,10 @@ int Serve(const Settings& settings) {
   identity::IdentityHttpContext identity_http{identity, async_database, **database, clock, {settings.cookie_secure}};
   identity::AddIdentityRoutes(router, identity_http);
   identity::AddMachineRoutes(router, identity_http);
+  const std::unique_ptr<identity::OidcTransport> oidc_transport = identity::MakeCurlTransport();
+  identity::Oidc oidc(**database, clock, authorizer, IdentityOptionsOf(settings), oidc_options,
+                      *oidc_transport);
+  identity::AddOidcRoutes(router, identity_http, oidc);
   privacy::Privacy privacy_service(**database, clock, authorizer);
   privacy::AddPrivacyRoutes(router, identity_http, privacy_service);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));

@@ -45,6 +45,12 @@ struct Settings {
   int64_t password_hash_memory_kib = 64 * 1024;
   bool cookie_secure = true;
 
+  std::string oidc_issuer;  // empty: no OpenID Connect login
+  std::string oidc_client_id;
+  std::string oidc_client_secret;
+  std::string oidc_redirect_uri;
+  std::string oidc_display_name = "OpenID Connect";
+
   std::string log_level = "info";
   std::string log_format = "text";
   bool diagnostics = false;

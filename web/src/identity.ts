@@ -186,6 +186,25 @@ export const login = (email: string, password: string) =>
 export const completeSecondFactor = (code: string) =>
   sendJson('POST', '/api/v1/session/second-factor', { code }, isSessionInfo, answerIs401);
 
+/** Whether the login page offers the OpenID Connect provider, and under which name. */
+export interface OidcInfo {
+  enabled: boolean;
+  display_name: string;
+}
+
+const isOidcInfo = (body: unknown): body is OidcInfo =>
+  isObject(body) && isBoolean(body.enabled) && isString(body.display_name);
+
+export const getOidc = (signal?: AbortSignal) =>
+  getJson('/api/v1/oidc', isOidcInfo, signal, answerIs401);
+
+/**
+ * Where the provider button leads: a full page navigation (not a fetch) to the server, which
+ * redirects to the provider and, once the person is back, to the login page with `?oidc=1`.
+ */
+export const oidcLoginUrl = (next: string) =>
+  next === '/' ? '/api/v1/oidc/login' : `/api/v1/oidc/login?next=${encodeURIComponent(next)}`;
+
 export const getSession = (signal?: AbortSignal) =>
   getJson('/api/v1/session', isSessionInfo, signal, answerIs401);
 

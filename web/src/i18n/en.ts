@@ -76,6 +76,23 @@ export const en: Messages = {
   'login.password.missing': 'Enter your password.',
   'login.forgot': 'Forgotten your password?',
   'login.submit': 'Log in',
+  'login.oidc': 'Log in with {name}',
+  'login.oidc.or': 'Or log in with your Guichet e-mail address and password.',
+  'login.oidc.checking': 'Logging you in…',
+  'login.oidc.error.title': 'Logging in with your identity provider did not work',
+  'login.oidc.error.no_account':
+    'No active staff account matches this identity. Ask an administrator of your organisation to create your account with the same e-mail address.',
+  'login.oidc.error.email_unverified':
+    'Your identity provider has not verified your e-mail address: Guichet cannot use it to find your account.',
+  'login.oidc.error.account_conflict':
+    'This Guichet account is already linked to another identity at this provider. Contact an administrator.',
+  'login.oidc.error.restart':
+    'This login request is no longer valid (expired, already used or started in another browser). Please start again.',
+  'login.oidc.error.provider_error': 'The identity provider refused or interrupted the login.',
+  'login.oidc.error.disabled': 'Logging in through an identity provider is not enabled.',
+  'login.oidc.error.unavailable':
+    'The identity provider could not confirm your identity. Try again in a moment; if it keeps failing, contact support.',
+  'login.oidc.error.code': 'Error code: {code}',
 
   'second.title': 'Two-step verification',
   'second.lead':

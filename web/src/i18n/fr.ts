@@ -76,6 +76,24 @@ export const fr = {
   'login.password.missing': 'Saisissez votre mot de passe.',
   'login.forgot': 'Mot de passe oublié ?',
   'login.submit': 'Se connecter',
+  'login.oidc': 'Se connecter avec {name}',
+  'login.oidc.or': 'Ou connectez-vous avec votre adresse e-mail et votre mot de passe Guichet.',
+  'login.oidc.checking': 'Connexion en cours…',
+  'login.oidc.error.title': 'La connexion avec votre fournisseur d’identité n’a pas abouti',
+  'login.oidc.error.no_account':
+    'Aucun compte agent actif ne correspond à cette identité. Demandez à un administrateur de votre organisme de créer votre compte avec la même adresse e-mail.',
+  'login.oidc.error.email_unverified':
+    'Votre fournisseur d’identité n’a pas vérifié votre adresse e-mail : Guichet ne peut pas s’en servir pour trouver votre compte.',
+  'login.oidc.error.account_conflict':
+    'Ce compte Guichet est déjà relié à une autre identité chez ce fournisseur. Contactez un administrateur.',
+  'login.oidc.error.restart':
+    'Cette demande de connexion n’est plus valable (expirée, déjà utilisée ou commencée dans un autre navigateur). Recommencez.',
+  'login.oidc.error.provider_error':
+    'Le fournisseur d’identité a refusé ou interrompu la connexion.',
+  'login.oidc.error.disabled': 'La connexion par un fournisseur d’identité n’est pas activée.',
+  'login.oidc.error.unavailable':
+    'Le fournisseur d’identité n’a pas pu confirmer votre identité. Réessayez dans quelques instants ; si le problème persiste, contactez l’assistance.',
+  'login.oidc.error.code': 'Code de l’erreur : {code}',
 
   'second.title': 'Vérification en deux étapes',
   'second.lead':

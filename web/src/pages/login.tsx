@@ -9,11 +9,19 @@ import {
   useSubmission,
 } from '../components/form';
 import { setFlash } from '../components/flash';
-import { useI18n } from '../i18n';
-import { completeSecondFactor, login, needsEnrolment, type User } from '../identity';
+import { useI18n, type MessageKey } from '../i18n';
+import {
+  completeSecondFactor,
+  getOidc,
+  login,
+  needsEnrolment,
+  oidcLoginUrl,
+  type User,
+} from '../identity';
 import { formErrors, problemMessage, type FormError } from '../problems';
 import { Link, navigate, safeNext, useLocation, withNext } from '../router';
 import { useSession } from '../session';
+import { useLoad } from '../use_load';
 
 /**
  * Where a person goes once logged in: a forced password change and the set-up of the
@@ -27,27 +35,81 @@ export function continueTo(user: User, next: string): string {
 
 export function LoginPage() {
   const { t } = useI18n();
-  const { state } = useSession();
+  const { state, refresh } = useSession();
   const { query } = useLocation();
   const next = safeNext(query.get('next'));
+  // Back from the identity provider (?oidc=1): the server set the session cookie during a
+  // redirect the app did not see, so it asks for the session once before showing a form.
+  const [checking, setChecking] = useState(query.has('oidc') && state.kind === 'anonymous');
+
+  useEffect(() => {
+    if (checking) void refresh().finally(() => setChecking(false));
+    // Only on arrival.
+  }, []);
 
   useEffect(() => {
     if (state.kind === 'active') navigate(continueTo(state.user, next), { replace: true });
   }, [state, next]);
 
-  if (state.kind === 'pending') return <SecondFactorStep user={state.user} />;
-  if (state.kind === 'anonymous') return <PasswordStep />;
+  if (!checking && state.kind === 'pending') return <SecondFactorStep user={state.user} />;
+  if (!checking && state.kind === 'anonymous') return <PasswordStep next={next} />;
   return (
     <>
       <h1 tabIndex={-1}>{t('login.title')}</h1>
-      <p role="status">{t('common.loading')}</p>
+      <p role="status">{t(checking ? 'login.oidc.checking' : 'common.loading')}</p>
     </>
   );
 }
 
-function PasswordStep() {
+// Why a login through the provider failed, by the code the server put in ?oidc_error=.
+const oidcErrors = new Map<string, MessageKey>([
+  ['no_account', 'login.oidc.error.no_account'],
+  ['email_unverified', 'login.oidc.error.email_unverified'],
+  ['account_conflict', 'login.oidc.error.account_conflict'],
+  ['provider_error', 'login.oidc.error.provider_error'],
+  ['disabled', 'login.oidc.error.disabled'],
+  ['state_missing', 'login.oidc.error.restart'],
+  ['state_mismatch', 'login.oidc.error.restart'],
+  ['state_invalid', 'login.oidc.error.restart'],
+  ['state_used', 'login.oidc.error.restart'],
+  ['invalid_request', 'login.oidc.error.restart'],
+  ['invalid_next', 'login.oidc.error.restart'],
+]);
+
+function OidcError({ code }: { code: string }) {
+  const { t } = useI18n();
+  // The code comes from the address bar: only a code-shaped value is repeated on the page.
+  const shown = /^[a-z_]{1,40}$/.test(code);
+  return (
+    <div class="notice notice--error" role="alert">
+      <h2 class="notice__title">{t('login.oidc.error.title')}</h2>
+      <p>{t(oidcErrors.get(code) ?? 'login.oidc.error.unavailable')}</p>
+      {shown ? <p>{t('login.oidc.error.code', { code })}</p> : null}
+    </div>
+  );
+}
+
+/** The provider's button, only when the server says one is configured. */
+function OidcChoice({ next }: { next: string }) {
+  const { t } = useI18n();
+  const oidc = useLoad((signal) => getOidc(signal), []);
+  if (!oidc.value?.enabled) return null;
+  return (
+    <>
+      <p>
+        <a class="button button--secondary" href={oidcLoginUrl(next)}>
+          {t('login.oidc', { name: oidc.value.display_name })}
+        </a>
+      </p>
+      <p>{t('login.oidc.or')}</p>
+    </>
+  );
+}
+
+function PasswordStep({ next }: { next: string }) {
   const { t } = useI18n();
   const session = useSession();
+  const oidcError = useLocation().query.get('oidc_error');
   const form = useSubmission();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -76,7 +138,9 @@ function PasswordStep() {
     <div class="narrow">
       <h1 tabIndex={-1}>{t('login.title')}</h1>
       <p class="lead">{t('login.lead')}</p>
+      {oidcError ? <OidcError code={oidcError} /> : null}
       <ErrorSummary errors={form.errors} attempt={form.attempt} />
+      <OidcChoice next={next} />
       <form class="form" noValidate onSubmit={onSubmit} aria-busy={form.busy}>
         <TextField
           id="login-email"
