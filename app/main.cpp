@@ -21,6 +21,7 @@
 #include "platform/identity/machines.h"
 #include "platform/identity/oidc.h"
 #include "platform/notify/outbox.h"
+#include "platform/ledger/ledger.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
 #include "platform/privacy/privacy_http.h"
@@ -46,7 +47,7 @@ std::vector<storage::Migration> AllMigrations() {
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -128,6 +129,17 @@ jobs::RunnerOptions RunnerOptionsOf(const Settings& settings) {
           settings.jobs_backoff_max_ms, settings.jobs_lease_s, 30};
 }
 
+// Holds reserved by pending transfers (SEPA delays, three-phase debits) lapse on time.
+void RegisterLedgerJobs(jobs::Runner& runner, storage::Database& database, const Clock& clock) {
+  runner.Every("ledger.expire_pending", 5000);
+  runner.Register("ledger.expire_pending", [&database, &clock](const jobs::JobRecord&) -> Status {
+    auto expired = ledger::ExpirePending(database, clock.NowMs());
+    if (!expired.ok()) return std::move(expired).error();
+    if (*expired > 0) log::Info("pending transfers expired", {{"count", *expired}});
+    return OkStatus();
+  });
+}
+
 int Serve(const Settings& settings) {
   SystemClock clock;
   const int64_t started_at_ms = clock.NowMs();
@@ -157,6 +169,7 @@ int Serve(const Settings& settings) {
   privacy::AddPrivacyRoutes(router, identity_http, privacy_service);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
+  RegisterLedgerJobs(runner, **database, clock);
   if (settings.diagnostics) {
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);
