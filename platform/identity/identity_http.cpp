@@ -11,6 +11,7 @@
 #include "platform/base/crypto.h"
 #include "platform/http/json.h"
 #include "platform/http/problem.h"
+#include "platform/http/request.h"
 #include "platform/identity/identity_internal.h"
 #include "platform/identity/machines.h"
 
@@ -22,30 +23,10 @@ using boost::json::object;
 using http::HttpStatus;
 using http::JsonReader;
 using http::RequestContext;
+using http::PositiveId;
 using http::Response;
 
 constexpr int64_t kSecretFieldLengthMax = 1024;  // passwords, tokens, codes as typed
-
-std::string_view Header(const http::Request& request, std::string_view name) {
-  const auto value = request[name];
-  return {value.data(), value.size()};
-}
-
-std::string CookieValue(const http::Request& request, std::string_view name) {
-  std::string_view cookies = Header(request, "Cookie");
-  while (!cookies.empty()) {
-    const size_t end = cookies.find(';');
-    std::string_view pair = cookies.substr(0, end);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
-        pair[name.size()] == '=') {
-      return std::string(pair.substr(name.size() + 1));
-    }
-    if (end == std::string_view::npos) break;
-    cookies.remove_prefix(end + 1);
-  }
-  return {};
-}
 
 bool Unsafe(http::Verb method) {
   return method != http::Verb::get && method != http::Verb::head && method != http::Verb::options;
@@ -54,9 +35,9 @@ bool Unsafe(http::Verb method) {
 // A state-changing request sent by a page of another origin is refused outright; with the
 // SameSite cookie and the CSRF token this makes three independent locks.
 Status CheckOrigin(const http::Request& request) {
-  const std::string_view origin = Header(request, "Origin");
+  const std::string_view origin = http::HeaderValue(request, "Origin");
   if (origin.empty() || !Unsafe(request.method())) return OkStatus();
-  const std::string_view host = Header(request, "Host");
+  const std::string_view host = http::HeaderValue(request, "Host");
   const size_t scheme_end = origin.find("://");
   if (scheme_end != std::string_view::npos && origin.substr(scheme_end + 3) == host)
     return OkStatus();
@@ -91,7 +72,7 @@ Result<Gate> Admit(IdentityHttpContext& context, const RequestContext& request,
   GUICHET_TRY_STATUS(CheckOrigin(*request.request));
   Gate gate;
   gate.caller.request_id = request.request_id;
-  gate.session_token = CookieValue(*request.request, kSessionCookie);
+  gate.session_token = http::CookieValue(*request.request, kSessionCookie);
   if (right == kPublic) return gate;
   // Machine credentials first: a request that carries them is never taken for a session's.
   if (auto machine = AuthenticateMachineRequest(context, request)) {
@@ -106,7 +87,7 @@ Result<Gate> Admit(IdentityHttpContext& context, const RequestContext& request,
   auto authenticated = context.identity.Authenticate(gate.session_token, request.request_id);
   if (!authenticated.ok()) return std::move(authenticated).error();
   if (Unsafe(request.request->method()) &&
-      !crypto::ConstantTimeEquals(Header(*request.request, kCsrfHeader),
+      !crypto::ConstantTimeEquals(http::HeaderValue(*request.request, kCsrfHeader),
                                   authenticated->csrf_token)) {
     return Error{ErrorKind::kForbidden,
                  "csrf_token_invalid",
@@ -187,25 +168,6 @@ Response NoContent() {
 std::string SessionCookie(const std::string& token, int64_t max_age_s, const HttpOptions& options) {
   return fmt::format("{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}", kSessionCookie,
                      token, max_age_s, options.cookie_secure ? "; Secure" : "");
-}
-
-Result<int64_t> PositiveId(std::string_view text, std::string_view what) {
-  int64_t id = 0;
-  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (failure != std::errc() || end != text.data() + text.size() || id <= 0) {
-    return Error::Invalid("invalid_parameter",
-                          fmt::format("The {} must be a positive integer.", what));
-  }
-  return id;
-}
-
-std::optional<std::string> QueryParameter(const RequestContext& request, std::string_view name) {
-  auto url = boost::urls::parse_origin_form(
-      std::string_view(request.request->target().data(), request.request->target().size()));
-  if (!url) return std::nullopt;
-  auto found = url->params().find(name);
-  if (found == url->params().end()) return std::nullopt;
-  return std::string((*found).value);
 }
 
 }  // namespace
@@ -514,7 +476,7 @@ void AddStaffRoutes(http::Router& router, IdentityHttpContext& context) {
       {.summary = "Staff accounts in one's scope (optionally ?organisation_id=)"},
       [&context](const RequestContext& request, Gate& gate) -> Result<Response> {
         std::optional<int64_t> organisation_id;
-        if (auto text = QueryParameter(request, "organisation_id")) {
+        if (auto text = http::QueryParameter(*request.request, "organisation_id")) {
           auto id = PositiveId(*text, "organisation_id");
           if (!id.ok()) return std::move(id).error();
           organisation_id = *id;
@@ -633,7 +595,7 @@ void AddAuditRoutes(http::Router& router, IdentityHttpContext& context) {
        .errors = {{404, "No history in scope"}}},
       [&context](const RequestContext& request, Gate& gate) -> Result<Response> {
         std::optional<int64_t> before_seq;
-        if (auto text = QueryParameter(request, "before_seq")) {
+        if (auto text = http::QueryParameter(*request.request, "before_seq")) {
           auto seq = PositiveId(*text, "before_seq");
           if (!seq.ok()) return std::move(seq).error();
           before_seq = *seq;

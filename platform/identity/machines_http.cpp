@@ -7,6 +7,7 @@
 
 #include "platform/http/json.h"
 #include "platform/http/problem.h"
+#include "platform/http/request.h"
 #include "platform/http/router.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
@@ -19,16 +20,12 @@ using boost::json::object;
 using http::HttpStatus;
 using http::JsonReader;
 using http::RequestContext;
+using http::PositiveId;
 using http::Response;
 
 constexpr std::string_view kBearerScheme = "Bearer ";
 constexpr int64_t kPairingCodeTypedMax = 32;  // the code as typed, with spaces or dashes
 constexpr int64_t kPublicKeyTextMax = 64;     // base64url of 32 bytes is 43 characters
-
-std::string_view Header(const http::Request& request, std::string_view name) {
-  const auto value = request[name];
-  return {value.data(), value.size()};
-}
 
 bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
@@ -43,16 +40,6 @@ bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
 
 Machines MachinesOf(IdentityHttpContext& context) {
   return Machines(context.database, context.clock, context.identity.authorizer());
-}
-
-Result<int64_t> PositiveId(std::string_view text, std::string_view what) {
-  int64_t id = 0;
-  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (failure != std::errc() || end != text.data() + text.size() || id <= 0) {
-    return Error::Invalid("invalid_parameter",
-                          fmt::format("The {} must be a positive integer.", what));
-  }
-  return id;
 }
 
 Response Json(HttpStatus status, const boost::json::value& body) {
@@ -277,7 +264,7 @@ void AddDeviceRoutes(http::Router& router, IdentityHttpContext& context) {
 std::optional<Result<Caller>> AuthenticateMachineRequest(IdentityHttpContext& context,
                                                          const http::RequestContext& request) {
   const http::Request& raw = *request.request;
-  const std::string_view authorization = Header(raw, "Authorization");
+  const std::string_view authorization = http::HeaderValue(raw, "Authorization");
   if (!authorization.empty()) {
     if (!StartsWithIgnoringCase(authorization, kBearerScheme)) {
       return Result<Caller>(Error{ErrorKind::kUnauthenticated,
@@ -289,11 +276,11 @@ std::optional<Result<Caller>> AuthenticateMachineRequest(IdentityHttpContext& co
     while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
     return MachinesOf(context).AuthenticateApiKey(token, request.request_id);
   }
-  const std::string_view device_id = Header(raw, kDeviceIdHeader);
+  const std::string_view device_id = http::HeaderValue(raw, kDeviceIdHeader);
   if (device_id.empty()) return std::nullopt;
   const SignedRequest signed_request{device_id,
-                                     Header(raw, kDeviceTimestampHeader),
-                                     Header(raw, kDeviceSignatureHeader),
+                                     http::HeaderValue(raw, kDeviceTimestampHeader),
+                                     http::HeaderValue(raw, kDeviceSignatureHeader),
                                      raw.method_string(),
                                      raw.target(),
                                      raw.body()};

@@ -9,6 +9,7 @@
 
 #include "platform/base/log.h"
 #include "platform/http/problem.h"
+#include "platform/http/request.h"
 #include "platform/http/router.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/oidc.h"
@@ -111,32 +112,6 @@ using http::Response;
 // identity_http.cpp's session cookie lives this long; the session itself ends sooner.
 constexpr int64_t kSessionCookieMaxAgeS = 12 * 3600;
 
-std::string CookieValue(const http::Request& request, std::string_view name) {
-  const auto header = request[http::beast::http::field::cookie];
-  std::string_view cookies(header.data(), header.size());
-  while (!cookies.empty()) {
-    const size_t end = cookies.find(';');
-    std::string_view pair = cookies.substr(0, end);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
-        pair[name.size()] == '=') {
-      return std::string(pair.substr(name.size() + 1));
-    }
-    if (end == std::string_view::npos) break;
-    cookies.remove_prefix(end + 1);
-  }
-  return {};
-}
-
-std::optional<std::string> QueryParameter(const RequestContext& request, std::string_view name) {
-  const auto target = request.request->target();
-  auto url = boost::urls::parse_origin_form(std::string_view(target.data(), target.size()));
-  if (!url) return std::nullopt;
-  auto found = url->params().find(name);
-  if (found == url->params().end()) return std::nullopt;
-  return std::string((*found).value);
-}
-
 // Lax, not Strict: the provider's redirect back is a cross-site navigation, which a Strict
 // cookie would not accompany. Path: only the OpenID Connect routes ever see it.
 std::string BindingCookie(std::string_view token, int64_t max_age_s, bool secure) {
@@ -178,7 +153,7 @@ std::string AfterLogin(const OidcFinish& finish) {
 }
 
 Result<Response> StartLogin(Oidc& oidc, bool secure, const RequestContext& request) {
-  auto started = oidc.Start(QueryParameter(request, "next").value_or("/"));
+  auto started = oidc.Start(http::QueryParameter(*request.request, "next").value_or("/"));
   if (!started.ok()) return ToLoginPage(started.error(), request);
   Response response = Redirect(started->authorization_url);
   response.insert(http::beast::http::field::set_cookie,
@@ -190,10 +165,10 @@ Result<Response> FinishLogin(IdentityHttpContext& context, Oidc& oidc,
                              const RequestContext& request, const Gate& gate) {
   const bool secure = context.options.cookie_secure;
   OidcCallback callback;
-  callback.code = QueryParameter(request, "code").value_or("");
-  callback.state = QueryParameter(request, "state").value_or("");
-  callback.provider_error = QueryParameter(request, "error").value_or("");
-  callback.browser_token = CookieValue(*request.request, kOidcCookie);
+  callback.code = http::QueryParameter(*request.request, "code").value_or("");
+  callback.state = http::QueryParameter(*request.request, "state").value_or("");
+  callback.provider_error = http::QueryParameter(*request.request, "error").value_or("");
+  callback.browser_token = http::CookieValue(*request.request, kOidcCookie);
   auto finished = oidc.Finish(callback, request.request_id);
   // The cookie stays on a failure: a forged callback sent to this browser must not break the
   // login it has under way. A consumed state is useless anyway, and the cookie soon expires.

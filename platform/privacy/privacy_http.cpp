@@ -6,6 +6,7 @@
 
 #include "platform/http/json.h"
 #include "platform/http/problem.h"
+#include "platform/http/request.h"
 
 namespace guichet::privacy {
 namespace {
@@ -21,13 +22,7 @@ using identity::Gate;
 constexpr std::string_view kTag = "privacy";
 
 Result<int64_t> StaffId(const RequestContext& request) {
-  const std::string_view text = request.Param("id");
-  int64_t id = 0;
-  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (failure != std::errc() || end != text.data() + text.size() || id <= 0) {
-    return Error::Invalid("invalid_parameter", "The staff id must be a positive integer.");
-  }
-  return id;
+  return http::PositiveId(request.Param("id"), "staff id");
 }
 
 array Strings(const std::vector<std::string>& texts) { return array(texts.begin(), texts.end()); }

@@ -11,6 +11,7 @@
 
 #include "platform/http/json.h"
 #include "platform/http/problem.h"
+#include "platform/http/request.h"
 #include "platform/system/system_routes.h"
 
 namespace guichet::system {
@@ -135,15 +136,6 @@ Response JobAccepted(int64_t id) {
   return response;
 }
 
-Result<int64_t> ParseJobId(std::string_view text) {
-  int64_t id = 0;
-  const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (failure != std::errc() || end != text.data() + text.size() || id <= 0) {
-    return Error::Invalid("invalid_parameter", "The job id must be a positive integer.");
-  }
-  return id;
-}
-
 boost::asio::awaitable<Response> PostJob(const SystemContext& context, RequestContext request) {
   const int64_t now = context.clock.NowMs();
   auto job = ParseJobRequest(*request.request, now);
@@ -168,7 +160,7 @@ Response JobFound(const Result<std::optional<jobs::JobRecord>>& job, int64_t id,
 }
 
 boost::asio::awaitable<Response> GetJob(const SystemContext& context, RequestContext request) {
-  auto id = ParseJobId(request.Param("id"));
+  auto id = http::PositiveId(request.Param("id"), "job id");
   if (!id.ok()) co_return Problem(id.error(), request);
   std::function<Result<std::optional<jobs::JobRecord>>(Transaction&)> work =
       [id = *id](Transaction& tx) { return jobs::Find(tx, id); };
