@@ -178,6 +178,16 @@ TEST_P(IdentityTest, CreatedStaffIsAuditedAndInvited) {
   auto created = identity_->CreateStaff(admin, staff);
   ASSERT_TRUE(created.ok()) << created.error().message;
   EXPECT_EQ(identity_->CreateStaff(admin, staff).error().code, "email_taken");
+  // Exactly one invitation, to the new address, written with the account (the refused
+  // duplicate left nothing behind).
+  auto invitations = db().Transact<std::optional<storage::Row>>(TransactionMode::kRead, [](Transaction& tx) {
+    return tx.QueryOne(
+        "SELECT count(*), min(recipient) FROM outbox_messages WHERE template_code = 'identity.invitation'");
+  });
+  ASSERT_TRUE(invitations.ok());
+  EXPECT_EQ((*invitations)->Int(0), 1);
+  EXPECT_EQ((*invitations)->Text(1), "new.agent@test.fr");
+  EXPECT_FALSE(created->must_change_password);  // no initial password: the link sets it
   staff.email = "other@test.fr";
   staff.organisation_id = orgs_[0].id;  // the syndicate: above the admin's city
   EXPECT_EQ(identity_->CreateStaff(admin, staff).error().code, "organisation_not_found");
