@@ -7,6 +7,7 @@
 #include "platform/audit/audit.h"
 #include "platform/identity/identity_http.h"
 #include "platform/notify/outbox.h"
+#include "tests/support/identity_world.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::identity {
@@ -16,7 +17,7 @@ using storage::Transaction;
 using storage::TransactionMode;
 using testing::TestDatabase;
 
-constexpr std::string_view kPassword = "Vercors-Granit-Saule-47";
+constexpr std::string_view kPassword = testing::kTestPassword;
 
 RightsCatalog TestCatalog() {
   RightsCatalog catalog;
@@ -45,30 +46,13 @@ class IdentityTest : public ::testing::TestWithParam<storage::Backend> {
   void SetUp() override {
     test_ = TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
-    std::vector<storage::Migration> all;
-    for (auto pieces :
-         {orgs::Migrations(), audit::Migrations(), notify::Migrations(), Migrations()}) {
-      all.insert(all.end(), pieces.begin(), pieces.end());
-    }
-    ASSERT_TRUE(storage::Migrate(db(), all, clock_).ok());
+    auto migrated = testing::MigrateIdentityStack(db(), clock_);
+    ASSERT_TRUE(migrated.ok()) << migrated.error().message;
     options_.password_hash = {1, 8 * 1024};
     options_.login_failures_max = 3;
     identity_ = std::make_unique<Identity>(db(), clock_, authorizer_, options_);
-    auto created = db().Transact<std::vector<orgs::Organisation>>(
-        TransactionMode::kWrite, [&](Transaction& tx) -> Result<std::vector<orgs::Organisation>> {
-          std::vector<orgs::Organisation> made;
-          for (auto [parent, kind, name] : std::vector<std::tuple<int, const char*, const char*>>{
-                   {-1, "syndicate", "Syndicat"}, {0, "city", "Ville A"}, {0, "city", "Ville B"}}) {
-            orgs::NewOrganisation request{
-                parent < 0 ? std::nullopt : std::optional<int64_t>(made[parent].id), kind, name};
-            auto org = orgs::Create(tx, request, clock_.NowMs());
-            if (!org.ok()) return std::move(org).error();
-            made.push_back(*org);
-          }
-          return made;
-        });
-    ASSERT_TRUE(created.ok()) << created.error().message;
-    orgs_ = *created;
+    orgs_ = testing::MakeSyndicateWithTwoCities(db(), clock_);
+    ASSERT_EQ(orgs_.size(), 3u);
     admin_a_ = Bootstrap("admin.a@test.fr", orgs_[1].id, "admin");
     agent_b_ = Bootstrap("agent.b@test.fr", orgs_[2].id, "agent");
   }
@@ -76,25 +60,10 @@ class IdentityTest : public ::testing::TestWithParam<storage::Backend> {
   storage::Database& db() { return test_->db(); }
 
   int64_t Bootstrap(const std::string& email, int64_t org, const std::string& profile) {
-    NewStaff staff;
-    staff.email = email;
-    staff.display_name = "Test Person";
-    staff.organisation_id = org;
-    staff.profiles = {profile};
-    staff.initial_password = std::string(kPassword);
-    staff.must_change_password = false;
-    auto id = identity_->BootstrapStaff(staff);
-    EXPECT_TRUE(id.ok()) << id.error().message;
-    return *id;
+    return testing::BootstrapStaff(*identity_, email, org, {profile});
   }
 
-  Caller LogIn(const std::string& email) {
-    auto outcome = identity_->Login(email, kPassword, "test");
-    EXPECT_TRUE(outcome.ok()) << outcome.error().message;
-    auto authenticated = identity_->Authenticate(outcome->tokens.session_token, "test");
-    EXPECT_TRUE(authenticated.ok());
-    return authenticated->caller;
-  }
+  Caller LogIn(const std::string& email) { return testing::LogIn(*identity_, email); }
 
   ManualClock clock_{1'800'000'000'000};
   RightsCatalog catalog_ = TestCatalog();

@@ -13,6 +13,7 @@
 #include "platform/identity/totp.h"
 #include "platform/jobs/jobs.h"
 #include "platform/notify/outbox.h"
+#include "tests/support/identity_world.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::privacy {
@@ -75,12 +76,7 @@ class PrivacyTest : public ::testing::TestWithParam<storage::Backend> {
   void SetUp() override {
     test_ = TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
-    std::vector<storage::Migration> all;
-    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
-                        notify::Migrations(), identity::Migrations(), Migrations()}) {
-      all.insert(all.end(), pieces.begin(), pieces.end());
-    }
-    auto migrated = storage::Migrate(db(), all, clock_);
+    auto migrated = testing::MigrateIdentityStack(db(), clock_, {jobs::Migrations(), Migrations()});
     ASSERT_TRUE(migrated.ok()) << migrated.error().message;
     identity::IdentityOptions options;
     options.password_hash = {1, int64_t{8} * 1024};
@@ -98,23 +94,11 @@ class PrivacyTest : public ::testing::TestWithParam<storage::Backend> {
   storage::Database& db() { return test_->db(); }
 
   void MakeOrganisations() {
-    auto made = db().Transact<std::vector<orgs::Organisation>>(
-        TransactionMode::kWrite, [&](Transaction& tx) -> Result<std::vector<orgs::Organisation>> {
-          std::vector<orgs::Organisation> list;
-          auto root = orgs::Create(tx, {std::nullopt, "syndicate", "Syndicat"}, clock_.NowMs());
-          if (!root.ok()) return std::move(root).error();
-          list.push_back(*root);
-          for (const char* name : {"Ville A", "Ville B"}) {
-            auto city = orgs::Create(tx, {root->id, "city", name}, clock_.NowMs());
-            if (!city.ok()) return std::move(city).error();
-            list.push_back(*city);
-          }
-          return list;
-        });
-    ASSERT_TRUE(made.ok()) << made.error().message;
-    syndicate_ = (*made)[0];
-    city_a_ = (*made)[1];
-    city_b_ = (*made)[2];
+    const auto made = testing::MakeSyndicateWithTwoCities(db(), clock_);
+    ASSERT_EQ(made.size(), 3u);
+    syndicate_ = made[0];
+    city_a_ = made[1];
+    city_b_ = made[2];
   }
 
   int64_t Bootstrap(const std::string& email, int64_t org, std::vector<std::string> profiles) {
