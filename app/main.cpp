@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include "app/catalog.h"
@@ -226,6 +227,65 @@ int LoadDemoData(const Settings& settings) {
   return 0;
 }
 
+struct BootstrapFlags {
+  std::string organisation_kind;
+  std::string organisation_name;
+  std::string email;
+  std::string display_name;
+  std::string profile;
+};
+
+// The first administrator of a new tree, for an operator setting up production: creates the
+// root organisation when no root of that name exists, and an account with a random initial
+// password printed once, to be changed at first login.
+int Bootstrap(const Settings& settings, const BootstrapFlags& flags) {
+  SystemClock clock;
+  auto database = OpenAndMigrate(settings, clock);
+  if (!database.ok()) return Fail(database.error());
+  const identity::RightsCatalog catalog = app::BuildCatalog();
+  if (catalog.FindProfile(flags.profile) == nullptr) {
+    return Fail(Error::Invalid("invalid_profile", "unknown profile " + flags.profile));
+  }
+  auto organisation = (*database)->Transact<orgs::Organisation>(
+      storage::TransactionMode::kWrite, [&](storage::Transaction& tx) -> Result<orgs::Organisation> {
+        auto all = orgs::All(tx);
+        if (!all.ok()) return std::move(all).error();
+        for (const orgs::Organisation& org : *all) {
+          if (!org.parent_id && org.name == flags.organisation_name) return org;
+        }
+        auto created = orgs::Create(tx, {std::nullopt, flags.organisation_kind, flags.organisation_name}, clock.NowMs());
+        if (!created.ok()) return std::move(created).error();
+        GUICHET_TRY_STATUS(audit::Append(tx, {"system", std::nullopt, created->id, "identity.organisation.create",
+                                              "organisation", std::to_string(created->id), "null",
+                                              boost::json::serialize(boost::json::object{
+                                                  {"name", created->name}, {"kind", created->kind}}),
+                                              "bootstrap"},
+                                         clock.NowMs()));
+        return created;
+      });
+  if (!organisation.ok()) return Fail(organisation.error());
+  const auto& kinds = catalog.FindProfile(flags.profile)->organisation_kinds;
+  if (std::find(kinds.begin(), kinds.end(), organisation->kind) == kinds.end()) {
+    return Fail(Error::Invalid("invalid_profile", fmt::format("{} cannot be held in a {}", flags.profile,
+                                                              organisation->kind)));
+  }
+  const identity::Authorizer authorizer(catalog);
+  identity::Identity identity(**database, clock, authorizer, IdentityOptionsOf(settings));
+  identity::NewStaff staff;
+  staff.email = flags.email;
+  staff.display_name = flags.display_name;
+  staff.organisation_id = organisation->id;
+  staff.profiles = {flags.profile};
+  staff.initial_password = crypto::RandomToken(18);  // 144 bits, shown once
+  staff.must_change_password = true;
+  auto id = identity.BootstrapStaff(staff);
+  if (!id.ok()) return Fail(id.error());
+  std::printf("guichet: %s (%s) holds %s in %s\n", flags.email.c_str(), flags.display_name.c_str(),
+              flags.profile.c_str(), organisation->name.c_str());
+  std::printf("initial password (shown once, to change at first login): %s\n", staff.initial_password->c_str());
+  return 0;
+}
+
 int VerifyAudit(const Settings& settings) {
   auto database = storage::OpenDatabase(settings.db, DatabaseOptionsOf(settings));
   if (!database.ok()) return Fail(database.error());
@@ -264,6 +324,17 @@ int main(int argc, char** argv) {
   add_common(demo);
   bool load_only = false;
   demo->add_flag("--load-only", load_only, "load the demo data and exit without serving");
+  CLI::App* bootstrap = app.add_subcommand("bootstrap", "create the first administrator of a new organisation tree");
+  add_common(bootstrap);
+  BootstrapFlags bootstrap_flags;
+  bootstrap->add_option("--organisation-kind", bootstrap_flags.organisation_kind,
+                        "national, departement or syndicate")->required();
+  bootstrap->add_option("--organisation-name", bootstrap_flags.organisation_name, "name of the root organisation")
+      ->required();
+  bootstrap->add_option("--email", bootstrap_flags.email, "e-mail of the administrator")->required();
+  bootstrap->add_option("--name", bootstrap_flags.display_name, "name of the administrator")->required();
+  bootstrap->add_option("--profile", bootstrap_flags.profile,
+                        "wallet.national_admin, pass.admin or family.syndicate_admin")->required();
   CLI::App* audit_command = app.add_subcommand("audit", "check the audit trail");
   CLI::App* verify = audit_command->add_subcommand("verify", "recompute the hash chain; exit 3 if tampered");
   add_common(verify);
@@ -283,6 +354,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("migrate")) return Migrate(*settings);
   if (app.got_subcommand("audit")) return VerifyAudit(*settings);
+  if (app.got_subcommand("bootstrap")) return Bootstrap(*settings, bootstrap_flags);
   if (app.got_subcommand("demo")) {
     const int loaded = LoadDemoData(*settings);
     if (loaded != 0 || load_only) return loaded;
