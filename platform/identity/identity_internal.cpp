@@ -129,7 +129,8 @@ Status Audit(Transaction& tx, const Caller* caller, std::string_view action,
     }
   }
   if (caller != nullptr) {
-    entry.actor_id = caller->id;
+    // The system acts under no id of its own.
+    if (entry.actor_type != "system") entry.actor_id = caller->id;
     entry.request_id = caller->request_id;
   }
   entry.organisation_id = organisation_id;

@@ -168,6 +168,38 @@ TEST_P(IdentityTest, CreatedStaffIsAuditedAndInvited) {
   EXPECT_TRUE(report->ok);
 }
 
+TEST_P(IdentityTest, GrantChangesRefuseSelfUnknownGrantsAndMorePowerfulProfiles) {
+  const Caller admin = LogIn("admin.a@test.fr");
+  // One's own profiles: neither added nor withdrawn.
+  EXPECT_EQ(identity_->AddGrant(admin, admin_a_, orgs_[1].id, "agent").error().code, "cannot_change_self");
+  EXPECT_EQ(identity_->RemoveGrant(admin, admin_a_, admin.grants.front().id).error().code, "cannot_change_self");
+  // A colleague of the same city: a grant they do not hold is not found.
+  const int64_t colleague = Bootstrap("agent.a@test.fr", orgs_[1].id, "agent");
+  EXPECT_EQ(identity_->RemoveGrant(admin, colleague, 999999).error().code, "grant_not_found");
+  // A profile granted at the syndicate, above the admin's city, cannot be withdrawn by them.
+  const int64_t top = Bootstrap("top@test.fr", orgs_[0].id, "admin");
+  auto city_grant = identity_->AddGrant(Caller{Caller::Kind::kSystem}, top, orgs_[1].id, "agent");
+  ASSERT_TRUE(city_grant.ok()) << city_grant.error().message;
+  auto seen = identity_->GetStaff(admin, top);
+  ASSERT_TRUE(seen.ok()) << seen.error().message;  // visible through the city grant
+  const auto above = std::find_if(seen->grants.begin(), seen->grants.end(),
+                                  [&](const GrantView& grant) { return grant.organisation_id == orgs_[0].id; });
+  ASSERT_NE(above, seen->grants.end());
+  EXPECT_EQ(identity_->RemoveGrant(admin, top, above->id).error().code, "forbidden");
+  // And a withdrawal within scope works and is audited.
+  auto added = identity_->AddGrant(admin, colleague, orgs_[1].id, "admin");
+  ASSERT_TRUE(added.ok()) << added.error().message;
+  const auto granted = std::find_if(added->grants.begin(), added->grants.end(),
+                                    [](const GrantView& grant) { return grant.profile == "admin"; });
+  ASSERT_NE(granted, added->grants.end());
+  auto removed = identity_->RemoveGrant(admin, colleague, granted->id);
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(removed->grants.size(), 1u);
+  auto history = identity_->RecordHistory(admin, "user", std::to_string(colleague), std::nullopt);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->front().entry.action, "identity.grant.remove");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, IdentityTest, ::testing::ValuesIn(testing::TestBackends()),
                          [](const auto& param_info) {
                            return testing::BackendParamName(param_info.param);

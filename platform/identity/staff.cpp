@@ -66,6 +66,19 @@ Result<StaffView> VisibleStaff(Transaction& tx, const Authorizer& authorizer, co
   return internal::ToView(**user, std::move(*grants), authorizer.catalog());
 }
 
+// The account whose profiles the caller is about to change: visible to them, and not their own
+// (nobody widens or trims their own rights).
+Result<StaffView> GrantsTarget(Transaction& tx, const Authorizer& authorizer, const Caller& caller,
+                               int64_t user_id) {
+  auto target = VisibleStaff(tx, authorizer, caller, user_id);
+  if (!target.ok()) return target;
+  if (IsSelf(caller, user_id)) {
+    return Error{ErrorKind::kForbidden, "cannot_change_self",
+                 "Ask another administrator to change your profiles.", {}};
+  }
+  return target;
+}
+
 // Changing an account needs power over every profile it holds: nobody suspends, edits or
 // deletes someone who holds more than they do.
 Status RequireControl(Transaction& tx, const Authorizer& authorizer, const Caller& caller,
@@ -315,14 +328,8 @@ Result<StaffView> Identity::AddGrant(const Caller& caller, int64_t user_id, int6
   const int64_t now = clock_.NowMs();
   return database_.Transact<StaffView>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<StaffView> {
-        auto before = VisibleStaff(tx, authorizer_, caller, user_id);
+        auto before = GrantsTarget(tx, authorizer_, caller, user_id);
         if (!before.ok()) return std::move(before).error();
-        if (IsSelf(caller, user_id)) {
-          return Error{ErrorKind::kForbidden,
-                       "cannot_change_self",
-                       "Ask another administrator to change your profiles.",
-                       {}};
-        }
         auto org =
             VisibleOrganisation(tx, authorizer_, caller, organisation_id, "identity.staff.manage");
         if (!org.ok()) return std::move(org).error();
@@ -341,14 +348,8 @@ Result<StaffView> Identity::RemoveGrant(const Caller& caller, int64_t user_id, i
   const int64_t now = clock_.NowMs();
   return database_.Transact<StaffView>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<StaffView> {
-        auto before = VisibleStaff(tx, authorizer_, caller, user_id);
+        auto before = GrantsTarget(tx, authorizer_, caller, user_id);
         if (!before.ok()) return std::move(before).error();
-        if (IsSelf(caller, user_id)) {
-          return Error{ErrorKind::kForbidden,
-                       "cannot_change_self",
-                       "Ask another administrator to change your profiles.",
-                       {}};
-        }
         auto grant =
             std::find_if(before->grants.begin(), before->grants.end(),
                          [&](const GrantView& candidate) { return candidate.id == grant_id; });
