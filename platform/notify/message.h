@@ -61,4 +61,28 @@ class Composer {
   virtual Result<ComposedMessage> Compose(storage::Transaction& tx, const QueuedMessage& message) = 0;
 };
 
+// What one delivery attempt came to. The engine (delivery) turns it into the row's next state.
+struct DeliveryOutcome {
+  enum class Kind {
+    kSent,      // accepted by the next hop (SMTP server, SMS gateway, push service, webhook 2xx)
+    kRetry,     // temporary: try again later with backoff, within the bounded attempts
+    kRejected,  // permanent for this address/number/endpoint: stop, mark it bad for staff
+    kGone,      // the endpoint says it no longer exists (HTTP 410, push 404/410): disable it
+  };
+  Kind kind = Kind::kRetry;
+  std::string detail;              // the server's words, kept in the delivery log
+  std::optional<int> status_code;  // SMTP reply code or HTTP status
+  std::string provider_reference;  // SMTP queue id, SMS gateway message id…
+};
+
+// One way out: e-mail, SMS, push, webhook. Deliver runs on a delivery worker, outside any
+// transaction, and may block on the network within its own timeouts. Webhook rows are not
+// composed: the engine passes `text` = the row's variables_json (the event payload).
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  virtual std::string_view Name() const = 0;  // "email", "sms", "push", "webhook"
+  virtual DeliveryOutcome Deliver(const QueuedMessage& message, const ComposedMessage& composed) = 0;
+};
+
 }  // namespace guichet::notify
