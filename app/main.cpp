@@ -21,7 +21,14 @@
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
 #include "platform/identity/oidc.h"
+#include "platform/notify/addresses.h"
+#include "platform/notify/delivery.h"
+#include "platform/notify/delivery_composer.h"
+#include "platform/notify/delivery_http.h"
 #include "platform/notify/outbox.h"
+#include "platform/notify/senders.h"
+#include "platform/notify/sms.h"
+#include "platform/notify/smtp.h"
 #include "platform/ledger/ledger.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
@@ -141,6 +148,56 @@ void RegisterLedgerJobs(jobs::Runner& runner, storage::Database& database, const
   });
 }
 
+notify::DeliveryOptions DeliveryOptionsOf(const Settings& settings) {
+  notify::DeliveryOptions options;
+  options.batch_messages_max = settings.notify_batch_messages_max;
+  options.attempts_max = settings.notify_attempts_max;
+  options.backoff_base_ms = settings.notify_backoff_base_ms;
+  options.backoff_max_ms = std::max(settings.notify_backoff_max_ms, settings.notify_backoff_base_ms);
+  options.lease_ms = settings.notify_lease_s * 1000;
+  return options;
+}
+
+notify::SmtpOptions SmtpOptionsOf(const Settings& settings) {
+  notify::SmtpOptions options;
+  options.url = settings.smtp_url;
+  options.user = settings.smtp_user;
+  options.password = settings.smtp_password;
+  options.starttls = settings.smtp_starttls;
+  options.ca_file = settings.smtp_ca_file;
+  options.connect_timeout_ms = settings.smtp_connect_timeout_ms;
+  options.timeout_ms = settings.smtp_timeout_ms;
+  options.default_sender.from_address = settings.smtp_from_address;
+  options.default_sender.display_name = settings.smtp_from_name;
+  const size_t at = settings.smtp_from_address.rfind('@');
+  options.default_sender.domain = at == std::string::npos ? "guichet.invalid" : settings.smtp_from_address.substr(at + 1);
+  return options;
+}
+
+// Message delivery (issue 4). The composer is the content branch's seam: VariablesComposer
+// says what the variables say until templates, preferences and digests replace it here.
+struct Delivery {
+  notify::VariablesComposer composer;
+  std::unique_ptr<notify::SmtpChannel> smtp;
+  std::unique_ptr<notify::SmsChannel> sms;
+  std::unique_ptr<notify::DeliveryEngine> engine;
+};
+
+void WireDelivery(Delivery& delivery, const Settings& settings, storage::Database& database, const Clock& clock,
+                  jobs::Runner& runner) {
+  delivery.engine = std::make_unique<notify::DeliveryEngine>(database, clock, delivery.composer,
+                                                             DeliveryOptionsOf(settings));
+  delivery.smtp = std::make_unique<notify::SmtpChannel>(database, clock, SmtpOptionsOf(settings));
+  delivery.engine->AddChannel(*delivery.smtp);
+  if (!settings.sms_gateway_url.empty()) {
+    delivery.sms = std::make_unique<notify::SmsChannel>(notify::SmsOptions{
+        settings.sms_gateway_url, settings.sms_api_key, settings.sms_sender, settings.sms_report_url,
+        settings.sms_timeout_ms});
+    delivery.engine->AddChannel(*delivery.sms);
+  }
+  delivery.engine->RegisterJobs(runner, settings.notify_poll_ms);
+}
+
 int Serve(const Settings& settings) {
   SystemClock clock;
   const int64_t started_at_ms = clock.NowMs();
@@ -171,7 +228,14 @@ int Serve(const Settings& settings) {
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
   RegisterLedgerJobs(runner, **database, clock);
+  Delivery delivery;
+  WireDelivery(delivery, settings, **database, clock, runner);
+  notify::BadAddresses bad_addresses(**database, clock, authorizer);
+  notify::Senders senders(**database, clock, authorizer);
+  notify::DeliveryHttpContext delivery_http{bad_addresses, senders, authorizer, settings.notify_report_secret};
+  notify::AddDeliveryRoutes(router, identity_http, delivery_http);
   if (settings.diagnostics) {
+    notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);
   }

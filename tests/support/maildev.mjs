@@ -1,0 +1,83 @@
+// A real SMTP server for tests and the demo: maildev (npm, web/node_modules), started on free
+// ports with SMTP AUTH and STARTTLS (a throwaway self-signed certificate made with openssl),
+// and its REST API to read what arrived.
+//
+// maildev 3 hides STARTTLS and, with authentication on, disables it (it offers TLS only as
+// implicit TLS, smtps). Its SMTP engine (nodemailer's smtp-server) implements STARTTLS fully;
+// this launcher only turns it back on, before AUTH, in the configuration maildev builds.
+//
+//   node tests/support/maildev.mjs --smtp 0 --web 0 [--user U --pass P] [--tls DIR]
+// prints "maildev: smtp=PORT web=PORT ca=FILE" once listening.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const modules = join(root, 'web/node_modules');
+
+export async function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export function makeCertificate(dir) {
+  mkdirSync(dir, { recursive: true });
+  const key = join(dir, 'key.pem'); const cert = join(dir, 'cert.pem');
+  if (!existsSync(cert)) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    { stdio: 'pipe' });
+  }
+  return { key, cert };
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const option = (name, fallback) => {
+    const index = args.indexOf(name);
+    return index >= 0 ? args[index + 1] : fallback;
+  };
+  const smtp = Number(option('--smtp', '0')) || await freePort();
+  const web = Number(option('--web', '0')) || await freePort();
+  const user = option('--user', ''); const pass = option('--pass', '');
+  const tlsDir = option('--tls', '');
+  const { SMTPServer } = await import(pathToFileURL(join(modules, '@maildev/smtp/dist/index.js')).href);
+  const build = SMTPServer.prototype.buildServerConfig;
+  SMTPServer.prototype.buildServerConfig = function buildWithStartTls() {
+    const config = build.call(this);
+    if (this.options.certPath && !this.options.secure) {
+      config.hideSTARTTLS = false;
+      config.disabledCommands = (config.disabledCommands ?? []).filter((c) => c !== 'STARTTLS' && c !== 'AUTH');
+      if (!this.options.auth) config.disabledCommands.push('AUTH');
+      config.allowInsecureAuth = false;  // AUTH only after STARTTLS
+    }
+    return config;
+  };
+  const argv = ['--smtp', String(smtp), '--web', String(web), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1'];
+  let ca = '';
+  if (tlsDir) {
+    const { key, cert } = makeCertificate(tlsDir);
+    argv.push('--incoming-cert', cert, '--incoming-key', key);
+    ca = cert;
+  }
+  if (user) argv.push('--incoming-user', user, '--incoming-pass', pass);
+  argv.push('--silent');
+  process.argv = [process.argv[0], 'maildev', ...argv];
+  await import(pathToFileURL(join(modules, 'maildev/dist/bin/maildev.js')).href);
+  // Wait for the web API to answer before telling the caller.
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${web}/api/healthz`)).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(`maildev: smtp=${smtp} web=${web} ca=${ca}`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
