@@ -143,10 +143,12 @@ Result<RunReport> DeliveryEngine::RecoverExpired() {
     RunReport report;
     const int64_t now = clock_.NowMs();
     std::string sql =
-        "SELECT id, channel, attempts FROM outbox_messages WHERE state = 'sending' AND lease_until < $1"
+        "SELECT id, channel, attempts FROM outbox_messages WHERE state = 'sending' AND updated_at < $1"
         " ORDER BY id LIMIT $2";
     if (tx.backend() == storage::Backend::kPostgres) sql += " FOR UPDATE SKIP LOCKED";
-    auto rows = tx.Query(sql, {now, options_.batch_messages_max});
+    // The lease in force now (not the one stored at claim time), so a process restarted with a
+    // shorter lease applies it to rows its predecessor left.
+    auto rows = tx.Query(sql, {now - options_.lease_ms, options_.batch_messages_max});
     if (!rows.ok()) return std::move(rows).error();
     for (const storage::Row& row : rows->rows) {
       QueuedMessage message;

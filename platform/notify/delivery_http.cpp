@@ -275,11 +275,9 @@ void AddMessageRoutes(http::Router& router, identity::IdentityHttpContext& conte
       });
 }
 
-Result<OutboxMessage> ParseQueued(const http::Request& request) {
-  auto body = http::ParseJsonObjectBody(request);
-  if (!body.ok()) return std::move(body).error();
+Result<OutboxMessage> ParseQueued(const object& body) {
   // `variables` is a free object: read apart, the rest strictly.
-  object fields = *body;
+  object fields = body;
   fields.erase("variables");
   http::JsonReader reader(fields);
   OutboxMessage message;
@@ -289,7 +287,7 @@ Result<OutboxMessage> ParseQueued(const http::Request& request) {
   message.language = reader.OptionalString("language", {2, 2}).value_or("fr");
   message.purpose = reader.OptionalString("purpose", {1, 40}).value_or("transactional");
   message.organisation_id = reader.OptionalInteger("organisation_id", 1, INT64_MAX);
-  if (const auto* variables = body->if_contains("variables")) {
+  if (const auto* variables = body.if_contains("variables")) {
     if (!variables->is_object()) {
       reader.Fail("variables", "must be an object");
     } else {
@@ -319,13 +317,36 @@ void AddDeliveryDiagnosticsRoutes(http::Router& router, identity::IdentityHttpCo
        .success_status = 201,
        .errors = {{422, "Malformed message"}}},
       [&context](const RequestContext& request, Gate&) -> Result<Response> {
-        auto message = ParseQueued(*request.request);
-        if (!message.ok()) return std::move(message).error();
-        auto id = context.database.Transact<int64_t>(
-            storage::TransactionMode::kWrite,
-            [&](storage::Transaction& tx) { return Queue(tx, *message, context.clock.NowMs()); });
-        if (!id.ok()) return std::move(id).error();
-        return http::JsonResponse(HttpStatus::created, object{{"id", *id}});
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        // {"messages": [...]} queues several in one transaction, as one use case would.
+        std::vector<OutboxMessage> messages;
+        if (const auto* list = body->if_contains("messages"); list != nullptr && list->is_array() && body->size() == 1) {
+          for (const boost::json::value& item : list->as_array()) {
+            if (!item.is_object() || messages.size() >= 100) {
+              return Error{ErrorKind::kValidation, "validation_failed", "1 to 100 message objects", {{"/messages", "1 to 100 message objects"}}};
+            }
+            auto message = ParseQueued(item.as_object());
+            if (!message.ok()) return std::move(message).error();
+            messages.push_back(std::move(message).value());
+          }
+        } else {
+          auto message = ParseQueued(*body);
+          if (!message.ok()) return std::move(message).error();
+          messages.push_back(std::move(message).value());
+        }
+        auto ids = context.database.Transact<array>(
+            storage::TransactionMode::kWrite, [&](storage::Transaction& tx) -> Result<array> {
+              array queued;
+              for (const OutboxMessage& message : messages) {
+                auto id = Queue(tx, message, context.clock.NowMs());
+                if (!id.ok()) return std::move(id).error();
+                queued.push_back(*id);
+              }
+              return queued;
+            });
+        if (!ids.ok()) return std::move(ids).error();
+        return http::JsonResponse(HttpStatus::created, object{{"id", ids->front()}, {"ids", *ids}});
       });
 }
 

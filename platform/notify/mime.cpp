@@ -10,7 +10,8 @@ namespace guichet::notify {
 namespace {
 
 constexpr std::string_view kBase64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-constexpr size_t kEncodedWordBytesMax = 45;  // 60 base64 characters + 12 of framing = 72 ≤ 75
+// 52 base64 characters + 12 of framing = 64: with "Subject: " the first line stays ≤ 78.
+constexpr size_t kEncodedWordBytesMax = 39;
 
 bool PlainAscii(std::string_view text) {
   for (unsigned char c : text) {
@@ -51,7 +52,7 @@ std::string TextPart(std::string_view subtype, std::string_view body) {
 std::string Multipart(std::string_view subtype, const std::vector<std::string>& parts, int index,
                       std::string_view extra_params = "") {
   const std::string boundary = Boundary(index);
-  std::string out = fmt::format("Content-Type: multipart/{}; boundary=\"{}\"{}\r\n\r\n", subtype, boundary, extra_params);
+  std::string out = fmt::format("Content-Type: multipart/{};\r\n boundary=\"{}\"{}\r\n\r\n", subtype, boundary, extra_params);
   for (const std::string& part : parts) out += "--" + boundary + "\r\n" + part + "\r\n";
   out += "--" + boundary + "--\r\n";
   return out;
@@ -239,7 +240,7 @@ std::string BuildMime(const MimeEnvelope& envelope, const ComposedMessage& compo
   if (!inline_parts.empty()) {
     std::vector<std::string> parts = {body};
     parts.insert(parts.end(), inline_parts.begin(), inline_parts.end());
-    body = Multipart("related", parts, 2, composed.html.empty() ? "" : "; type=\"multipart/alternative\"");
+    body = Multipart("related", parts, 2, composed.html.empty() ? "" : ";\r\n type=\"multipart/alternative\"");
   }
   if (!attached.empty()) {
     std::vector<std::string> parts = {body};

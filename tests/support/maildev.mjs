@@ -81,3 +81,43 @@ async function main() {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+
+/**
+ * Starts maildev as a child process (STARTTLS + AUTH when `user` is given) and returns its
+ * ports, the CA file to trust, a reader of received mail and stop().
+ */
+export async function startMaildev({ user = 'guichet', pass = 'maildev-test-password', tlsDir } = {}) {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = tlsDir ?? mkdtempSync(join(tmpdir(), 'guichet-maildev-'));
+  const args = [fileURLToPath(import.meta.url), '--tls', dir];
+  if (user) args.push('--user', user, '--pass', pass);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  const started = await new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => reject(new Error('maildev did not start:\n' + output.join(''))), 20000);
+    child.stdout.on('data', (chunk) => {
+      output.push(chunk.toString());
+      const match = /maildev: smtp=(\d+) web=(\d+) ca=(\S*)/.exec(output.join(''));
+      if (match) { clearTimeout(timer); resolveStart({ smtp: Number(match[1]), web: Number(match[2]), ca: match[3] }); }
+    });
+    child.stderr.on('data', (chunk) => output.push(chunk.toString()));
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`maildev exited ${code}:\n${output.join('')}`)); });
+  });
+  child.removeAllListeners('exit');
+  const api = `http://127.0.0.1:${started.web}/api`;
+  return {
+    ...started, user, pass, child,
+    async emails() { return (await fetch(`${api}/email`)).json(); },
+    async source(id) { return (await fetch(`${api}/email/${id}/source`)).text(); },
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+      if (!tlsDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -11,6 +11,8 @@
 // Simulator controls (not part of the provider protocol):
 //   GET  /_simulator/messages        everything accepted, in order, with duplicates counted
 //   POST /_simulator/mode {"status": 500, "count": 2}   answer the next submissions with 500
+//   POST /_simulator/mode {"stall": 1}   accept and store the next submission, never answer it
+//        (a client that dies waiting: its resubmission must be recognised as a duplicate)
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -24,7 +26,7 @@ const secret = option('--secret', '');
 const unreachable = new Set(option('--unreachable', '').split(',').filter(Boolean));
 const messages = [];
 const byReference = new Map();
-let failures = { status: 0, count: 0 };
+let failures = { status: 0, count: 0, stall: 0 };
 let nextId = 1;
 
 function send(response, status, body) {
@@ -88,6 +90,10 @@ async function submit(request, response) {
     duplicates: 0, received_at: new Date().toISOString() };
   messages.push(message);
   byReference.set(reference, message);
+  if (failures.stall > 0) {
+    failures.stall -= 1;
+    return;  // stored and never answered
+  }
   send(response, 202, { id: message.id });
   report(message);
 }
@@ -99,7 +105,7 @@ const server = createServer(async (request, response) => {
     if (request.method === 'GET' && url.pathname === '/_simulator/messages') return send(response, 200, messages);
     if (request.method === 'POST' && url.pathname === '/_simulator/mode') {
       const body = JSON.parse(await readBody(request));
-      failures = { status: Number(body.status) || 500, count: Number(body.count) || 0 };
+      failures = { status: Number(body.status) || 500, count: Number(body.count) || 0, stall: Number(body.stall) || 0 };
       return send(response, 200, failures);
     }
     return send(response, 404, { code: 'not_found' });
