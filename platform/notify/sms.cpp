@@ -169,6 +169,10 @@ Result<SmsReportResult> ApplySmsReport(storage::Database& database, const Clock&
         {id});
     if (!row.ok()) return std::move(row).error();
     if (!*row) return Error::NotFound("message_not_found", "no SMS with this reference");
+    if ((*row)->Text(0) == "sending" || (*row)->Text(0) == "queued") {
+      // The report outran our own record of the submission: the provider retries later.
+      return Error::Unavailable("message_not_recorded_yet", "the submission is not recorded yet; retry later");
+    }
     const std::string state = status == "delivered" ? "delivered" : "bounced";
     const int64_t now = clock.NowMs();
     // Only a sent message takes a report; a repeated report changes nothing.
