@@ -121,6 +121,11 @@ const std::vector<Spec>& Specs() {
       {"sms_report_url", &Settings::sms_report_url, {}, {},
        "public URL of /api/v1/notify/sms/reports, given to the provider for delivery reports"},
       {"sms_timeout_ms", &Settings::sms_timeout_ms, {100, 120000}, {}, "time allowed for one SMS submission"},
+      {"public_url", &Settings::public_url, {}, {},
+       "public address of this server, without trailing slash: links in messages (unsubscribe) point there"},
+      {"notify_link_secret", &Settings::notify_link_secret, {}, {},
+       "HMAC-SHA256 key of unsubscribe and open links in messages; empty: a random key per start "
+       "(links stop working at restart)"},
       {"log_level", &Settings::log_level, {}, {"trace", "debug", "info", "warn", "error"},
        "least severe level written"},
       {"log_format", &Settings::log_format, {}, {"text", "json"},

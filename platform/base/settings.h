@@ -73,6 +73,8 @@ struct Settings {
   std::string sms_sender = "Guichet";
   std::string sms_report_url;  // public URL of /api/v1/notify/sms/reports given to the gateway
   int64_t sms_timeout_ms = 10 * 1000;
+  std::string public_url = "http://localhost:8080";  // where links in messages point (no trailing /)
+  std::string notify_link_secret;  // HMAC key of unsubscribe and open links; empty: random per start
 
   std::string log_level = "info";
   std::string log_format = "text";
