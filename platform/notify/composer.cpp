@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "platform/notify/delivery_composer.h"
 #include "platform/notify/mime.h"
 #include "platform/notify/preferences.h"
 #include "platform/tokens/qr.h"
@@ -36,6 +37,12 @@ Result<ComposedMessage> TemplateComposer::Compose(storage::Transaction& tx, cons
   const boost::json::value parsed = boost::json::parse(message.variables_json, error);
   if (error || !parsed.is_object()) return Error::Invalid("variables_invalid", "variables are not a JSON object");
   const boost::json::object& variables = parsed.as_object();
+  if (templates_.Find(message.template_code) == nullptr) {
+    // A row no template declares (diagnostics, a module's free-form message): its variables
+    // say what it says, as before templates existed.
+    VariablesComposer free_form;
+    return free_form.Compose(tx, message);
+  }
   auto effective = EffectiveTemplate(tx, templates_, message.organisation_id, message.template_code, message.language);
   if (!effective.ok()) return std::move(effective).error();
   auto rendered = RenderTemplate(effective->text, variables, effective->language);

@@ -3,7 +3,8 @@
 // Decide: the person's consent for the row's purpose and channel, again at delivery time
 // (an erased person, a withdrawn consent: suppressed). Rows without a person (addresses typed
 // by staff, webhooks) and mandatory purposes go out.
-// Compose: the effective template of the row's organisation, code and language, rendered with
+// Compose: a row whose code no template declares is composed from its variables as
+// VariablesComposer does (diagnostics, free-form rows). Otherwise the effective template of the row's organisation, code and language, rendered with
 // its variables; the digest's lines; an inline QR code when the variables carry "qr" (cid:qr);
 // attachments from "attachments" ([{filename, content_type, base64, content_id?}]); an
 // unsubscribe link (List-Unsubscribe, RFC 8058) for optional purposes; an open pixel for
