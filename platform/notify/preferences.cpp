@@ -133,19 +133,26 @@ Result<Preferences> LoadPreferences(storage::Transaction& tx, const PersonRef& p
 
 Status SavePreferences(storage::Transaction& tx, const PersonRef& person, const Preferences& preferences,
                        int64_t now_ms) {
-  const storage::Param threshold = preferences.low_balance_threshold_cents
-                                       ? storage::Param(*preferences.low_balance_threshold_cents)
-                                       : storage::Param(nullptr);
+  storage::Params params;
+  params.emplace_back(person.type);
+  params.emplace_back(person.id);
+  params.emplace_back(std::string(FrequencyName(preferences.alert_frequency)));
+  if (preferences.low_balance_threshold_cents) {
+    params.emplace_back(*preferences.low_balance_threshold_cents);
+  } else {
+    params.emplace_back(nullptr);
+  }
+  params.emplace_back(now_ms);
   auto updated = tx.Execute(
       "UPDATE notify_preferences SET alert_frequency = $3, low_balance_threshold = $4, updated_at = $5"
       " WHERE person_type = $1 AND person_id = $2",
-      {person.type, person.id, std::string(FrequencyName(preferences.alert_frequency)), threshold, now_ms});
+      params);
   if (!updated.ok()) return std::move(updated).error();
   if (*updated > 0) return OkStatus();
   auto inserted = tx.Execute(
       "INSERT INTO notify_preferences (person_type, person_id, alert_frequency, low_balance_threshold, updated_at)"
       " VALUES ($1, $2, $3, $4, $5)",
-      {person.type, person.id, std::string(FrequencyName(preferences.alert_frequency)), threshold, now_ms});
+      params);
   if (!inserted.ok()) return std::move(inserted).error();
   return OkStatus();
 }
