@@ -232,13 +232,23 @@ for (const backend of backends()) {
       assert.match(rejected.log[0].detail, /marked bad/);
       assert.equal((await sms.messages()).filter((m) => m.to === unreachable).length, 1, 'not sent again');
 
+      // Another tree's staff neither see nor clear it, nor read the message: 404, not 403.
+      const stranger = new Client(server);
+      assert.equal((await stranger.login('pass.admin@demo.guichet.fr')).status, 200);
+      const theirs = await stranger.call('GET', '/api/v1/notify/bad-addresses?channel=sms');
+      assert.equal(theirs.status, 200);
+      assert.ok(!theirs.body.items.some((b) => b.id === entry.id));
+      assert.equal((await stranger.call('POST', `/api/v1/notify/bad-addresses/${entry.id}/clear`, {})).status, 404);
+      assert.equal((await stranger.call('GET', `/api/v1/notify/messages/${bad}`)).status, 404);
+      assert.equal((await stranger.call('GET', `/api/v1/organisations/${cityId}/sender`)).status, 404);
       const cleared = await staff.call('POST', `/api/v1/notify/bad-addresses/${entry.id}/clear`, { corrected_to: '+33611111111' });
       assert.equal(cleared.status, 200, cleared.text);
       assert.equal(cleared.body.corrected_to, '+33611111111');
       const twice = await staff.call('POST', `/api/v1/notify/bad-addresses/${entry.id}/clear`, {});
       assert.equal(twice.status, 409);
-      const audit = await staff.call('GET', `/api/v1/audit?record_type=bad_address&record_id=${entry.id}`);
-      if (audit.status === 200) assert.ok(JSON.stringify(audit.body).includes('notify.bad_address.clear'));
+      const audit = await staff.call('GET', `/api/v1/audit/bad_address/${entry.id}`);
+      assert.equal(audit.status, 200, audit.text);
+      assert.ok(JSON.stringify(audit.body).includes('notify.bad_address.clear'));
 
       const fixed = await queue(server, { channel: 'sms', recipient: '01 23 45 67 89', template_code: 'test.sms',
         organisation_id: cityId, variables: { text: 'Fixe' } });
