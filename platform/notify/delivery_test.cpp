@@ -57,6 +57,7 @@ class RecordingChannel final : public Channel {
 class TestComposer final : public Composer {
  public:
   Result<Verdict> Decide(Transaction&, const QueuedMessage& message) override {
+    if (message.template_code == "undecidable") return Error::Invalid("person_unknown", "no such person");
     return message.purpose == "campaign" ? Verdict::kSuppress : Verdict::kSend;
   }
   Result<ComposedMessage> Compose(Transaction&, const QueuedMessage& message) override {
@@ -269,13 +270,18 @@ TEST_P(DeliveryTest, SuppressedAndUncomposableRowsNeverReachTheChannel) {
   engine.AddChannel(email);
   const int64_t campaign = QueueOne("email", "a@example.fr", "campaign");
   const int64_t broken = QueueOne("email", "b@example.fr", "transactional", "missing");
+  const int64_t undecidable = QueueOne("email", "c@example.fr", "transactional", "undecidable");
+  const int64_t fine = QueueOne("email", "d@example.fr");
   auto report = engine.RunUntilIdle(5);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->suppressed, 1);
-  EXPECT_EQ(report->failed, 1);
+  EXPECT_EQ(report->failed, 2);
+  EXPECT_EQ(State(undecidable).state, "failed");
+  EXPECT_EQ(State(fine).state, "sent");  // the others did not hold it up
   EXPECT_EQ(State(campaign).state, "suppressed");
   EXPECT_EQ(State(broken).state, "failed");
-  EXPECT_TRUE(email.delivered.empty());
+  ASSERT_EQ(email.delivered.size(), 1u);
+  EXPECT_EQ(email.delivered[0].id, fine);
 }
 
 TEST_P(DeliveryTest, ConcurrentEnginesDeliverEachRowExactlyOnce) {
