@@ -58,6 +58,22 @@ bool StorageFailure(const Error& error) {
          error.code.starts_with("database_");
 }
 
+// What a permanent refusal says about the address (webhook endpoints are the webhook
+// channel's to disable, not bad addresses).
+BadAddress BadAddressOf(const QueuedMessage& message, const DeliveryOutcome& outcome) {
+  BadAddress bad;
+  bad.channel = message.channel;
+  bad.address = message.recipient;
+  bad.organisation_id = message.organisation_id;
+  bad.reason = outcome.detail.empty() ? "rejected by the provider" : outcome.detail;
+  bad.source = outcome.kind == DeliveryOutcome::Kind::kGone ? "gone"
+               : message.channel == "sms"                    ? "sms_report"
+                                                             : "smtp";
+  bad.message_id = message.id;
+  if (outcome.status_code) bad.status_code = *outcome.status_code;
+  return bad;
+}
+
 std::string_view OutcomeName(DeliveryOutcome::Kind kind) {
   switch (kind) {
     case DeliveryOutcome::Kind::kSent: return "sent";
@@ -310,17 +326,7 @@ Status DeliveryEngine::Record(const Claimed& claimed, const DeliveryOutcome& out
                                             ? std::nullopt
                                             : std::optional<std::string>(outcome.provider_reference)}));
       if (next == Next::kRejected && message.channel != "webhook") {
-        BadAddress bad;
-        bad.channel = message.channel;
-        bad.address = message.recipient;
-        bad.organisation_id = message.organisation_id;
-        bad.reason = outcome.detail.empty() ? "rejected by the provider" : outcome.detail;
-        bad.source = outcome.kind == DeliveryOutcome::Kind::kGone ? "gone"
-                     : message.channel == "sms"                    ? "sms_report"
-                                                                   : "smtp";
-        bad.message_id = message.id;
-        if (outcome.status_code) bad.status_code = *outcome.status_code;
-        GUICHET_TRY_STATUS(MarkBad(tx, bad, now));
+        GUICHET_TRY_STATUS(MarkBad(tx, BadAddressOf(message, outcome), now));
       }
       if (next == Next::kSent && with_hook && hook != nullptr) {
         GUICHET_TRY_STATUS(hook->OnSent(tx, message, now));
