@@ -67,7 +67,7 @@ BadAddress BadAddressOf(const QueuedMessage& message, const DeliveryOutcome& out
   bad.organisation_id = message.organisation_id;
   bad.reason = outcome.detail.empty() ? "rejected by the provider" : outcome.detail;
   bad.source = outcome.kind == DeliveryOutcome::Kind::kGone ? "gone"
-               : message.channel == "sms"                    ? "sms_report"
+               : message.channel == "sms"                    ? "sms_gateway"
                                                              : "smtp";
   bad.message_id = message.id;
   if (outcome.status_code) bad.status_code = *outcome.status_code;
