@@ -246,7 +246,7 @@ Result<UnsubscribeView> Content::DescribeUnsubscribe(std::string_view token) {
     auto consent = privacy::ConsentState(tx, verified->person.type, verified->person.id, verified->purpose,
                                          verified->channel);
     if (!consent.ok()) return std::move(consent).error();
-    return UnsubscribeView{*verified, (*contact)->display_name, !consent->granted};
+    return UnsubscribeView{*verified, (*contact)->display_name, (*contact)->language, !consent->granted};
   });
 }
 
@@ -277,7 +277,7 @@ Result<UnsubscribeView> Content::Unsubscribe(std::string_view token, std::string
       auto saved = SavePreferences(tx, verified->person, *preferences, now);
       if (!saved.ok()) return std::move(saved).error();
     }
-    return UnsubscribeView{*verified, (*contact)->display_name, !consent->granted};
+    return UnsubscribeView{*verified, (*contact)->display_name, (*contact)->language, !consent->granted};
   });
 }
 

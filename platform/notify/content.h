@@ -48,6 +48,7 @@ struct PreviewRequest {
 struct UnsubscribeView {
   UnsubscribeToken token;
   std::string display_name;
+  std::string language = "fr";
   bool already = false;  // the consent was already withdrawn
 };
 

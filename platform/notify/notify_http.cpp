@@ -216,8 +216,7 @@ Result<std::optional<int64_t>> OptionalOrganisation(const RequestContext& reques
   return std::optional<int64_t>(*id);
 }
 
-Result<TemplateText> ParseTemplateBody(const object& body, JsonReader& reader) {
-  (void)body;
+TemplateText ParseTemplateBody(JsonReader& reader) {
   TemplateText text;
   text.subject = reader.RequiredString("subject", {1, kSubjectLengthMax});
   text.text = reader.RequiredString("text", {1, kTemplatePartBytesMax});
@@ -322,8 +321,6 @@ object TemplateJson(const StoredTemplate& stored) {
 }
 
 object UnsubscribeJson(const UnsubscribeView& view, bool done) {
-  const bool en = false;
-  (void)en;
   return {{"person_type", view.token.person.type},
           {"display_name", view.display_name},
           {"purpose", view.token.purpose},
@@ -332,6 +329,46 @@ object UnsubscribeJson(const UnsubscribeView& view, bool done) {
           {"already_unsubscribed", view.already},
           {"action", done ? "unsubscribed" : fmt::format("POST to this address to stop messages of purpose \"{}\" by {}",
                                                          view.token.purpose, view.token.channel)}};
+}
+
+bool WantsHtml(const http::Request& request) {
+  const std::string_view accept = http::HeaderValue(request, "accept");
+  return accept.find("text/html") != std::string_view::npos;
+}
+
+// The page a person sees when they follow the link in a message with a browser: what the link
+// does, and a button that does it (the same POST a mail client sends for one-click).
+Response UnsubscribePage(const http::Request& request, const UnsubscribeView& view, bool done) {
+  const bool en = view.language == "en";
+  const std::string purpose = EscapeHtml(view.token.purpose);
+  const std::string channel = view.token.channel == "sms" ? "SMS" : "e-mail";
+  std::string body = fmt::format(
+      "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+      "content=\"width=device-width\"><title>{}</title></head><body><main><h1>{}</h1>",
+      en ? "en" : "fr", en ? "Unsubscribe" : "Désinscription", en ? "Unsubscribe" : "Désinscription");
+  if (done || view.already) {
+    const std::string name = EscapeHtml(view.display_name);
+    body += en ? fmt::format("<p>{}, you will no longer receive messages of type “{}” by {}.</p>", name, purpose, channel)
+               : fmt::format("<p>{}, vous ne recevrez plus de messages « {} » par {}.</p>", name, purpose, channel);
+  } else {
+    const std::string name = EscapeHtml(view.display_name);
+    body += en ? fmt::format("<p>{}, this stops messages of type “{}” by {}. Mandatory messages (account, "
+                             "movements on your wallet) are not affected.</p>",
+                             name, purpose, channel)
+               : fmt::format("<p>{}, ce lien arrête les messages « {} » par {}. Les messages obligatoires "
+                             "(compte, mouvements du porte-monnaie) ne sont pas concernés.</p>",
+                             name, purpose, channel);
+    body += fmt::format("<form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" "
+                        "value=\"One-Click\"><button type=\"submit\">{}</button></form>",
+                        en ? "Unsubscribe" : "Me désinscrire");
+  }
+  body += "</main></body></html>";
+  Response response{HttpStatus::ok, request.version()};
+  response.set(http::beast::http::field::content_type, "text/html; charset=utf-8");
+  response.set(http::beast::http::field::cache_control, "no-store");
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
 }
 
 // ---- Routes ----------------------------------------------------------------------------------
@@ -416,9 +453,9 @@ void AddTemplateRoutes(http::Router& router, identity::IdentityHttpContext& cont
         auto body = http::ParseJsonObjectBody(*request.request);
         if (!body.ok()) return std::move(body).error();
         JsonReader reader(*body);
-        auto text = ParseTemplateBody(*body, reader);
+        const TemplateText text = ParseTemplateBody(reader);
         GUICHET_TRY_STATUS(reader.Finish());
-        auto stored = content.PutTemplate(gate.caller, *id, request.Param("code"), request.Param("language"), *text);
+        auto stored = content.PutTemplate(gate.caller, *id, request.Param("code"), request.Param("language"), text);
         if (!stored.ok()) return std::move(stored).error();
         return http::JsonResponse(HttpStatus::ok, TemplateJson(*stored));
       });
@@ -582,6 +619,7 @@ void AddPublicRoutes(http::Router& router, identity::IdentityHttpContext& contex
   identity::AddGuarded(
       router, context, http::Verb::get, "/api/v1/notify/unsubscribe", "describeUnsubscribe", identity::kPublic,
       {.summary = "What the unsubscribe link of a message does (no login: the signed token says who and what)",
+       .description = "With Accept: text/html (a browser following the link), a page with a button that POSTs.",
        .tag = std::string(kTag),
        .response_schema = UnsubscribeSchema(),
        .errors = {{400, "Token forged or malformed (unsubscribe_token_invalid), expired (unsubscribe_token_expired)"},
@@ -590,6 +628,7 @@ void AddPublicRoutes(http::Router& router, identity::IdentityHttpContext& contex
         const auto token = http::QueryParameter(*request.request, "token").value_or("");
         auto view = content.DescribeUnsubscribe(token);
         if (!view.ok()) return std::move(view).error();
+        if (WantsHtml(*request.request)) return UnsubscribePage(*request.request, *view, false);
         return http::JsonResponse(HttpStatus::ok, UnsubscribeJson(*view, false));
       });
   identity::AddGuarded(
@@ -603,6 +642,7 @@ void AddPublicRoutes(http::Router& router, identity::IdentityHttpContext& contex
         const auto token = http::QueryParameter(*request.request, "token").value_or("");
         auto view = content.Unsubscribe(token, gate.caller.request_id);
         if (!view.ok()) return std::move(view).error();
+        if (WantsHtml(*request.request)) return UnsubscribePage(*request.request, *view, true);
         return http::JsonResponse(HttpStatus::ok, UnsubscribeJson(*view, true));
       });
   identity::AddGuarded(

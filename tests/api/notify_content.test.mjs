@@ -155,6 +155,11 @@ for (const backend of backends()) {
       assert.equal(described.status, 200, described.text);
       assert.equal(described.body.purpose, 'campaign');
       assert.equal(described.body.granted, true);
+      const page = await request(server, 'GET', path, { headers: { accept: 'text/html,application/xhtml+xml' } });
+      assert.equal(page.status, 200, page.text);
+      assert.match(page.headers.get('content-type'), /^text\/html/);
+      assert.match(page.text, /<form method="post">/);
+      assert.match(page.text, /Me désinscrire/);
       const forged = path.replace(/~campaign~/, '~alerts~');
       expectProblem(await request(server, 'GET', forged), 400, 'unsubscribe_token_invalid');
       expectProblem(await request(server, 'POST', forged, { body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, 'unsubscribe_token_invalid');
