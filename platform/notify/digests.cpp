@@ -104,6 +104,10 @@ Result<Compiled> CompileOne(Transaction& tx, const ContactDirectory& contacts, c
       " AND person_id = $2 AND created_at < $3 AND id <= $5",
       {person.type, person.id, before, message_id.value_or(0), last_id});
   if (!marked.ok()) return std::move(marked).error();
+  if (*marked != static_cast<int64_t>(rows->rows.size())) {
+    // Another process compiled some of these items meanwhile: undo ours (the digest row too).
+    return Error::Conflict("digest_raced", "digest items were compiled concurrently");
+  }
   return Compiled{*marked, message_id.has_value()};
 }
 
@@ -128,7 +132,10 @@ Result<DigestRun> CompileDigests(storage::Database& database, const ContactDirec
     auto compiled = database.Transact<Compiled>(TransactionMode::kWrite, [&](Transaction& tx) {
       return CompileOne(tx, contacts, templates, person, now_ms);
     });
-    if (!compiled.ok()) return std::move(compiled).error();
+    if (!compiled.ok()) {
+      if (compiled.error().code == "digest_raced") continue;  // the other process sent it
+      return std::move(compiled).error();
+    }
     ++run.people;
     if (compiled->message) ++run.messages;
     run.items += compiled->items;
