@@ -51,7 +51,8 @@ Result<ComposedMessage> TemplateComposer::Compose(storage::Transaction& tx, cons
   composed.subject = std::move(rendered->subject);
   composed.text = std::move(rendered->text);
   composed.html = std::move(rendered->html);
-  if (message.person && IsOptional(message.purpose, message.channel)) {
+  // E-mail only: an SMS would pay a second segment for the link (SMS opt-out is the provider's STOP).
+  if (message.person && message.channel == "email" && IsOptional(message.purpose, message.channel)) {
     composed.unsubscribe_url = UnsubscribeUrl(*message.person, message.purpose, message.channel);
     const bool en = effective->language == "en";
     composed.text += en ? "\n--\nUnsubscribe: " : "\n--\nSe désinscrire : ";

@@ -7,7 +7,7 @@
 // VariablesComposer does (diagnostics, free-form rows). Otherwise the effective template of the row's organisation, code and language, rendered with
 // its variables; the digest's lines; an inline QR code when the variables carry "qr" (cid:qr);
 // attachments from "attachments" ([{filename, content_type, base64, content_id?}]); an
-// unsubscribe link (List-Unsubscribe, RFC 8058) for optional purposes; an open pixel for
+// unsubscribe link (List-Unsubscribe, RFC 8058) in e-mails of optional purposes; an open pixel for
 // campaign e-mails.
 #pragma once
 
