@@ -6,6 +6,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <thread>
 
 #include "platform/identity/identity.h"
 #include "platform/identity/identity_http.h"
@@ -428,6 +429,31 @@ TEST_P(ContentTest, CampaignTargetingSchedulingAndStatistics) {
   ASSERT_TRUE(content_->Schedule(admin_b, one->id, std::nullopt).ok());
   EXPECT_EQ(*SendDueCampaigns(db(), contacts_, templates_, audiences_, clock_.NowMs()), 1);
   EXPECT_EQ(content_->Stats(admin_b, one->id)->queued, 1);
+}
+
+TEST_P(ContentTest, TwoSendersAtOnceSendACampaignOnce) {
+  const Caller admin = LogIn("admin@test.fr");
+  Consent(agent_a1_, "campaign", "email", true);
+  Consent(agent_a2_, "campaign", "email", true);
+  CampaignDraft draft;
+  draft.organisation_id = city_a_.id;
+  draft.name = "Tous";
+  draft.template_code = "notify.campaign";
+  draft.person_type = "staff";
+  auto campaign = content_->CreateCampaign(admin, draft);
+  ASSERT_TRUE(campaign.ok()) << campaign.error().message;
+  ASSERT_TRUE(content_->Schedule(admin, campaign->id, std::nullopt).ok());
+  std::atomic<int64_t> sent{0};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 2; ++i) {
+    senders.emplace_back([&] {
+      auto one = SendDueCampaigns(db(), contacts_, templates_, audiences_, clock_.NowMs());
+      if (one.ok()) sent += *one;
+    });
+  }
+  for (auto& thread : senders) thread.join();
+  EXPECT_EQ(sent.load(), 1);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE campaign_id = $1", {campaign->id}), 2);
 }
 
 TEST_P(ContentTest, AutomatedRulesFireOncePerPersonAndEvent) {
