@@ -21,10 +21,12 @@ using storage::TransactionMode;
 
 constexpr int64_t kDayMs = int64_t{86400} * 1000;
 constexpr std::string_view kCampaignColumns =
-    "id, organisation_id, name, template_code, purpose, channel, audience, variables, state, scheduled_at,"
+    "id, organisation_id, name, template_code, purpose, channel, audience, variables, state, "
+    "scheduled_at,"
     " audience_count, skipped_count, created_at, updated_at";
 constexpr std::string_view kRuleColumns =
-    "id, organisation_id, event, delay_days, template_code, purpose, channel, variables, active, created_at";
+    "id, organisation_id, event, delay_days, template_code, purpose, channel, variables, active, "
+    "created_at";
 
 object ParseObject(const std::string& text) {
   boost::system::error_code error;
@@ -35,9 +37,11 @@ object ParseObject(const std::string& text) {
 
 std::string AudienceText(const CampaignDraft& draft) {
   if (draft.person) {
-    return boost::json::serialize(object{{"person", object{{"type", draft.person->type}, {"id", draft.person->id}}}});
+    return boost::json::serialize(
+        object{{"person", object{{"type", draft.person->type}, {"id", draft.person->id}}}});
   }
-  return boost::json::serialize(object{{"person_type", draft.person_type}, {"criteria", draft.criteria}});
+  return boost::json::serialize(
+      object{{"person_type", draft.person_type}, {"criteria", draft.criteria}});
 }
 
 Campaign ToCampaign(const Row& row) {
@@ -49,14 +53,17 @@ Campaign ToCampaign(const Row& row) {
   campaign.draft.purpose = row.Text(4);
   campaign.draft.channel = row.Text(5);
   const object audience = ParseObject(row.Text(6));
-  if (const auto* person = audience.if_contains("person"); person != nullptr && person->is_object()) {
+  if (const auto* person = audience.if_contains("person");
+      person != nullptr && person->is_object()) {
     campaign.draft.person = PersonRef{std::string(person->as_object().at("type").as_string()),
                                       person->as_object().at("id").as_int64()};
   } else {
-    if (const auto* type = audience.if_contains("person_type"); type != nullptr && type->is_string()) {
+    if (const auto* type = audience.if_contains("person_type");
+        type != nullptr && type->is_string()) {
       campaign.draft.person_type = std::string(type->as_string());
     }
-    if (const auto* criteria = audience.if_contains("criteria"); criteria != nullptr && criteria->is_object()) {
+    if (const auto* criteria = audience.if_contains("criteria");
+        criteria != nullptr && criteria->is_object()) {
       campaign.draft.criteria = criteria->as_object();
     }
   }
@@ -90,13 +97,16 @@ std::string PathFilter(const std::vector<std::string>& paths, storage::Params& p
   std::string sql;
   for (const std::string& path : paths) {
     params.push_back(path);
-    sql += (sql.empty() ? "" : " OR ") + fmt::format("substr(o.path, 1, length(${0})) = ${0}", params.size());
+    sql += (sql.empty() ? "" : " OR ") +
+           fmt::format("substr(o.path, 1, length(${0})) = ${0}", params.size());
   }
   return sql.empty() ? "FALSE" : "(" + sql + ")";
 }
 
 Error Criterion(std::string_view name, std::string message) {
-  return Error{ErrorKind::kValidation, "audience_criteria_invalid", fmt::format("criterion {}: {}", name, message),
+  return Error{ErrorKind::kValidation,
+               "audience_criteria_invalid",
+               fmt::format("criterion {}: {}", name, message),
                {{fmt::format("/audience/criteria/{}", name), std::move(message)}}};
 }
 
@@ -108,7 +118,8 @@ Result<std::string> PathOf(Transaction& tx, int64_t organisation_id) {
 }
 
 // People of a campaign: its audience, or its one person.
-Result<std::vector<PersonRef>> AudienceOf(Transaction& tx, const AudienceRegistry& audiences, const Campaign& campaign) {
+Result<std::vector<PersonRef>> AudienceOf(Transaction& tx, const AudienceRegistry& audiences,
+                                          const Campaign& campaign) {
   std::vector<PersonRef> people;
   if (campaign.draft.person) {
     people.push_back(*campaign.draft.person);
@@ -116,7 +127,8 @@ Result<std::vector<PersonRef>> AudienceOf(Transaction& tx, const AudienceRegistr
   }
   const AudienceProvider* provider = audiences.Find(campaign.draft.person_type);
   if (provider == nullptr) {
-    return Error::Invalid("audience_type_unknown", fmt::format("no audience of {}", campaign.draft.person_type));
+    return Error::Invalid("audience_type_unknown",
+                          fmt::format("no audience of {}", campaign.draft.person_type));
   }
   auto path = PathOf(tx, campaign.draft.organisation_id);
   if (!path.ok()) return std::move(path).error();
@@ -126,11 +138,13 @@ Result<std::vector<PersonRef>> AudienceOf(Transaction& tx, const AudienceRegistr
   return people;
 }
 
-Result<bool> SendOne(Transaction& tx, const ContactDirectory& contacts, const TemplateCatalog& templates,
-                     const AudienceRegistry& audiences, int64_t id, int64_t now_ms) {
+Result<bool> SendOne(Transaction& tx, const ContactDirectory& contacts,
+                     const TemplateCatalog& templates, const AudienceRegistry& audiences,
+                     int64_t id, int64_t now_ms) {
   // Claim: only one process sends a campaign.
   auto claimed = tx.Execute(
-      "UPDATE notify_campaigns SET state = 'sending', updated_at = $2 WHERE id = $1 AND state = 'scheduled'"
+      "UPDATE notify_campaigns SET state = 'sending', updated_at = $2 WHERE id = $1 AND state = "
+      "'scheduled'"
       " AND scheduled_at <= $2",
       {id, now_ms});
   if (!claimed.ok()) return std::move(claimed).error();
@@ -160,7 +174,8 @@ Result<bool> SendOne(Transaction& tx, const ContactDirectory& contacts, const Te
     if (outcome->queued.empty()) ++skipped;
   }
   auto done = tx.Execute(
-      "UPDATE notify_campaigns SET state = 'sent', audience_count = $2, skipped_count = $3, updated_at = $4"
+      "UPDATE notify_campaigns SET state = 'sent', audience_count = $2, skipped_count = $3, "
+      "updated_at = $4"
       " WHERE id = $1",
       {id, static_cast<int64_t>(people->size()), skipped, now_ms});
   if (!done.ok()) return std::move(done).error();
@@ -184,7 +199,8 @@ const AudienceProvider* AudienceRegistry::Find(std::string_view person_type) con
 void RegisterStaffAudience(AudienceRegistry& registry) {
   registry.Add(
       {std::string(privacy::kStaff),
-       {{"organisation_id", "integer", "staff holding a grant in this organisation or below (default: the campaign's)"},
+       {{"organisation_id", "integer",
+         "staff holding a grant in this organisation or below (default: the campaign's)"},
         {"profile", "string", "only staff holding this profile"}},
        [](Transaction& tx, std::string_view organisation_path, const object& criteria,
           int64_t limit) -> Result<std::vector<int64_t>> {
@@ -192,7 +208,8 @@ void RegisterStaffAudience(AudienceRegistry& registry) {
          std::optional<std::string> profile;
          for (const auto& item : criteria) {
            if (item.key() == "organisation_id") {
-             if (!item.value().is_int64()) return Criterion("organisation_id", "must be an integer");
+             if (!item.value().is_int64())
+               return Criterion("organisation_id", "must be an integer");
              auto inner = PathOf(tx, item.value().as_int64());
              if (!inner.ok() || !orgs::Contains(organisation_path, *inner)) {
                return Criterion("organisation_id", "is not inside the campaign's organisation");
@@ -208,7 +225,8 @@ void RegisterStaffAudience(AudienceRegistry& registry) {
          auto rows = tx.Query(
              "SELECT DISTINCT u.id FROM users u JOIN grants g ON g.user_id = u.id"
              " JOIN organisations o ON o.id = g.organisation_id WHERE u.status = 'active'"
-             " AND substr(o.path, 1, length($1)) = $1 AND ($2 = '' OR g.profile = $2) ORDER BY u.id LIMIT $3",
+             " AND substr(o.path, 1, length($1)) = $1 AND ($2 = '' OR g.profile = $2) ORDER BY "
+             "u.id LIMIT $3",
              {path, profile.value_or(""), limit});
          if (!rows.ok()) return std::move(rows).error();
          std::vector<int64_t> ids;
@@ -217,19 +235,25 @@ void RegisterStaffAudience(AudienceRegistry& registry) {
        }});
 }
 
-Status CheckDraft(Transaction& tx, const TemplateCatalog& templates, const AudienceRegistry& audiences,
-                  const ContactDirectory& contacts, std::string_view organisation_path, const CampaignDraft& draft) {
+Status CheckDraft(Transaction& tx, const TemplateCatalog& templates,
+                  const AudienceRegistry& audiences, const ContactDirectory& contacts,
+                  std::string_view organisation_path, const CampaignDraft& draft) {
   const TemplateCode* code = templates.Find(draft.template_code);
   if (code == nullptr) {
-    return Error{ErrorKind::kValidation, "template_code_unknown", "no such template code",
+    return Error{ErrorKind::kValidation,
+                 "template_code_unknown",
+                 "no such template code",
                  {{"/template_code", fmt::format("no template code \"{}\"", draft.template_code)}}};
   }
   if (draft.channel != "email" && draft.channel != "sms") {
-    return Error{ErrorKind::kValidation, "validation_failed", "channel", {{"/channel", "is email or sms"}}};
+    return Error{
+        ErrorKind::kValidation, "validation_failed", "channel", {{"/channel", "is email or sms"}}};
   }
   if (draft.person) {
     if (!contacts.Knows(draft.person->type)) {
-      return Error{ErrorKind::kValidation, "audience_type_unknown", "unknown person type",
+      return Error{ErrorKind::kValidation,
+                   "audience_type_unknown",
+                   "unknown person type",
                    {{"/person/type", fmt::format("no person type \"{}\"", draft.person->type)}}};
     }
     auto contact = contacts.Find(tx, *draft.person);
@@ -241,8 +265,11 @@ Status CheckDraft(Transaction& tx, const TemplateCatalog& templates, const Audie
   }
   const AudienceProvider* provider = audiences.Find(draft.person_type);
   if (provider == nullptr) {
-    return Error{ErrorKind::kValidation, "audience_type_unknown", "unknown audience",
-                 {{"/audience/person_type", fmt::format("no audience of \"{}\"", draft.person_type)}}};
+    return Error{
+        ErrorKind::kValidation,
+        "audience_type_unknown",
+        "unknown audience",
+        {{"/audience/person_type", fmt::format("no audience of \"{}\"", draft.person_type)}}};
   }
   // Runs the query once with a small limit: criteria errors surface now, not at sending time.
   auto probe = provider->query(tx, organisation_path, draft.criteria, 1);
@@ -250,26 +277,30 @@ Status CheckDraft(Transaction& tx, const TemplateCatalog& templates, const Audie
   return OkStatus();
 }
 
-Result<Campaign> InsertCampaign(Transaction& tx, const CampaignDraft& draft, int64_t actor_id, int64_t now_ms) {
+Result<Campaign> InsertCampaign(Transaction& tx, const CampaignDraft& draft, int64_t actor_id,
+                                int64_t now_ms) {
   auto row = tx.QueryOne(
-      fmt::format("INSERT INTO notify_campaigns (organisation_id, name, template_code, purpose, channel, audience,"
+      fmt::format("INSERT INTO notify_campaigns (organisation_id, name, template_code, purpose, "
+                  "channel, audience,"
                   " variables, state, created_by, created_at, updated_at)"
                   " VALUES ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $9, $9) RETURNING {}",
                   kCampaignColumns),
-      {draft.organisation_id, draft.name, draft.template_code, draft.purpose, draft.channel, AudienceText(draft),
-       boost::json::serialize(draft.variables), actor_id, now_ms});
+      {draft.organisation_id, draft.name, draft.template_code, draft.purpose, draft.channel,
+       AudienceText(draft), boost::json::serialize(draft.variables), actor_id, now_ms});
   if (!row.ok()) return std::move(row).error();
   return ToCampaign(**row);
 }
 
 Result<std::optional<Campaign>> FindCampaign(Transaction& tx, int64_t id) {
-  auto row = tx.QueryOne(fmt::format("SELECT {} FROM notify_campaigns WHERE id = $1", kCampaignColumns), {id});
+  auto row = tx.QueryOne(
+      fmt::format("SELECT {} FROM notify_campaigns WHERE id = $1", kCampaignColumns), {id});
   if (!row.ok()) return std::move(row).error();
   if (!*row) return std::optional<Campaign>();
   return std::optional<Campaign>(ToCampaign(**row));
 }
 
-Result<std::vector<Campaign>> ListCampaigns(Transaction& tx, const std::vector<std::string>& paths) {
+Result<std::vector<Campaign>> ListCampaigns(Transaction& tx,
+                                            const std::vector<std::string>& paths) {
   storage::Params params;
   const std::string filter = PathFilter(paths, params);
   params.push_back(kListRowsMax);
@@ -281,10 +312,12 @@ Result<std::vector<Campaign>> ListCampaigns(Transaction& tx, const std::vector<s
     columns += (columns.empty() ? "c." : ", c.") + std::string(column);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
-  auto rows = tx.Query(fmt::format("SELECT {} FROM notify_campaigns c JOIN organisations o ON o.id = c.organisation_id"
-                                   " WHERE {} ORDER BY c.id DESC LIMIT ${}",
-                                   columns, filter, params.size()),
-                       params);
+  auto rows = tx.Query(
+      fmt::format(
+          "SELECT {} FROM notify_campaigns c JOIN organisations o ON o.id = c.organisation_id"
+          " WHERE {} ORDER BY c.id DESC LIMIT ${}",
+          columns, filter, params.size()),
+      params);
   if (!rows.ok()) return std::move(rows).error();
   std::vector<Campaign> campaigns;
   for (const Row& row : rows->rows) campaigns.push_back(ToCampaign(row));
@@ -293,12 +326,14 @@ Result<std::vector<Campaign>> ListCampaigns(Transaction& tx, const std::vector<s
 
 Status UpdateCampaign(Transaction& tx, int64_t id, const CampaignDraft& draft, int64_t now_ms) {
   auto updated = tx.Execute(
-      "UPDATE notify_campaigns SET name = $2, template_code = $3, purpose = $4, channel = $5, audience = $6,"
+      "UPDATE notify_campaigns SET name = $2, template_code = $3, purpose = $4, channel = $5, "
+      "audience = $6,"
       " variables = $7, updated_at = $8 WHERE id = $1 AND state = 'draft'",
       {id, draft.name, draft.template_code, draft.purpose, draft.channel, AudienceText(draft),
        boost::json::serialize(draft.variables), now_ms});
   if (!updated.ok()) return std::move(updated).error();
-  if (*updated == 0) return Error::Conflict("campaign_not_draft", "only a draft campaign can be changed");
+  if (*updated == 0)
+    return Error::Conflict("campaign_not_draft", "only a draft campaign can be changed");
   return OkStatus();
 }
 
@@ -308,7 +343,9 @@ Status ScheduleCampaign(Transaction& tx, int64_t id, int64_t at_ms, int64_t now_
       " WHERE id = $1 AND state IN ('draft', 'scheduled')",
       {id, at_ms, now_ms});
   if (!updated.ok()) return std::move(updated).error();
-  if (*updated == 0) return Error::Conflict("campaign_not_draft", "only a draft or scheduled campaign can be scheduled");
+  if (*updated == 0)
+    return Error::Conflict("campaign_not_draft",
+                           "only a draft or scheduled campaign can be scheduled");
   // Wake the sender at that time (the periodic run would find it too).
   jobs::JobRequest job;
   job.kind = std::string(kCampaignJob);
@@ -322,10 +359,13 @@ Status ScheduleCampaign(Transaction& tx, int64_t id, int64_t at_ms, int64_t now_
 
 Status CancelCampaign(Transaction& tx, int64_t id, int64_t now_ms) {
   auto updated = tx.Execute(
-      "UPDATE notify_campaigns SET state = 'cancelled', updated_at = $2 WHERE id = $1 AND state IN ('draft', 'scheduled')",
+      "UPDATE notify_campaigns SET state = 'cancelled', updated_at = $2 WHERE id = $1 AND state IN "
+      "('draft', 'scheduled')",
       {id, now_ms});
   if (!updated.ok()) return std::move(updated).error();
-  if (*updated == 0) return Error::Conflict("campaign_already_sent", "a campaign sent or cancelled cannot be cancelled");
+  if (*updated == 0)
+    return Error::Conflict("campaign_already_sent",
+                           "a campaign sent or cancelled cannot be cancelled");
   return OkStatus();
 }
 
@@ -336,7 +376,8 @@ Result<CampaignStats> StatsOf(Transaction& tx, int64_t id) {
   if (!*campaign) return Error::NotFound("campaign_not_found", "no such campaign");
   stats.audience = (*campaign)->audience_count.value_or(0);
   stats.skipped = (*campaign)->skipped_count.value_or(0);
-  auto rows = tx.Query("SELECT state, COUNT(*) FROM outbox_messages WHERE campaign_id = $1 GROUP BY state", {id});
+  auto rows = tx.Query(
+      "SELECT state, COUNT(*) FROM outbox_messages WHERE campaign_id = $1 GROUP BY state", {id});
   if (!rows.ok()) return std::move(rows).error();
   for (const Row& row : rows->rows) {
     const std::string& state = row.Text(0);
@@ -351,23 +392,28 @@ Result<CampaignStats> StatsOf(Transaction& tx, int64_t id) {
     if (state == "uncertain") stats.uncertain += count;
   }
   auto opened = tx.QueryOne(
-      "SELECT COUNT(*) FROM notify_opens p JOIN outbox_messages m ON m.id = p.message_id WHERE m.campaign_id = $1", {id});
+      "SELECT COUNT(*) FROM notify_opens p JOIN outbox_messages m ON m.id = p.message_id WHERE "
+      "m.campaign_id = $1",
+      {id});
   if (!opened.ok()) return std::move(opened).error();
   stats.opened = (*opened)->Int(0);
   return stats;
 }
 
 Result<int64_t> SendDueCampaigns(storage::Database& database, const ContactDirectory& contacts,
-                                 const TemplateCatalog& templates, const AudienceRegistry& audiences, int64_t now_ms) {
-  auto due = database.Transact<std::vector<int64_t>>(TransactionMode::kRead, [&](Transaction& tx) -> Result<std::vector<int64_t>> {
-    auto rows = tx.Query(
-        "SELECT id FROM notify_campaigns WHERE state = 'scheduled' AND scheduled_at <= $1 ORDER BY scheduled_at, id LIMIT $2",
-        {now_ms, kListRowsMax});
-    if (!rows.ok()) return std::move(rows).error();
-    std::vector<int64_t> ids;
-    for (const Row& row : rows->rows) ids.push_back(row.Int(0));
-    return ids;
-  });
+                                 const TemplateCatalog& templates,
+                                 const AudienceRegistry& audiences, int64_t now_ms) {
+  auto due = database.Transact<std::vector<int64_t>>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<std::vector<int64_t>> {
+        auto rows = tx.Query(
+            "SELECT id FROM notify_campaigns WHERE state = 'scheduled' AND scheduled_at <= $1 "
+            "ORDER BY scheduled_at, id LIMIT $2",
+            {now_ms, kListRowsMax});
+        if (!rows.ok()) return std::move(rows).error();
+        std::vector<int64_t> ids;
+        for (const Row& row : rows->rows) ids.push_back(row.Int(0));
+        return ids;
+      });
   if (!due.ok()) return std::move(due).error();
   int64_t sent = 0;
   for (int64_t id : *due) {
@@ -380,8 +426,8 @@ Result<int64_t> SendDueCampaigns(storage::Database& database, const ContactDirec
   return sent;
 }
 
-Result<int64_t> RecordEvent(Transaction& tx, const PersonRef& person, int64_t organisation_id, std::string_view event,
-                            int64_t at_ms, int64_t now_ms) {
+Result<int64_t> RecordEvent(Transaction& tx, const PersonRef& person, int64_t organisation_id,
+                            std::string_view event, int64_t at_ms, int64_t now_ms) {
   GUICHET_ASSERT(!event.empty() && static_cast<int64_t>(event.size()) <= kEventLengthMax);
   auto row = tx.QueryOne(
       "INSERT INTO notify_events (person_type, person_id, organisation_id, event, at, created_at)"
@@ -393,12 +439,14 @@ Result<int64_t> RecordEvent(Transaction& tx, const PersonRef& person, int64_t or
 
 Result<Rule> InsertRule(Transaction& tx, const Rule& rule, int64_t actor_id, int64_t now_ms) {
   auto row = tx.QueryOne(
-      fmt::format("INSERT INTO notify_rules (organisation_id, event, delay_days, template_code, purpose, channel,"
-                  " variables, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9)"
+      fmt::format("INSERT INTO notify_rules (organisation_id, event, delay_days, template_code, "
+                  "purpose, channel,"
+                  " variables, active, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                  "TRUE, $8, $9)"
                   " RETURNING {}",
                   kRuleColumns),
-      {rule.organisation_id, rule.event, rule.delay_days, rule.template_code, rule.purpose, rule.channel,
-       boost::json::serialize(rule.variables), actor_id, now_ms});
+      {rule.organisation_id, rule.event, rule.delay_days, rule.template_code, rule.purpose,
+       rule.channel, boost::json::serialize(rule.variables), actor_id, now_ms});
   if (!row.ok()) return std::move(row).error();
   return ToRule(**row);
 }
@@ -407,11 +455,13 @@ Result<std::vector<Rule>> ListRules(Transaction& tx, const std::vector<std::stri
   storage::Params params;
   const std::string filter = PathFilter(paths, params);
   params.push_back(kListRowsMax);
-  auto rows = tx.Query(fmt::format("SELECT r.id, r.organisation_id, r.event, r.delay_days, r.template_code, r.purpose,"
-                                   " r.channel, r.variables, r.active, r.created_at FROM notify_rules r"
-                                   " JOIN organisations o ON o.id = r.organisation_id WHERE {} ORDER BY r.id DESC LIMIT ${}",
-                                   filter, params.size()),
-                       params);
+  auto rows = tx.Query(
+      fmt::format(
+          "SELECT r.id, r.organisation_id, r.event, r.delay_days, r.template_code, r.purpose,"
+          " r.channel, r.variables, r.active, r.created_at FROM notify_rules r"
+          " JOIN organisations o ON o.id = r.organisation_id WHERE {} ORDER BY r.id DESC LIMIT ${}",
+          filter, params.size()),
+      params);
   if (!rows.ok()) return std::move(rows).error();
   std::vector<Rule> rules;
   for (const Row& row : rows->rows) rules.push_back(ToRule(row));
@@ -419,7 +469,8 @@ Result<std::vector<Rule>> ListRules(Transaction& tx, const std::vector<std::stri
 }
 
 Result<std::optional<Rule>> FindRule(Transaction& tx, int64_t id) {
-  auto row = tx.QueryOne(fmt::format("SELECT {} FROM notify_rules WHERE id = $1", kRuleColumns), {id});
+  auto row =
+      tx.QueryOne(fmt::format("SELECT {} FROM notify_rules WHERE id = $1", kRuleColumns), {id});
   if (!row.ok()) return std::move(row).error();
   if (!*row) return std::optional<Rule>();
   return std::optional<Rule>(ToRule(**row));
@@ -433,53 +484,63 @@ Status DeactivateRule(Transaction& tx, int64_t id) {
 
 Result<int64_t> FireRules(storage::Database& database, const ContactDirectory& contacts,
                           const TemplateCatalog& templates, int64_t now_ms) {
-  auto rules = database.Transact<std::vector<Rule>>(TransactionMode::kRead, [&](Transaction& tx) -> Result<std::vector<Rule>> {
-    auto rows = tx.Query(fmt::format("SELECT {} FROM notify_rules WHERE active ORDER BY id", kRuleColumns), {});
-    if (!rows.ok()) return std::move(rows).error();
-    std::vector<Rule> list;
-    for (const Row& row : rows->rows) list.push_back(ToRule(row));
-    return list;
-  });
+  auto rules = database.Transact<std::vector<Rule>>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<std::vector<Rule>> {
+        auto rows = tx.Query(
+            fmt::format("SELECT {} FROM notify_rules WHERE active ORDER BY id", kRuleColumns), {});
+        if (!rows.ok()) return std::move(rows).error();
+        std::vector<Rule> list;
+        for (const Row& row : rows->rows) list.push_back(ToRule(row));
+        return list;
+      });
   if (!rules.ok()) return std::move(rules).error();
   int64_t fired = 0;
   for (const Rule& rule : *rules) {
-    auto count = database.Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-      auto path = PathOf(tx, rule.organisation_id);
-      if (!path.ok()) return std::move(path).error();
-      const int64_t delay_ms = rule.delay_days * kDayMs;
-      auto events = tx.Query(
-          "SELECT e.id, e.person_type, e.person_id FROM notify_events e JOIN organisations o ON o.id = e.organisation_id"
-          " WHERE e.event = $1 AND e.at + $2 <= $3 AND e.at + $2 >= $4 AND substr(o.path, 1, length($5)) = $5"
-          " AND NOT EXISTS (SELECT 1 FROM notify_rule_firings f WHERE f.rule_id = $6 AND f.event_id = e.id)"
-          " ORDER BY e.id LIMIT $7",
-          {rule.event, delay_ms, now_ms, rule.created_at_ms, *path, rule.id, kRuleFiringsPerRunMax});
-      if (!events.ok()) return std::move(events).error();
-      int64_t done = 0;
-      for (const Row& event : events->rows) {
-        NotifyRequest request;
-        request.person = {event.Text(1), event.Int(2)};
-        request.template_code = rule.template_code;
-        request.variables = rule.variables;
-        request.purpose = rule.purpose;
-        request.channel = rule.channel;
-        auto outcome = Notify(tx, contacts, templates, request, now_ms);
-        std::string what;
-        if (!outcome.ok()) {
-          if (outcome.error().code != "notify_person_unknown" && outcome.error().code != "template_code_unknown") {
-            return std::move(outcome).error();
+    auto count = database.Transact<int64_t>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+          auto path = PathOf(tx, rule.organisation_id);
+          if (!path.ok()) return std::move(path).error();
+          const int64_t delay_ms = rule.delay_days * kDayMs;
+          auto events = tx.Query(
+              "SELECT e.id, e.person_type, e.person_id FROM notify_events e JOIN organisations o "
+              "ON o.id = e.organisation_id"
+              " WHERE e.event = $1 AND e.at + $2 <= $3 AND e.at + $2 >= $4 AND substr(o.path, 1, "
+              "length($5)) = $5"
+              " AND NOT EXISTS (SELECT 1 FROM notify_rule_firings f WHERE f.rule_id = $6 AND "
+              "f.event_id = e.id)"
+              " ORDER BY e.id LIMIT $7",
+              {rule.event, delay_ms, now_ms, rule.created_at_ms, *path, rule.id,
+               kRuleFiringsPerRunMax});
+          if (!events.ok()) return std::move(events).error();
+          int64_t done = 0;
+          for (const Row& event : events->rows) {
+            NotifyRequest request;
+            request.person = {event.Text(1), event.Int(2)};
+            request.template_code = rule.template_code;
+            request.variables = rule.variables;
+            request.purpose = rule.purpose;
+            request.channel = rule.channel;
+            auto outcome = Notify(tx, contacts, templates, request, now_ms);
+            std::string what;
+            if (!outcome.ok()) {
+              if (outcome.error().code != "notify_person_unknown" &&
+                  outcome.error().code != "template_code_unknown") {
+                return std::move(outcome).error();
+              }
+              what = outcome.error().code;
+            } else {
+              what = outcome->queued.empty() ? "skipped"
+                                             : fmt::format("queued {}", outcome->queued.size());
+            }
+            auto firing = tx.Execute(
+                "INSERT INTO notify_rule_firings (rule_id, event_id, fired_at, outcome) VALUES "
+                "($1, $2, $3, $4)",
+                {rule.id, event.Int(0), now_ms, what});
+            if (!firing.ok()) return std::move(firing).error();
+            ++done;
           }
-          what = outcome.error().code;
-        } else {
-          what = outcome->queued.empty() ? "skipped" : fmt::format("queued {}", outcome->queued.size());
-        }
-        auto firing = tx.Execute(
-            "INSERT INTO notify_rule_firings (rule_id, event_id, fired_at, outcome) VALUES ($1, $2, $3, $4)",
-            {rule.id, event.Int(0), now_ms, what});
-        if (!firing.ok()) return std::move(firing).error();
-        ++done;
-      }
-      return done;
-    });
+          return done;
+        });
     if (!count.ok()) return std::move(count).error();
     fired += *count;
   }
@@ -487,56 +548,69 @@ Result<int64_t> FireRules(storage::Database& database, const ContactDirectory& c
 }
 
 Status RecordOpen(Transaction& tx, int64_t message_id, int64_t now_ms) {
-  auto updated = tx.Execute("UPDATE notify_opens SET opens = opens + 1 WHERE message_id = $1", {message_id});
+  auto updated =
+      tx.Execute("UPDATE notify_opens SET opens = opens + 1 WHERE message_id = $1", {message_id});
   if (!updated.ok()) return std::move(updated).error();
   if (*updated > 0) return OkStatus();
   auto exists = tx.QueryOne("SELECT 1 FROM outbox_messages WHERE id = $1", {message_id});
   if (!exists.ok()) return std::move(exists).error();
   if (!*exists) return OkStatus();
-  auto inserted = tx.Execute("INSERT INTO notify_opens (message_id, first_at, opens) VALUES ($1, $2, 1)",
-                             {message_id, now_ms});
+  auto inserted =
+      tx.Execute("INSERT INTO notify_opens (message_id, first_at, opens) VALUES ($1, $2, 1)",
+                 {message_id, now_ms});
   if (!inserted.ok()) return std::move(inserted).error();
   return OkStatus();
 }
 
 Result<object> PersonHistory(Transaction& tx, const PersonRef& person, int64_t limit) {
   auto rows = tx.Query(
-      "SELECT id, channel, recipient, template_code, purpose, campaign_id, state, attempts, created_at, sent_at,"
-      " last_error FROM outbox_messages WHERE person_type = $1 AND person_id = $2 ORDER BY id DESC LIMIT $3",
+      "SELECT id, channel, recipient, template_code, purpose, campaign_id, state, attempts, "
+      "created_at, sent_at,"
+      " last_error FROM outbox_messages WHERE person_type = $1 AND person_id = $2 ORDER BY id DESC "
+      "LIMIT $3",
       {person.type, person.id, limit});
   if (!rows.ok()) return std::move(rows).error();
   array items;
   for (const Row& row : rows->rows) {
     auto log = tx.Query(
-        "SELECT at, outcome, detail, status_code FROM notify_delivery_log WHERE message_id = $1 ORDER BY id",
+        "SELECT at, outcome, detail, status_code FROM notify_delivery_log WHERE message_id = $1 "
+        "ORDER BY id",
         {row.Int(0)});
     if (!log.ok()) return std::move(log).error();
     array entries;
     for (const Row& entry : log->rows) {
-      entries.push_back(object{{"at", FormatIso8601(entry.Int(0))},
-                               {"outcome", entry.Text(1)},
-                               {"detail", entry.Text(2)},
-                               {"status_code", entry.IsNull(3) ? boost::json::value(nullptr) : boost::json::value(entry.Int(3))}});
+      entries.push_back(
+          object{{"at", FormatIso8601(entry.Int(0))},
+                 {"outcome", entry.Text(1)},
+                 {"detail", entry.Text(2)},
+                 {"status_code", entry.IsNull(3) ? boost::json::value(nullptr)
+                                                 : boost::json::value(entry.Int(3))}});
     }
-    auto opened = tx.QueryOne("SELECT first_at, opens FROM notify_opens WHERE message_id = $1", {row.Int(0)});
+    auto opened =
+        tx.QueryOne("SELECT first_at, opens FROM notify_opens WHERE message_id = $1", {row.Int(0)});
     if (!opened.ok()) return std::move(opened).error();
-    items.push_back(object{
-        {"id", row.Int(0)},
-        {"channel", row.Text(1)},
-        {"recipient", row.Text(2)},
-        {"template_code", row.Text(3)},
-        {"purpose", row.Text(4)},
-        {"campaign_id", row.IsNull(5) ? boost::json::value(nullptr) : boost::json::value(row.Int(5))},
-        {"state", row.Text(6)},
-        {"attempts", row.Int(7)},
-        {"created_at", FormatIso8601(row.Int(8))},
-        {"sent_at", row.IsNull(9) ? boost::json::value(nullptr) : boost::json::value(FormatIso8601(row.Int(9)))},
-        {"last_error", row.IsNull(10) ? boost::json::value(nullptr) : boost::json::value(row.Text(10))},
-        {"opened_at", *opened ? boost::json::value(FormatIso8601((*opened)->Int(0))) : boost::json::value(nullptr)},
-        {"log", std::move(entries)}});
+    items.push_back(
+        object{{"id", row.Int(0)},
+               {"channel", row.Text(1)},
+               {"recipient", row.Text(2)},
+               {"template_code", row.Text(3)},
+               {"purpose", row.Text(4)},
+               {"campaign_id",
+                row.IsNull(5) ? boost::json::value(nullptr) : boost::json::value(row.Int(5))},
+               {"state", row.Text(6)},
+               {"attempts", row.Int(7)},
+               {"created_at", FormatIso8601(row.Int(8))},
+               {"sent_at", row.IsNull(9) ? boost::json::value(nullptr)
+                                         : boost::json::value(FormatIso8601(row.Int(9)))},
+               {"last_error",
+                row.IsNull(10) ? boost::json::value(nullptr) : boost::json::value(row.Text(10))},
+               {"opened_at", *opened ? boost::json::value(FormatIso8601((*opened)->Int(0)))
+                                     : boost::json::value(nullptr)},
+               {"log", std::move(entries)}});
   }
   auto digest = tx.Query(
-      "SELECT id, template_code, created_at, message_id FROM notify_digest_items WHERE person_type = $1"
+      "SELECT id, template_code, created_at, message_id FROM notify_digest_items WHERE person_type "
+      "= $1"
       " AND person_id = $2 ORDER BY id DESC LIMIT $3",
       {person.type, person.id, limit});
   if (!digest.ok()) return std::move(digest).error();
@@ -576,8 +650,9 @@ object CampaignJson(const Campaign& campaign) {
           {"audience", std::move(audience)},
           {"variables", draft.variables},
           {"state", campaign.state},
-          {"scheduled_at", campaign.scheduled_at_ms ? boost::json::value(FormatIso8601(*campaign.scheduled_at_ms))
-                                                    : boost::json::value(nullptr)},
+          {"scheduled_at", campaign.scheduled_at_ms
+                               ? boost::json::value(FormatIso8601(*campaign.scheduled_at_ms))
+                               : boost::json::value(nullptr)},
           {"audience_count", optional_int(campaign.audience_count)},
           {"skipped_count", optional_int(campaign.skipped_count)},
           {"created_at", FormatIso8601(campaign.created_at_ms)},
@@ -598,10 +673,11 @@ object RuleJson(const Rule& rule) {
 }
 
 object StatsJson(const CampaignStats& stats) {
-  return {{"audience", stats.audience}, {"skipped", stats.skipped},   {"queued", stats.queued},
-          {"waiting", stats.waiting},   {"sent", stats.sent},         {"delivered", stats.delivered},
-          {"bounced", stats.bounced},   {"failed", stats.failed},     {"suppressed", stats.suppressed},
-          {"uncertain", stats.uncertain}, {"opened", stats.opened}};
+  return {
+      {"audience", stats.audience},   {"skipped", stats.skipped}, {"queued", stats.queued},
+      {"waiting", stats.waiting},     {"sent", stats.sent},       {"delivered", stats.delivered},
+      {"bounced", stats.bounced},     {"failed", stats.failed},   {"suppressed", stats.suppressed},
+      {"uncertain", stats.uncertain}, {"opened", stats.opened}};
 }
 
 void RegisterCampaignJobs(jobs::Runner& runner, storage::Database& database, const Clock& clock,

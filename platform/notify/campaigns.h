@@ -40,7 +40,7 @@ inline constexpr std::string_view kCampaignJob = "notify.campaigns";
 inline constexpr std::string_view kRulesJob = "notify.rules";
 inline constexpr int64_t kCampaignIntervalMs = int64_t{60} * 1000;
 inline constexpr int64_t kRulesIntervalMs = int64_t{5} * 60 * 1000;
-inline constexpr int64_t kAudienceMax = 20000;         // people per campaign
+inline constexpr int64_t kAudienceMax = 20000;          // people per campaign
 inline constexpr int64_t kRuleFiringsPerRunMax = 1000;  // per rule and run; the rest at the next
 inline constexpr int64_t kEventLengthMax = 60;
 inline constexpr int64_t kRuleDelayDaysMax = 3650;
@@ -56,8 +56,8 @@ struct CriterionSpec {
 // Ids of the people of a type matching `criteria` inside `organisation_path`'s subtree, at
 // most `limit`; unknown or invalid criteria: a validation error naming the criterion.
 using AudienceQuery = std::function<Result<std::vector<int64_t>>(
-    storage::Transaction& tx, std::string_view organisation_path, const boost::json::object& criteria,
-    int64_t limit)>;
+    storage::Transaction& tx, std::string_view organisation_path,
+    const boost::json::object& criteria, int64_t limit)>;
 
 struct AudienceProvider {
   std::string person_type;
@@ -111,7 +111,7 @@ struct CampaignStats {
   int64_t failed = 0;      // failed or rejected
   int64_t suppressed = 0;  // consent withdrawn before delivery
   int64_t uncertain = 0;
-  int64_t opened = 0;      // e-mails whose open pixel was loaded
+  int64_t opened = 0;  // e-mails whose open pixel was loaded
 };
 
 struct Rule {
@@ -128,13 +128,17 @@ struct Rule {
 };
 
 // Checks a draft against the catalogs (template, audience, criteria).
-Status CheckDraft(storage::Transaction& tx, const TemplateCatalog& templates, const AudienceRegistry& audiences,
-                  const ContactDirectory& contacts, std::string_view organisation_path, const CampaignDraft& draft);
+Status CheckDraft(storage::Transaction& tx, const TemplateCatalog& templates,
+                  const AudienceRegistry& audiences, const ContactDirectory& contacts,
+                  std::string_view organisation_path, const CampaignDraft& draft);
 
-Result<Campaign> InsertCampaign(storage::Transaction& tx, const CampaignDraft& draft, int64_t actor_id, int64_t now_ms);
+Result<Campaign> InsertCampaign(storage::Transaction& tx, const CampaignDraft& draft,
+                                int64_t actor_id, int64_t now_ms);
 Result<std::optional<Campaign>> FindCampaign(storage::Transaction& tx, int64_t id);
-Result<std::vector<Campaign>> ListCampaigns(storage::Transaction& tx, const std::vector<std::string>& paths);
-Status UpdateCampaign(storage::Transaction& tx, int64_t id, const CampaignDraft& draft, int64_t now_ms);
+Result<std::vector<Campaign>> ListCampaigns(storage::Transaction& tx,
+                                            const std::vector<std::string>& paths);
+Status UpdateCampaign(storage::Transaction& tx, int64_t id, const CampaignDraft& draft,
+                      int64_t now_ms);
 // campaign_not_draft / campaign_already_sent conflicts.
 Status ScheduleCampaign(storage::Transaction& tx, int64_t id, int64_t at_ms, int64_t now_ms);
 Status CancelCampaign(storage::Transaction& tx, int64_t id, int64_t now_ms);
@@ -142,14 +146,18 @@ Result<CampaignStats> StatsOf(storage::Transaction& tx, int64_t id);
 
 // Sends the campaigns due at `now_ms` (each in its own transaction); returns how many.
 Result<int64_t> SendDueCampaigns(storage::Database& database, const ContactDirectory& contacts,
-                                 const TemplateCatalog& templates, const AudienceRegistry& audiences, int64_t now_ms);
+                                 const TemplateCatalog& templates,
+                                 const AudienceRegistry& audiences, int64_t now_ms);
 
 // For modules: something happened to a person (in the caller's transaction).
-Result<int64_t> RecordEvent(storage::Transaction& tx, const privacy::PersonRef& person, int64_t organisation_id,
-                            std::string_view event, int64_t at_ms, int64_t now_ms);
+Result<int64_t> RecordEvent(storage::Transaction& tx, const privacy::PersonRef& person,
+                            int64_t organisation_id, std::string_view event, int64_t at_ms,
+                            int64_t now_ms);
 
-Result<Rule> InsertRule(storage::Transaction& tx, const Rule& rule, int64_t actor_id, int64_t now_ms);
-Result<std::vector<Rule>> ListRules(storage::Transaction& tx, const std::vector<std::string>& paths);
+Result<Rule> InsertRule(storage::Transaction& tx, const Rule& rule, int64_t actor_id,
+                        int64_t now_ms);
+Result<std::vector<Rule>> ListRules(storage::Transaction& tx,
+                                    const std::vector<std::string>& paths);
 Result<std::optional<Rule>> FindRule(storage::Transaction& tx, int64_t id);
 Status DeactivateRule(storage::Transaction& tx, int64_t id);
 // Fires every rule whose events have fallen due; returns the firings.
@@ -160,7 +168,8 @@ Result<int64_t> FireRules(storage::Database& database, const ContactDirectory& c
 Status RecordOpen(storage::Transaction& tx, int64_t message_id, int64_t now_ms);
 
 // Every outbox row of a person with its delivery log, newest first, and waiting digest items.
-Result<boost::json::object> PersonHistory(storage::Transaction& tx, const privacy::PersonRef& person, int64_t limit);
+Result<boost::json::object> PersonHistory(storage::Transaction& tx,
+                                          const privacy::PersonRef& person, int64_t limit);
 
 boost::json::object CampaignJson(const Campaign& campaign);
 boost::json::object RuleJson(const Rule& rule);

@@ -4,11 +4,11 @@
 // (an erased person, a withdrawn consent: suppressed). Rows without a person (addresses typed
 // by staff, webhooks) and mandatory purposes go out.
 // Compose: a row whose code no template declares is composed from its variables as
-// VariablesComposer does (diagnostics, free-form rows). Otherwise the effective template of the row's organisation, code and language, rendered with
-// its variables; the digest's lines; an inline QR code when the variables carry "qr" (cid:qr);
-// attachments from "attachments" ([{filename, content_type, base64, content_id?}]); an
-// unsubscribe link (List-Unsubscribe, RFC 8058) in e-mails of optional purposes; an open pixel for
-// campaign e-mails.
+// VariablesComposer does (diagnostics, free-form rows). Otherwise the effective template of the
+// row's organisation, code and language, rendered with its variables; the digest's lines; an inline
+// QR code when the variables carry "qr" (cid:qr); attachments from "attachments" ([{filename,
+// content_type, base64, content_id?}]); an unsubscribe link (List-Unsubscribe, RFC 8058) in e-mails
+// of optional purposes; an open pixel for campaign e-mails.
 #pragma once
 
 #include <string>
@@ -33,7 +33,8 @@ class TemplateComposer final : public Composer {
   Result<Verdict> Decide(storage::Transaction& tx, const QueuedMessage& message) override;
   Result<ComposedMessage> Compose(storage::Transaction& tx, const QueuedMessage& message) override;
 
-  std::string UnsubscribeUrl(const privacy::PersonRef& person, std::string_view purpose, std::string_view channel) const;
+  std::string UnsubscribeUrl(const privacy::PersonRef& person, std::string_view purpose,
+                             std::string_view channel) const;
 
  private:
   const TemplateCatalog& templates_;

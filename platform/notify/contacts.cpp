@@ -8,7 +8,9 @@ void ContactDirectory::Add(std::string person_type, ContactLookup lookup) {
   GUICHET_ASSERT(added);
 }
 
-bool ContactDirectory::Knows(std::string_view person_type) const { return lookups_.find(person_type) != lookups_.end(); }
+bool ContactDirectory::Knows(std::string_view person_type) const {
+  return lookups_.find(person_type) != lookups_.end();
+}
 
 std::vector<std::string> ContactDirectory::Types() const {
   std::vector<std::string> types;
@@ -24,23 +26,25 @@ Result<std::optional<Contact>> ContactDirectory::Find(storage::Transaction& tx,
 }
 
 void RegisterStaffContacts(ContactDirectory& directory) {
-  directory.Add(std::string(privacy::kStaff), [](storage::Transaction& tx, int64_t id) -> Result<std::optional<Contact>> {
-    auto row = tx.QueryOne(
-        "SELECT u.display_name, u.email, u.language, u.status, o.id, o.path FROM users u"
-        " LEFT JOIN grants g ON g.id = (SELECT min(id) FROM grants WHERE user_id = u.id)"
-        " LEFT JOIN organisations o ON o.id = g.organisation_id WHERE u.id = $1",
-        {id});
-    if (!row.ok()) return std::move(row).error();
-    if (!*row) return std::optional<Contact>();
-    Contact contact;
-    contact.display_name = (*row)->Text(0);
-    contact.email = (*row)->Text(1);
-    contact.language = (*row)->Text(2);
-    contact.active = (*row)->Text(3) != "deleted";
-    contact.organisation_id = (*row)->OptionalInt(4).value_or(0);
-    contact.organisation_path = (*row)->OptionalText(5).value_or("");
-    return std::optional<Contact>(std::move(contact));
-  });
+  directory.Add(
+      std::string(privacy::kStaff),
+      [](storage::Transaction& tx, int64_t id) -> Result<std::optional<Contact>> {
+        auto row = tx.QueryOne(
+            "SELECT u.display_name, u.email, u.language, u.status, o.id, o.path FROM users u"
+            " LEFT JOIN grants g ON g.id = (SELECT min(id) FROM grants WHERE user_id = u.id)"
+            " LEFT JOIN organisations o ON o.id = g.organisation_id WHERE u.id = $1",
+            {id});
+        if (!row.ok()) return std::move(row).error();
+        if (!*row) return std::optional<Contact>();
+        Contact contact;
+        contact.display_name = (*row)->Text(0);
+        contact.email = (*row)->Text(1);
+        contact.language = (*row)->Text(2);
+        contact.active = (*row)->Text(3) != "deleted";
+        contact.organisation_id = (*row)->OptionalInt(4).value_or(0);
+        contact.organisation_path = (*row)->OptionalText(5).value_or("");
+        return std::optional<Contact>(std::move(contact));
+      });
 }
 
 }  // namespace guichet::notify

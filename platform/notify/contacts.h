@@ -40,7 +40,8 @@ class ContactDirectory {
   bool Knows(std::string_view person_type) const;
   std::vector<std::string> Types() const;
   // nullopt: no such person (or an unknown type).
-  Result<std::optional<Contact>> Find(storage::Transaction& tx, const privacy::PersonRef& person) const;
+  Result<std::optional<Contact>> Find(storage::Transaction& tx,
+                                      const privacy::PersonRef& person) const;
 
  private:
   std::map<std::string, ContactLookup, std::less<>> lookups_;

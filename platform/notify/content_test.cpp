@@ -2,6 +2,8 @@
 // preferences, digests across days and weeks (driven by the clock), consent decided again at
 // delivery time, unsubscribe tokens, campaigns (targeting, scheduling, statistics), automated
 // rules, history and scoping.
+#include "platform/notify/content.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
@@ -13,7 +15,6 @@
 #include "platform/jobs/jobs.h"
 #include "platform/notify/campaigns.h"
 #include "platform/notify/composer.h"
-#include "platform/notify/content.h"
 #include "platform/notify/delivery.h"
 #include "platform/notify/digests.h"
 #include "platform/notify/outbox.h"
@@ -42,12 +43,19 @@ identity::RightsCatalog TestCatalog() {
   identity::DeclarePermissions(catalog);
   privacy::DeclarePermissions(catalog);
   DeclareContentPermissions(catalog);
-  catalog.AddProfile({"agent", "test", "Agent", "Agent", std::nullopt, {"identity.orgs.read"}, false, {"city"}});
-  catalog.AddProfile({"admin", "test", "Admin", "Admin", "agent",
-                      {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
-                       std::string(kTemplatesManage), std::string(kCampaignsManage), std::string(kPeopleRead),
-                       std::string(kPreferencesManage), "privacy.export", "privacy.erase"},
-                      false, {"syndicate", "city"}});
+  catalog.AddProfile(
+      {"agent", "test", "Agent", "Agent", std::nullopt, {"identity.orgs.read"}, false, {"city"}});
+  catalog.AddProfile(
+      {"admin",
+       "test",
+       "Admin",
+       "Admin",
+       "agent",
+       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
+        std::string(kTemplatesManage), std::string(kCampaignsManage), std::string(kPeopleRead),
+        std::string(kPreferencesManage), "privacy.export", "privacy.erase"},
+       false,
+       {"syndicate", "city"}});
   return catalog;
 }
 
@@ -72,7 +80,8 @@ class ContentTest : public ::testing::TestWithParam<storage::Backend> {
   void SetUp() override {
     test_ = testing::TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
-    auto migrated = testing::MigrateIdentityStack(db(), clock_, {privacy::Migrations(), ContentMigrations()});
+    auto migrated =
+        testing::MigrateIdentityStack(db(), clock_, {privacy::Migrations(), ContentMigrations()});
     ASSERT_TRUE(migrated.ok()) << migrated.error().message;
     identity::IdentityOptions options;
     options.password_hash = {1, int64_t{8} * 1024};
@@ -90,15 +99,16 @@ class ContentTest : public ::testing::TestWithParam<storage::Backend> {
     agent_a1_ = Staff("agent.a1@test.fr", city_a_.id, {"agent"}, "fr");
     agent_a2_ = Staff("agent.a2@test.fr", city_a_.id, {"agent"}, "en");
     agent_b_ = Staff("agent.b@test.fr", city_b_.id, {"agent"}, "fr");
-    content_ = std::make_unique<Content>(db(), clock_, authorizer_, templates_, contacts_, audiences_,
-                                         ContentOptions{std::string(kSecret)});
-    composer_ = std::make_unique<TemplateComposer>(templates_, clock_,
-                                                   ComposerOptions{"https://guichet.test", std::string(kSecret)});
+    content_ = std::make_unique<Content>(db(), clock_, authorizer_, templates_, contacts_,
+                                         audiences_, ContentOptions{std::string(kSecret)});
+    composer_ = std::make_unique<TemplateComposer>(
+        templates_, clock_, ComposerOptions{"https://guichet.test", std::string(kSecret)});
   }
 
   storage::Database& db() { return test_->db(); }
 
-  int64_t Staff(const std::string& email, int64_t org, std::vector<std::string> profiles, std::string language) {
+  int64_t Staff(const std::string& email, int64_t org, std::vector<std::string> profiles,
+                std::string language) {
     identity::NewStaff staff;
     staff.email = email;
     staff.display_name = "Camille " + email.substr(0, email.find('@'));
@@ -142,26 +152,28 @@ class ContentTest : public ::testing::TestWithParam<storage::Backend> {
 
   void Consent(int64_t person, std::string purpose, std::string channel, bool granted) {
     auto recorded = db().Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) {
-      return RecordConsent(tx, P(person), purpose, channel, granted, "J'accepte / I agree", "v1", "web", "req",
-                           clock_.NowMs());
+      return RecordConsent(tx, P(person), purpose, channel, granted, "J'accepte / I agree", "v1",
+                           "web", "req", clock_.NowMs());
     });
     ASSERT_TRUE(recorded.ok());
   }
 
   int64_t Count(const std::string& sql, storage::Params params = {}) {
-    auto row = db().Transact<std::optional<storage::Row>>(TransactionMode::kRead,
-                                                          [&](Transaction& tx) { return tx.QueryOne(sql, params); });
+    auto row = db().Transact<std::optional<storage::Row>>(
+        TransactionMode::kRead, [&](Transaction& tx) { return tx.QueryOne(sql, params); });
     EXPECT_TRUE(row.ok());
     return row.ok() && *row ? (*row)->Int(0) : -1;
   }
 
   QueuedMessage Row(int64_t id) {
-    auto row = db().Transact<std::optional<storage::Row>>(TransactionMode::kRead, [&](Transaction& tx) {
-      return tx.QueryOne(
-          "SELECT id, channel, recipient, template_code, language, variables, organisation_id, person_type, person_id,"
-          " purpose, campaign_id FROM outbox_messages WHERE id = $1",
-          {id});
-    });
+    auto row =
+        db().Transact<std::optional<storage::Row>>(TransactionMode::kRead, [&](Transaction& tx) {
+          return tx.QueryOne(
+              "SELECT id, channel, recipient, template_code, language, variables, organisation_id, "
+              "person_type, person_id,"
+              " purpose, campaign_id FROM outbox_messages WHERE id = $1",
+              {id});
+        });
     EXPECT_TRUE(row.ok() && row->has_value());
     const storage::Row& r = **row;
     QueuedMessage message;
@@ -179,15 +191,15 @@ class ContentTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   ComposedMessage Compose(const QueuedMessage& message) {
-    auto composed = db().Transact<ComposedMessage>(TransactionMode::kRead,
-                                                   [&](Transaction& tx) { return composer_->Compose(tx, message); });
+    auto composed = db().Transact<ComposedMessage>(
+        TransactionMode::kRead, [&](Transaction& tx) { return composer_->Compose(tx, message); });
     EXPECT_TRUE(composed.ok()) << composed.error().message;
     return composed.ok() ? *composed : ComposedMessage{};
   }
 
   Verdict Decide(const QueuedMessage& message) {
-    auto verdict = db().Transact<Verdict>(TransactionMode::kRead,
-                                          [&](Transaction& tx) { return composer_->Decide(tx, message); });
+    auto verdict = db().Transact<Verdict>(
+        TransactionMode::kRead, [&](Transaction& tx) { return composer_->Decide(tx, message); });
     EXPECT_TRUE(verdict.ok());
     return verdict.ok() ? *verdict : Verdict::kSend;
   }
@@ -230,15 +242,18 @@ TEST_P(ContentTest, EachPersonGetsTheirLanguageAndEscapedHtml) {
 
 TEST_P(ContentTest, TemplatesAreInheritedAndOverriddenDownTheTree) {
   const Caller admin = LogIn("admin@test.fr");
-  auto saved = content_->PutTemplate(admin, syndicate_.id, "wallet.movement", "fr",
-                                     {"Syndicat : {{ amount_cents | money }}", "texte {{ label }}", ""});
+  auto saved =
+      content_->PutTemplate(admin, syndicate_.id, "wallet.movement", "fr",
+                            {"Syndicat : {{ amount_cents | money }}", "texte {{ label }}", ""});
   ASSERT_TRUE(saved.ok()) << saved.error().message;
   EXPECT_EQ(saved->source, "own");
   auto inherited = content_->GetTemplate(admin, city_a_.id, "wallet.movement", "fr");
   ASSERT_TRUE(inherited.ok());
   EXPECT_EQ(inherited->source, "inherited");
   EXPECT_EQ(inherited->organisation_id, syndicate_.id);
-  ASSERT_TRUE(content_->PutTemplate(admin, city_b_.id, "wallet.movement", "fr", {"Ville B", "texte B", ""}).ok());
+  ASSERT_TRUE(
+      content_->PutTemplate(admin, city_b_.id, "wallet.movement", "fr", {"Ville B", "texte B", ""})
+          .ok());
   auto own = content_->GetTemplate(admin, city_b_.id, "wallet.movement", "fr");
   EXPECT_EQ(own->source, "own");
   auto english = content_->GetTemplate(admin, city_b_.id, "wallet.movement", "en");
@@ -248,20 +263,25 @@ TEST_P(ContentTest, TemplatesAreInheritedAndOverriddenDownTheTree) {
   const NotifyOutcome sent = Send(agent_a1_, "wallet.movement", kMovement, "alerts");
   EXPECT_EQ(Compose(Row(sent.queued.at(0))).subject, "Syndicat : -12,50\u00a0€");
   // Unknown variable refused with its name and part; deleting restores the inherited one.
-  auto refused = content_->PutTemplate(admin, city_a_.id, "wallet.movement", "fr", {"{{ iban }}", "t", ""});
+  auto refused =
+      content_->PutTemplate(admin, city_a_.id, "wallet.movement", "fr", {"{{ iban }}", "t", ""});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "template_variable_unknown");
   EXPECT_NE(refused.error().message.find("iban"), std::string::npos);
   ASSERT_TRUE(content_->RemoveTemplate(admin, city_b_.id, "wallet.movement", "fr").ok());
   EXPECT_EQ(content_->GetTemplate(admin, city_b_.id, "wallet.movement", "fr")->source, "inherited");
-  EXPECT_EQ(content_->RemoveTemplate(admin, city_b_.id, "wallet.movement", "fr").error().code, "template_not_found");
+  EXPECT_EQ(content_->RemoveTemplate(admin, city_b_.id, "wallet.movement", "fr").error().code,
+            "template_not_found");
   // Another city's admin sees nothing of the syndicate.
   const Caller admin_b = LogIn("admin.b@test.fr");
-  EXPECT_EQ(content_->GetTemplate(admin_b, city_a_.id, "wallet.movement", "fr").error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(content_->GetTemplate(admin_b, city_a_.id, "wallet.movement", "fr").error().kind,
+            ErrorKind::kNotFound);
   const Caller agent = LogIn("agent.a1@test.fr");
-  EXPECT_EQ(content_->GetTemplate(agent, city_a_.id, "wallet.movement", "fr").error().kind, ErrorKind::kForbidden);
+  EXPECT_EQ(content_->GetTemplate(agent, city_a_.id, "wallet.movement", "fr").error().kind,
+            ErrorKind::kForbidden);
   // Preview with samples and with given variables.
-  auto preview = content_->Preview(admin, city_a_.id, {"wallet.movement", "en", std::nullopt, object{{"amount_cents", 99}}});
+  auto preview = content_->Preview(
+      admin, city_a_.id, {"wallet.movement", "en", std::nullopt, object{{"amount_cents", 99}}});
   ASSERT_TRUE(preview.ok());
   EXPECT_EQ(preview->subject, "Movement on your wallet: €0.99");
 }
@@ -278,7 +298,7 @@ TEST_P(ContentTest, WeeklyDigestCompiledOnceTheWeekHasEnded) {
   clock_.Set(kTuesdayMs + 6 * kDayMs - 10 * kHourMs - 1);  // Sunday 23:59:59.999 Paris
   run = CompileDigests(db(), contacts_, templates_, clock_.NowMs());
   EXPECT_EQ(run->items, 0);
-  clock_.Set(kTuesdayMs + 6 * kDayMs - 10 * kHourMs);  // Monday 00:00 Paris
+  clock_.Set(kTuesdayMs + 6 * kDayMs - 10 * kHourMs);       // Monday 00:00 Paris
   Send(agent_a1_, "wallet.movement", kMovement, "alerts");  // next week's
   run = CompileDigests(db(), contacts_, templates_, clock_.NowMs());
   ASSERT_TRUE(run.ok());
@@ -287,7 +307,9 @@ TEST_P(ContentTest, WeeklyDigestCompiledOnceTheWeekHasEnded) {
   auto id = Count("SELECT id FROM outbox_messages WHERE template_code = 'notify.digest'");
   const ComposedMessage digest = Compose(Row(id));
   EXPECT_NE(digest.subject.find("2 mouvement"), std::string::npos) << digest.subject;
-  EXPECT_NE(digest.text.find("- Mouvement sur votre porte-monnaie : -12,50\u00a0€"), std::string::npos) << digest.text;
+  EXPECT_NE(digest.text.find("- Mouvement sur votre porte-monnaie : -12,50\u00a0€"),
+            std::string::npos)
+      << digest.text;
   // Compiled once: running again sends nothing more; the third item waits for its week.
   run = CompileDigests(db(), contacts_, templates_, clock_.NowMs());
   EXPECT_EQ(run->items, 0);
@@ -296,14 +318,14 @@ TEST_P(ContentTest, WeeklyDigestCompiledOnceTheWeekHasEnded) {
 
 TEST_P(ContentTest, DailyDigestAcrossDaysAndEachGoesAtOnce) {
   SetFrequency(agent_a1_, Frequency::kDaily);
-  Send(agent_a1_, "wallet.movement", kMovement, "alerts");          // Tuesday 10:00
-  clock_.Advance(13 * kHourMs);                                      // Tuesday 23:00
+  Send(agent_a1_, "wallet.movement", kMovement, "alerts");  // Tuesday 10:00
+  clock_.Advance(13 * kHourMs);                             // Tuesday 23:00
   Send(agent_a1_, "wallet.movement", kMovement, "alerts");
   EXPECT_EQ(CompileDigests(db(), contacts_, templates_, clock_.NowMs())->items, 0);
-  clock_.Advance(kHourMs);                                           // Wednesday 00:00
+  clock_.Advance(kHourMs);  // Wednesday 00:00
   Send(agent_a1_, "wallet.movement", kMovement, "alerts");
   EXPECT_EQ(CompileDigests(db(), contacts_, templates_, clock_.NowMs())->items, 2);
-  clock_.Advance(kDayMs);                                            // Thursday 00:00
+  clock_.Advance(kDayMs);  // Thursday 00:00
   EXPECT_EQ(CompileDigests(db(), contacts_, templates_, clock_.NowMs())->items, 1);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE template_code = 'notify.digest'"), 2);
   SetFrequency(agent_a1_, Frequency::kEach);
@@ -314,17 +336,20 @@ TEST_P(ContentTest, DailyDigestAcrossDaysAndEachGoesAtOnce) {
 
 TEST_P(ContentTest, ConsentRespectedWhenQueuedAndAgainAtDelivery) {
   // No consent: a campaign message is not even queued.
-  NotifyOutcome refused = Send(agent_a1_, "notify.campaign", {{"title", "t"}, {"body", "b"}}, "campaign");
+  NotifyOutcome refused =
+      Send(agent_a1_, "notify.campaign", {{"title", "t"}, {"body", "b"}}, "campaign");
   EXPECT_TRUE(refused.queued.empty());
   ASSERT_EQ(refused.skipped.size(), 1u);
   EXPECT_EQ(refused.skipped[0], "email: no consent");
   // Consent: queued, with an unsubscribe link; withdrawn before delivery: suppressed.
   Consent(agent_a1_, "campaign", "email", true);
-  NotifyOutcome queued = Send(agent_a1_, "notify.campaign", {{"title", "t"}, {"body", "b"}}, "campaign");
+  NotifyOutcome queued =
+      Send(agent_a1_, "notify.campaign", {{"title", "t"}, {"body", "b"}}, "campaign");
   ASSERT_EQ(queued.queued.size(), 1u);
   const QueuedMessage message = Row(queued.queued[0]);
   EXPECT_EQ(Decide(message), Verdict::kSend);
-  EXPECT_NE(Compose(message).unsubscribe_url.find("https://guichet.test/api/v1/notify/unsubscribe?token="),
+  EXPECT_NE(Compose(message).unsubscribe_url.find(
+                "https://guichet.test/api/v1/notify/unsubscribe?token="),
             std::string::npos);
   Consent(agent_a1_, "campaign", "email", false);
   EXPECT_EQ(Decide(message), Verdict::kSuppress);
@@ -347,10 +372,12 @@ TEST_P(ContentTest, UnsubscribeTokensForgedOrExpiredAreRefused) {
   ASSERT_TRUE(VerifyUnsubscribe(kSecret, signed_token, clock_.NowMs()).ok());
   std::string forged = signed_token;
   forged.replace(forged.find("~campaign~"), 10, "~alerts~~~");
-  EXPECT_EQ(VerifyUnsubscribe(kSecret, forged, clock_.NowMs()).error().code, "unsubscribe_token_invalid");
+  EXPECT_EQ(VerifyUnsubscribe(kSecret, forged, clock_.NowMs()).error().code,
+            "unsubscribe_token_invalid");
   EXPECT_EQ(VerifyUnsubscribe("another secret", signed_token, clock_.NowMs()).error().code,
             "unsubscribe_token_invalid");
-  EXPECT_EQ(VerifyUnsubscribe(kSecret, "u1~staff~1", clock_.NowMs()).error().code, "unsubscribe_token_invalid");
+  EXPECT_EQ(VerifyUnsubscribe(kSecret, "u1~staff~1", clock_.NowMs()).error().code,
+            "unsubscribe_token_invalid");
   EXPECT_EQ(VerifyUnsubscribe(kSecret, signed_token, clock_.NowMs() + kDayMs).error().code,
             "unsubscribe_token_expired");
   // A valid click withdraws the consent (idempotent), and the next message is not queued.
@@ -359,10 +386,13 @@ TEST_P(ContentTest, UnsubscribeTokensForgedOrExpiredAreRefused) {
   ASSERT_TRUE(view.ok()) << view.error().message;
   EXPECT_FALSE(view->already);
   EXPECT_TRUE(content_->Unsubscribe(signed_token, "req-click-2")->already);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM consents WHERE person_id = $1 AND NOT granted", {agent_a1_}), 1);
-  EXPECT_TRUE(Send(agent_a1_, "notify.campaign", {{"title", "t"}, {"body", "b"}}, "campaign").queued.empty());
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM consents WHERE person_id = $1 AND NOT granted", {agent_a1_}), 1);
+  EXPECT_TRUE(Send(agent_a1_, "notify.campaign", {{"title", "t"}, {"body", "b"}}, "campaign")
+                  .queued.empty());
   // Mandatory messages have no working unsubscribe link.
-  const std::string mandatory = SignUnsubscribe(kSecret, {P(agent_a1_), "alerts", "email", clock_.NowMs() + kDayMs});
+  const std::string mandatory =
+      SignUnsubscribe(kSecret, {P(agent_a1_), "alerts", "email", clock_.NowMs() + kDayMs});
   EXPECT_EQ(content_->Unsubscribe(mandatory, "req").error().code, "unsubscribe_token_invalid");
 }
 
@@ -396,7 +426,8 @@ TEST_P(ContentTest, CampaignTargetingSchedulingAndStatistics) {
   EXPECT_EQ(stats->audience, 2);
   EXPECT_EQ(stats->skipped, 1);
   EXPECT_EQ(stats->queued, 1);
-  EXPECT_EQ(Count("SELECT person_id FROM outbox_messages WHERE campaign_id = $1", {campaign->id}), agent_a1_);
+  EXPECT_EQ(Count("SELECT person_id FROM outbox_messages WHERE campaign_id = $1", {campaign->id}),
+            agent_a1_);
   // Delivered through the engine; an open is counted once per message.
   KeepingChannel channel;
   DeliveryEngine engine(db(), clock_, *composer_, DeliveryOptions{});
@@ -413,7 +444,8 @@ TEST_P(ContentTest, CampaignTargetingSchedulingAndStatistics) {
   stats = content_->Stats(admin, campaign->id);
   EXPECT_EQ(stats->sent, 1);
   EXPECT_EQ(stats->opened, 1);
-  EXPECT_EQ(stats->waiting + stats->sent + stats->failed + stats->suppressed + stats->uncertain, stats->queued);
+  EXPECT_EQ(stats->waiting + stats->sent + stats->failed + stats->suppressed + stats->uncertain,
+            stats->queued);
   // Scope: city B's admin does not see it; a person outside the campaign's organisation is refused.
   const Caller admin_b = LogIn("admin.b@test.fr");
   EXPECT_EQ(content_->GetCampaign(admin_b, campaign->id).error().code, "campaign_not_found");
@@ -453,7 +485,8 @@ TEST_P(ContentTest, TwoSendersAtOnceSendACampaignOnce) {
   }
   for (auto& thread : senders) thread.join();
   EXPECT_EQ(sent.load(), 1);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE campaign_id = $1", {campaign->id}), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE campaign_id = $1", {campaign->id}),
+            2);
 }
 
 TEST_P(ContentTest, AutomatedRulesFireOncePerPersonAndEvent) {
@@ -469,21 +502,27 @@ TEST_P(ContentTest, AutomatedRulesFireOncePerPersonAndEvent) {
   ASSERT_TRUE(content_->CreateRule(admin, rule).ok());
   Consent(agent_a1_, "campaign", "email", true);
   Consent(agent_b_, "campaign", "email", true);
-  auto recorded = db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-    auto first = RecordEvent(tx, P(agent_a1_), city_a_.id, "pass.stay_ended", clock_.NowMs(), clock_.NowMs());
-    if (!first.ok()) return first;
-    auto other = RecordEvent(tx, P(agent_b_), city_b_.id, "pass.stay_ended", clock_.NowMs(), clock_.NowMs());
-    if (!other.ok()) return other;
-    return RecordEvent(tx, P(agent_a1_), city_a_.id, "pass.issued", clock_.NowMs(), clock_.NowMs());
-  });
+  auto recorded =
+      db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+        auto first = RecordEvent(tx, P(agent_a1_), city_a_.id, "pass.stay_ended", clock_.NowMs(),
+                                 clock_.NowMs());
+        if (!first.ok()) return first;
+        auto other = RecordEvent(tx, P(agent_b_), city_b_.id, "pass.stay_ended", clock_.NowMs(),
+                                 clock_.NowMs());
+        if (!other.ok()) return other;
+        return RecordEvent(tx, P(agent_a1_), city_a_.id, "pass.issued", clock_.NowMs(),
+                           clock_.NowMs());
+      });
   ASSERT_TRUE(recorded.ok());
   clock_.Advance(kDayMs);
   EXPECT_EQ(*FireRules(db(), contacts_, templates_, clock_.NowMs()), 0);
   clock_.Advance(kDayMs);
   EXPECT_EQ(*FireRules(db(), contacts_, templates_, clock_.NowMs()), 1);  // city A's stay only
   EXPECT_EQ(*FireRules(db(), contacts_, templates_, clock_.NowMs()), 0);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE template_code = 'notify.campaign'"), 1);
-  EXPECT_EQ(Count("SELECT person_id FROM outbox_messages WHERE template_code = 'notify.campaign'"), agent_a1_);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE template_code = 'notify.campaign'"),
+            1);
+  EXPECT_EQ(Count("SELECT person_id FROM outbox_messages WHERE template_code = 'notify.campaign'"),
+            agent_a1_);
 }
 
 TEST_P(ContentTest, HistoryHoldsEveryMessageOfThePersonWithItsStates) {
@@ -523,9 +562,9 @@ TEST_P(ContentTest, PreferencesOwnAndOnBehalfAndLowBalance) {
   change.threshold_given = true;
   change.low_balance_threshold_cents = 500;
   ASSERT_TRUE(content_->SetMyPreferences(agent, change).ok());
-  auto threshold = db().Transact<std::optional<int64_t>>(TransactionMode::kRead, [&](Transaction& tx) {
-    return LowBalanceThreshold(tx, P(agent_a1_));
-  });
+  auto threshold = db().Transact<std::optional<int64_t>>(
+      TransactionMode::kRead,
+      [&](Transaction& tx) { return LowBalanceThreshold(tx, P(agent_a1_)); });
   EXPECT_EQ(threshold->value_or(-1), 500);
   // Low balance alerts also need the consent.
   object low = {{"balance_cents", 300}, {"threshold_cents", 500}};
@@ -540,7 +579,8 @@ TEST_P(ContentTest, PreferencesOwnAndOnBehalfAndLowBalance) {
   EXPECT_EQ(theirs->at("alert_frequency").as_string(), "weekly");
   EXPECT_EQ(theirs->at("low_balance_threshold_cents").as_int64(), 500);
   const Caller admin_b = LogIn("admin.b@test.fr");
-  EXPECT_EQ(content_->SetPersonPreferences(admin_b, P(agent_a1_), weekly).error().code, "notify_person_unknown");
+  EXPECT_EQ(content_->SetPersonPreferences(admin_b, P(agent_a1_), weekly).error().code,
+            "notify_person_unknown");
   auto without = content_->WithoutConsent(admin, city_a_.id, "campaign", "email", 100);
   ASSERT_TRUE(without.ok());
   EXPECT_EQ(without->size(), 2u);  // both agents of city A
@@ -571,7 +611,9 @@ TEST_P(ContentTest, ExportAndErasureCoverPreferencesDigestItemsAndEvents) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ContentTest, ::testing::ValuesIn(testing::TestBackends()),
-                         [](const auto& param_info) { return testing::BackendParamName(param_info.param); });
+                         [](const auto& param_info) {
+                           return testing::BackendParamName(param_info.param);
+                         });
 
 }  // namespace
 }  // namespace guichet::notify

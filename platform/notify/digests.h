@@ -20,7 +20,7 @@ class Runner;
 namespace guichet::notify {
 
 inline constexpr std::string_view kDigestJob = "notify.digests";
-inline constexpr int64_t kDigestItemsMax = 500;          // per digest e-mail; more wait for the next
+inline constexpr int64_t kDigestItemsMax = 500;  // per digest e-mail; more wait for the next
 inline constexpr int64_t kDigestPeoplePerRunMax = 1000;  // people per run; the rest at the next
 inline constexpr int64_t kDigestIntervalMs = int64_t{15} * 60 * 1000;
 

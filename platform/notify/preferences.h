@@ -52,25 +52,26 @@ std::vector<storage::Migration> ContentMigrations();
 
 // The processing activity and consent purposes of messages, for privacy's register.
 void RegisterProcessing(privacy::ProcessingRegister& processing);
-// Everything of the above: the processing activity, the export section "message_preferences" (preferences,
-// digest items, events recorded for rules) and the erasure step "message_preferences".
-// Outbox rows stay with delivery's retention.
+// Everything of the above: the processing activity, the export section "message_preferences"
+// (preferences, digest items, events recorded for rules) and the erasure step
+// "message_preferences". Outbox rows stay with delivery's retention.
 void RegisterPrivacy(privacy::Privacy& privacy);
 
 Result<Preferences> LoadPreferences(storage::Transaction& tx, const privacy::PersonRef& person);
-Status SavePreferences(storage::Transaction& tx, const privacy::PersonRef& person, const Preferences& preferences,
-                       int64_t now_ms);
+Status SavePreferences(storage::Transaction& tx, const privacy::PersonRef& person,
+                       const Preferences& preferences, int64_t now_ms);
 // For the wallet: the threshold under which the holder wants an alert (nullopt: none).
-Result<std::optional<int64_t>> LowBalanceThreshold(storage::Transaction& tx, const privacy::PersonRef& person);
+Result<std::optional<int64_t>> LowBalanceThreshold(storage::Transaction& tx,
+                                                   const privacy::PersonRef& person);
 
 // Whether a message of `purpose` may go to the person on `channel` now.
-Result<bool> MayMessage(storage::Transaction& tx, const privacy::PersonRef& person, std::string_view purpose,
-                        std::string_view channel);
+Result<bool> MayMessage(storage::Transaction& tx, const privacy::PersonRef& person,
+                        std::string_view purpose, std::string_view channel);
 // Appends a consent choice to privacy's record (source: web, api or counter).
-Status RecordConsent(storage::Transaction& tx, const privacy::PersonRef& person, std::string_view purpose,
-                     std::string_view channel, bool granted, std::string_view wording,
-                     std::string_view wording_version, std::string_view source, std::string_view request_id,
-                     int64_t now_ms);
+Status RecordConsent(storage::Transaction& tx, const privacy::PersonRef& person,
+                     std::string_view purpose, std::string_view channel, bool granted,
+                     std::string_view wording, std::string_view wording_version,
+                     std::string_view source, std::string_view request_id, int64_t now_ms);
 
 struct NotifyRequest {
   privacy::PersonRef person;
@@ -83,16 +84,17 @@ struct NotifyRequest {
 };
 
 struct NotifyOutcome {
-  std::vector<int64_t> queued;        // outbox ids
+  std::vector<int64_t> queued;         // outbox ids
   std::optional<int64_t> digest_item;  // kept for the next digest
-  std::vector<std::string> skipped;   // "email: no consent", "sms: no phone"…
+  std::vector<std::string> skipped;    // "email: no consent", "sms: no phone"…
 };
 
 // Queues now or keeps a digest item, according to the person's preferences and consents, in
 // the caller's transaction. Unknown person: notify_person_unknown; unknown code:
 // template_code_unknown.
 Result<NotifyOutcome> Notify(storage::Transaction& tx, const ContactDirectory& contacts,
-                             const TemplateCatalog& templates, const NotifyRequest& request, int64_t now_ms);
+                             const TemplateCatalog& templates, const NotifyRequest& request,
+                             int64_t now_ms);
 
 // Signed tokens for links that work without logging in.
 struct UnsubscribeToken {
@@ -103,7 +105,8 @@ struct UnsubscribeToken {
 };
 std::string SignUnsubscribe(std::string_view secret, const UnsubscribeToken& token);
 // unsubscribe_token_invalid (forged, malformed), unsubscribe_token_expired.
-Result<UnsubscribeToken> VerifyUnsubscribe(std::string_view secret, std::string_view token, int64_t now_ms);
+Result<UnsubscribeToken> VerifyUnsubscribe(std::string_view secret, std::string_view token,
+                                           int64_t now_ms);
 std::string SignOpen(std::string_view secret, int64_t message_id);
 Result<int64_t> VerifyOpen(std::string_view secret, std::string_view token);
 

@@ -14,7 +14,8 @@ namespace {
 
 constexpr int64_t kDayMs = int64_t{86400} * 1000;
 constexpr int64_t kHourMs = int64_t{3600} * 1000;
-constexpr std::array<std::string_view, 5> kFilters = {"money", "date", "datetime", "number", "upper"};
+constexpr std::array<std::string_view, 5> kFilters = {"money", "date", "datetime", "number",
+                                                      "upper"};
 
 // Days since 1970-01-01 of a civil date, and back (proleptic Gregorian).
 int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
@@ -42,7 +43,9 @@ Civil CivilFromDays(int64_t z) {
   return {yoe + era * 400 + (m <= 2 ? 1 : 0), m, d};
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
+}
 
 // 0 = Monday.
 int64_t Weekday(int64_t days) { return ((days % 7) + 7 + 3) % 7; }
@@ -84,8 +87,10 @@ Status Walk(std::string_view source, OnText on_text, OnVar on_var) {
     on_text(source.substr(at, open - at));
     const size_t close = source.find("}}", open + 2);
     if (close == std::string_view::npos) {
-      return Error{ErrorKind::kValidation, "template_syntax",
-                   fmt::format("\"{{{{\" at character {} is never closed by \"}}}}\"", open), {}};
+      return Error{ErrorKind::kValidation,
+                   "template_syntax",
+                   fmt::format("\"{{{{\" at character {} is never closed by \"}}}}\"", open),
+                   {}};
     }
     const std::string_view inside = source.substr(open + 2, close - open - 2);
     Placeholder placeholder;
@@ -93,17 +98,21 @@ Status Walk(std::string_view source, OnText on_text, OnVar on_var) {
     placeholder.name = Trim(inside.substr(0, bar));
     if (bar != std::string_view::npos) placeholder.filter = Trim(inside.substr(bar + 1));
     if (!ValidName(placeholder.name)) {
-      return Error{ErrorKind::kValidation, "template_syntax",
+      return Error{ErrorKind::kValidation,
+                   "template_syntax",
                    fmt::format("\"{{{{{}}}}}\" at character {} is not a variable name ([a-z0-9_])",
                                std::string(inside), open),
                    {}};
     }
     if (!placeholder.filter.empty() &&
         std::find(kFilters.begin(), kFilters.end(), placeholder.filter) == kFilters.end()) {
-      return Error{ErrorKind::kValidation, "template_syntax",
-                   fmt::format("unknown filter \"{}\" on \"{}\" (known: money, date, datetime, number, upper)",
-                               placeholder.filter, placeholder.name),
-                   {}};
+      return Error{
+          ErrorKind::kValidation,
+          "template_syntax",
+          fmt::format(
+              "unknown filter \"{}\" on \"{}\" (known: money, date, datetime, number, upper)",
+              placeholder.filter, placeholder.name),
+          {}};
     }
     auto status = on_var(placeholder);
     if (!status.ok()) return status;
@@ -185,12 +194,13 @@ std::string FormatMoney(int64_t cents, std::string_view language) {
     return fmt::format("{}€{}.{:02d}", negative ? "-" : "", Grouped(whole, ',', ""), fraction);
   }
   // French: narrow no-break space between thousands, no-break space before the sign.
-  return fmt::format("{}{},{:02d}\u00a0€", negative ? "-" : "", Grouped(whole, ' ', "\u202f"), fraction);
+  return fmt::format("{}{},{:02d}\u00a0€", negative ? "-" : "", Grouped(whole, ' ', "\u202f"),
+                     fraction);
 }
 
 std::string FormatDate(int64_t epoch_ms, std::string_view language, bool with_time) {
-  static constexpr std::array<std::string_view, 12> kMonthsEn = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static constexpr std::array<std::string_view, 12> kMonthsEn = {
+      "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const int64_t local = epoch_ms + ParisOffsetMs(epoch_ms);
   const int64_t days = FloorDiv(local, kDayMs);
   const Civil civil = CivilFromDays(days);
@@ -198,7 +208,8 @@ std::string FormatDate(int64_t epoch_ms, std::string_view language, bool with_ti
   const int64_t hours = in_day / kHourMs;
   const int64_t minutes = (in_day % kHourMs) / 60000;
   std::string date = language == "en"
-                         ? fmt::format("{} {} {}", civil.day, kMonthsEn[static_cast<size_t>(civil.month - 1)], civil.year)
+                         ? fmt::format("{} {} {}", civil.day,
+                                       kMonthsEn[static_cast<size_t>(civil.month - 1)], civil.year)
                          : fmt::format("{:02d}/{:02d}/{}", civil.day, civil.month, civil.year);
   if (!with_time) return date;
   return language == "en" ? fmt::format("{}, {:02d}:{:02d}", date, hours, minutes)
@@ -210,12 +221,23 @@ std::string EscapeHtml(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -243,15 +265,19 @@ Status CheckTemplate(std::string_view source, const TemplateCode& code, std::str
   return Walk(
       source, [](std::string_view) {},
       [&](const Placeholder& placeholder) -> Status {
-        const bool declared = std::any_of(code.variables.begin(), code.variables.end(),
-                                          [&](const VariableSpec& spec) { return spec.name == placeholder.name; });
+        const bool declared =
+            std::any_of(code.variables.begin(), code.variables.end(),
+                        [&](const VariableSpec& spec) { return spec.name == placeholder.name; });
         if (declared) return OkStatus();
         std::string known;
-        for (const VariableSpec& spec : code.variables) known += (known.empty() ? "" : ", ") + spec.name;
-        return Error{ErrorKind::kValidation, "template_variable_unknown",
-                     fmt::format("the {} names \"{}\", which {} does not provide (it provides: {})", part,
-                                 placeholder.name, code.code, known),
-                     {{std::string("/") + std::string(part), fmt::format("unknown variable \"{}\"", placeholder.name)}}};
+        for (const VariableSpec& spec : code.variables)
+          known += (known.empty() ? "" : ", ") + spec.name;
+        return Error{ErrorKind::kValidation,
+                     "template_variable_unknown",
+                     fmt::format("the {} names \"{}\", which {} does not provide (it provides: {})",
+                                 part, placeholder.name, code.code, known),
+                     {{std::string("/") + std::string(part),
+                       fmt::format("unknown variable \"{}\"", placeholder.name)}}};
       });
 }
 
@@ -282,16 +308,18 @@ Result<std::string> Render(std::string_view source, const boost::json::object& v
                    placeholder.filter == "datetime" || placeholder.filter == "number") {
           const std::optional<int64_t> number = ValueInt(*value);
           if (!number) {
-            return Error{ErrorKind::kValidation, "template_variable_type",
-                         fmt::format("\"{}\" must be a whole number for the {} filter", placeholder.name,
-                                     placeholder.filter),
+            return Error{ErrorKind::kValidation,
+                         "template_variable_type",
+                         fmt::format("\"{}\" must be a whole number for the {} filter",
+                                     placeholder.name, placeholder.filter),
                          {}};
           }
           if (placeholder.filter == "money") {
             text = FormatMoney(*number, options.language);
           } else if (placeholder.filter == "number") {
-            text = options.language == "en" ? Grouped(*number < 0 ? -*number : *number, ',', "")
-                                            : Grouped(*number < 0 ? -*number : *number, ' ', "\u202f");
+            text = options.language == "en"
+                       ? Grouped(*number < 0 ? -*number : *number, ',', "")
+                       : Grouped(*number < 0 ? -*number : *number, ' ', "\u202f");
             if (*number < 0) text = "-" + text;
           } else {
             text = FormatDate(*number, options.language, placeholder.filter == "datetime");
@@ -305,7 +333,10 @@ Result<std::string> Render(std::string_view source, const boost::json::object& v
         }
         out += options.html ? EscapeHtml(text) : text;
         if (static_cast<int64_t>(out.size()) > kRenderedBytesMax) {
-          return Error{ErrorKind::kValidation, "template_too_large", "the rendered message is too large", {}};
+          return Error{ErrorKind::kValidation,
+                       "template_too_large",
+                       "the rendered message is too large",
+                       {}};
         }
         return OkStatus();
       });
@@ -326,7 +357,8 @@ Result<TemplateText> RenderTemplate(const TemplateText& text, const boost::json:
   // A subject is one line.
   std::replace(subject->begin(), subject->end(), '\n', ' ');
   std::replace(subject->begin(), subject->end(), '\r', ' ');
-  return TemplateText{std::move(subject).value(), std::move(body).value(), std::move(markup).value()};
+  return TemplateText{std::move(subject).value(), std::move(body).value(),
+                      std::move(markup).value()};
 }
 
 boost::json::object SampleVariables(const TemplateCode& code) {
@@ -338,17 +370,19 @@ boost::json::object SampleVariables(const TemplateCode& code) {
 std::vector<storage::Migration> TemplateMigrations() {
   const std::string columns =
       ", organisation_id BIGINT NOT NULL REFERENCES organisations (id), code TEXT NOT NULL,"
-      " language TEXT NOT NULL CHECK (language IN ('fr', 'en')), subject TEXT NOT NULL, text_body TEXT NOT NULL,"
+      " language TEXT NOT NULL CHECK (language IN ('fr', 'en')), subject TEXT NOT NULL, text_body "
+      "TEXT NOT NULL,"
       " html_body TEXT NOT NULL, updated_by BIGINT, updated_at BIGINT NOT NULL,"
       " UNIQUE (organisation_id, code, language));";
   return {{"platform.notify.content", 1, "templates per organisation, code and language",
            "CREATE TABLE notify_templates (id INTEGER PRIMARY KEY AUTOINCREMENT" + columns,
-           "CREATE TABLE notify_templates (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" + columns}};
+           "CREATE TABLE notify_templates (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" +
+               columns}};
 }
 
 Result<StoredTemplate> EffectiveTemplate(storage::Transaction& tx, const TemplateCatalog& catalog,
-                                         std::optional<int64_t> organisation_id, std::string_view code,
-                                         std::string_view language) {
+                                         std::optional<int64_t> organisation_id,
+                                         std::string_view code, std::string_view language) {
   const TemplateCode* declared = catalog.Find(code);
   if (declared == nullptr) {
     return Error::NotFound("template_code_unknown", fmt::format("no template code \"{}\"", code));
@@ -383,161 +417,208 @@ Result<StoredTemplate> EffectiveTemplate(storage::Transaction& tx, const Templat
   return result;
 }
 
-Status SaveTemplate(storage::Transaction& tx, const TemplateCatalog& catalog, int64_t organisation_id,
-                    std::string_view code, std::string_view language, const TemplateText& text,
-                    int64_t actor_id, int64_t now_ms) {
+Status SaveTemplate(storage::Transaction& tx, const TemplateCatalog& catalog,
+                    int64_t organisation_id, std::string_view code, std::string_view language,
+                    const TemplateText& text, int64_t actor_id, int64_t now_ms) {
   const TemplateCode* declared = catalog.Find(code);
   if (declared == nullptr) {
     return Error::NotFound("template_code_unknown", fmt::format("no template code \"{}\"", code));
   }
-  if (!IsLanguage(language)) return Error::NotFound("template_language_unknown", "languages are fr and en");
-  for (const auto& [part, source] : {std::pair<std::string_view, const std::string*>{"subject", &text.subject},
-                                     {"text", &text.text},
-                                     {"html", &text.html}}) {
+  if (!IsLanguage(language))
+    return Error::NotFound("template_language_unknown", "languages are fr and en");
+  for (const auto& [part, source] :
+       {std::pair<std::string_view, const std::string*>{"subject", &text.subject},
+        {"text", &text.text},
+        {"html", &text.html}}) {
     auto checked = CheckTemplate(*source, *declared, part);
     if (!checked.ok()) return checked;
   }
   auto updated = tx.Execute(
-      "UPDATE notify_templates SET subject = $4, text_body = $5, html_body = $6, updated_by = $7, updated_at = $8"
+      "UPDATE notify_templates SET subject = $4, text_body = $5, html_body = $6, updated_by = $7, "
+      "updated_at = $8"
       " WHERE organisation_id = $1 AND code = $2 AND language = $3",
-      {organisation_id, std::string(code), std::string(language), text.subject, text.text, text.html, actor_id,
-       now_ms});
+      {organisation_id, std::string(code), std::string(language), text.subject, text.text,
+       text.html, actor_id, now_ms});
   if (!updated.ok()) return std::move(updated).error();
   if (*updated > 0) return OkStatus();
   auto inserted = tx.Execute(
-      "INSERT INTO notify_templates (organisation_id, code, language, subject, text_body, html_body, updated_by,"
+      "INSERT INTO notify_templates (organisation_id, code, language, subject, text_body, "
+      "html_body, updated_by,"
       " updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-      {organisation_id, std::string(code), std::string(language), text.subject, text.text, text.html, actor_id,
-       now_ms});
+      {organisation_id, std::string(code), std::string(language), text.subject, text.text,
+       text.html, actor_id, now_ms});
   if (!inserted.ok()) return std::move(inserted).error();
   return OkStatus();
 }
 
-Result<bool> DeleteTemplate(storage::Transaction& tx, int64_t organisation_id, std::string_view code,
-                            std::string_view language) {
-  auto deleted = tx.Execute("DELETE FROM notify_templates WHERE organisation_id = $1 AND code = $2 AND language = $3",
-                            {organisation_id, std::string(code), std::string(language)});
+Result<bool> DeleteTemplate(storage::Transaction& tx, int64_t organisation_id,
+                            std::string_view code, std::string_view language) {
+  auto deleted = tx.Execute(
+      "DELETE FROM notify_templates WHERE organisation_id = $1 AND code = $2 AND language = $3",
+      {organisation_id, std::string(code), std::string(language)});
   if (!deleted.ok()) return std::move(deleted).error();
   return *deleted > 0;
 }
 
 void AddPlatformTemplates(TemplateCatalog& catalog) {
   const boost::json::value sample_name = "Camille Martin";
-  catalog.Add({"identity.invitation",
-               "Invitation of a staff member: the link to choose a password",
-               "transactional",
-               {{"display_name", "text", "the person's name", sample_name},
-                {"token", "text", "the one-time invitation token", "k2Jx9…"},
-                {"valid_days", "number", "days the link stays valid", 7}},
-               {{"fr", Text("Votre accès à Guichet",
-                            "Bonjour {{ display_name }},\n\nUn compte Guichet a été créé pour vous. Choisissez votre "
-                            "mot de passe avec ce code, valable {{ valid_days }} jours : {{ token }}\n",
-                            "<p>Bonjour {{ display_name }},</p><p>Un compte Guichet a été créé pour vous. Choisissez "
-                            "votre mot de passe avec ce code, valable {{ valid_days }} jours :</p><p><code>{{ token "
-                            "}}</code></p>")},
-                {"en", Text("Your access to Guichet",
-                            "Hello {{ display_name }},\n\nA Guichet account was created for you. Choose your password "
-                            "with this code, valid {{ valid_days }} days: {{ token }}\n",
-                            "<p>Hello {{ display_name }},</p><p>A Guichet account was created for you. Choose your "
-                            "password with this code, valid {{ valid_days }} days:</p><p><code>{{ token "
-                            "}}</code></p>")}}});
-  catalog.Add({"identity.password_reset",
-               "Password reset: the one-time code",
-               "transactional",
-               {{"display_name", "text", "the person's name", sample_name},
-                {"token", "text", "the one-time reset token", "Qp3…"},
-                {"valid_minutes", "number", "minutes the code stays valid", 30}},
-               {{"fr", Text("Réinitialisation de votre mot de passe",
-                            "Bonjour {{ display_name }},\n\nVoici votre code de réinitialisation, valable {{ "
-                            "valid_minutes }} minutes : {{ token }}\nSi vous n'avez rien demandé, ignorez ce message.\n",
-                            "<p>Bonjour {{ display_name }},</p><p>Voici votre code de réinitialisation, valable {{ "
-                            "valid_minutes }} minutes :</p><p><code>{{ token }}</code></p><p>Si vous n'avez rien "
-                            "demandé, ignorez ce message.</p>")},
-                {"en", Text("Resetting your password",
-                            "Hello {{ display_name }},\n\nHere is your reset code, valid {{ valid_minutes }} minutes: {{ "
-                            "token }}\nIf you did not ask for it, ignore this message.\n",
-                            "<p>Hello {{ display_name }},</p><p>Here is your reset code, valid {{ valid_minutes }} "
-                            "minutes:</p><p><code>{{ token }}</code></p><p>If you did not ask for it, ignore this "
-                            "message.</p>")}}});
-  catalog.Add({"wallet.movement",
-               "A movement on the holder's wallet (mandatory alert, W9)",
-               "alerts",
-               {{"display_name", "text", "the holder's name", sample_name},
-                {"amount_cents", "money", "the amount moved, in cents (negative: a debit)", -1250},
-                {"balance_cents", "money", "the balance after the movement, in cents", 3475},
-                {"label", "text", "what the movement was", "Restaurant universitaire"},
-                {"at", "datetime", "when it happened (epoch ms)", int64_t{1795000000000}}},
-               {{"fr", Text("Mouvement sur votre porte-monnaie : {{ amount_cents | money }}",
-                            "Bonjour {{ display_name }},\n\n{{ label }} : {{ amount_cents | money }} le {{ at | datetime "
-                            "}}.\nSolde : {{ balance_cents | money }}.\n",
-                            "<p>Bonjour {{ display_name }},</p><p>{{ label }} : <strong>{{ amount_cents | money "
-                            "}}</strong> le {{ at | datetime }}.</p><p>Solde : {{ balance_cents | money }}.</p>")},
-                {"en", Text("Movement on your wallet: {{ amount_cents | money }}",
-                            "Hello {{ display_name }},\n\n{{ label }}: {{ amount_cents | money }} on {{ at | datetime "
-                            "}}.\nBalance: {{ balance_cents | money }}.\n",
-                            "<p>Hello {{ display_name }},</p><p>{{ label }}: <strong>{{ amount_cents | money "
-                            "}}</strong> on {{ at | datetime }}.</p><p>Balance: {{ balance_cents | money }}.</p>")}}});
-  catalog.Add({std::string(kDigestTemplate),
-               "The digest of alerts kept for a daily or weekly summary",
-               "alerts",
-               {{"display_name", "text", "the person's name", sample_name},
-                {"period", "text", "daily or weekly", "weekly"},
-                {"from", "date", "first day covered (epoch ms)", int64_t{1794614400000}},
-                {"to", "date", "last day covered (epoch ms)", int64_t{1795132800000}},
-                {"count", "number", "number of alerts", 2},
-                {"items", "lines", "one line per alert",
-                 boost::json::array{"Restaurant universitaire : -12,50 €", "Rechargement : 20,00 €"}}},
-               {{"fr", Text("Votre récapitulatif : {{ count }} mouvement(s) du {{ from | date }} au {{ to | date }}",
-                            "Bonjour {{ display_name }},\n\nDu {{ from | date }} au {{ to | date }} :\n{{ items }}",
-                            "<p>Bonjour {{ display_name }},</p><p>Du {{ from | date }} au {{ to | date }} :</p>{{ "
-                            "items }}")},
-                {"en", Text("Your summary: {{ count }} movement(s) from {{ from | date }} to {{ to | date }}",
-                            "Hello {{ display_name }},\n\nFrom {{ from | date }} to {{ to | date }}:\n{{ items }}",
-                            "<p>Hello {{ display_name }},</p><p>From {{ from | date }} to {{ to | date }}:</p>{{ items "
-                            "}}")}}});
-  catalog.Add({"wallet.low_balance",
-               "The balance went under the threshold the holder chose (optional)",
-               "low_balance",
-               {{"display_name", "text", "the holder's name", sample_name},
-                {"balance_cents", "money", "the balance, in cents", 350},
-                {"threshold_cents", "money", "the threshold chosen, in cents", 500}},
-               {{"fr", Text("Solde bas : {{ balance_cents | money }}",
-                            "Bonjour {{ display_name }},\n\nVotre solde ({{ balance_cents | money }}) est passé sous "
-                            "{{ threshold_cents | money }}.\n",
-                            "<p>Bonjour {{ display_name }},</p><p>Votre solde (<strong>{{ balance_cents | money "
-                            "}}</strong>) est passé sous {{ threshold_cents | money }}.</p>")},
-                {"en", Text("Low balance: {{ balance_cents | money }}",
-                            "Hello {{ display_name }},\n\nYour balance ({{ balance_cents | money }}) went under {{ "
-                            "threshold_cents | money }}.\n",
-                            "<p>Hello {{ display_name }},</p><p>Your balance (<strong>{{ balance_cents | money "
-                            "}}</strong>) went under {{ threshold_cents | money }}.</p>")}}});
-  catalog.Add({"wallet.activation",
-               "Activation of a wallet: the link or code to start using it",
-               "transactional",
-               {{"display_name", "text", "the holder's name", sample_name},
-                {"activation_url", "url", "where to activate", "https://guichet.example/activer?c=K7P2"},
-                {"code", "text", "the activation code (also shown as a QR code)", "K7P2-9QXD"}},
-               {{"fr", Text("Activez votre porte-monnaie",
-                            "Bonjour {{ display_name }},\n\nActivez votre porte-monnaie : {{ activation_url }}\nCode : "
-                            "{{ code }}\n",
-                            "<p>Bonjour {{ display_name }},</p><p><a href=\"{{ activation_url }}\">Activez votre "
-                            "porte-monnaie</a>.</p><p>Code : <strong>{{ code }}</strong></p><p><img src=\"cid:qr\" "
-                            "alt=\"{{ code }}\"></p>")},
-                {"en", Text("Activate your wallet",
-                            "Hello {{ display_name }},\n\nActivate your wallet: {{ activation_url }}\nCode: {{ code }}\n",
-                            "<p>Hello {{ display_name }},</p><p><a href=\"{{ activation_url }}\">Activate your "
-                            "wallet</a>.</p><p>Code: <strong>{{ code }}</strong></p><p><img src=\"cid:qr\" alt=\"{{ "
-                            "code }}\"></p>")}}});
-  catalog.Add({"notify.campaign",
-               "A free-form message of a campaign (subject and body written by staff)",
-               "campaign",
-               {{"display_name", "text", "the person's name", sample_name},
-                {"title", "text", "the campaign's title", "Fermeture exceptionnelle"},
-                {"body", "text", "the campaign's message", "Le guichet sera fermé le 24 décembre."}},
-               {{"fr", Text("{{ title }}", "Bonjour {{ display_name }},\n\n{{ body }}\n",
-                            "<p>Bonjour {{ display_name }},</p><p>{{ body }}</p>")},
-                {"en", Text("{{ title }}", "Hello {{ display_name }},\n\n{{ body }}\n",
-                            "<p>Hello {{ display_name }},</p><p>{{ body }}</p>")}}});
+  catalog.Add(
+      {"identity.invitation",
+       "Invitation of a staff member: the link to choose a password",
+       "transactional",
+       {{"display_name", "text", "the person's name", sample_name},
+        {"token", "text", "the one-time invitation token", "k2Jx9…"},
+        {"valid_days", "number", "days the link stays valid", 7}},
+       {{"fr", Text("Votre accès à Guichet",
+                    "Bonjour {{ display_name }},\n\nUn compte Guichet a été créé pour vous. "
+                    "Choisissez votre "
+                    "mot de passe avec ce code, valable {{ valid_days }} jours : {{ token }}\n",
+                    "<p>Bonjour {{ display_name }},</p><p>Un compte Guichet a été créé pour vous. "
+                    "Choisissez "
+                    "votre mot de passe avec ce code, valable {{ valid_days }} jours "
+                    ":</p><p><code>{{ token "
+                    "}}</code></p>")},
+        {"en", Text("Your access to Guichet",
+                    "Hello {{ display_name }},\n\nA Guichet account was created for you. Choose "
+                    "your password "
+                    "with this code, valid {{ valid_days }} days: {{ token }}\n",
+                    "<p>Hello {{ display_name }},</p><p>A Guichet account was created for you. "
+                    "Choose your "
+                    "password with this code, valid {{ valid_days }} days:</p><p><code>{{ token "
+                    "}}</code></p>")}}});
+  catalog.Add(
+      {"identity.password_reset",
+       "Password reset: the one-time code",
+       "transactional",
+       {{"display_name", "text", "the person's name", sample_name},
+        {"token", "text", "the one-time reset token", "Qp3…"},
+        {"valid_minutes", "number", "minutes the code stays valid", 30}},
+       {{"fr",
+         Text("Réinitialisation de votre mot de passe",
+              "Bonjour {{ display_name }},\n\nVoici votre code de réinitialisation, valable {{ "
+              "valid_minutes }} minutes : {{ token }}\nSi vous n'avez rien demandé, ignorez ce "
+              "message.\n",
+              "<p>Bonjour {{ display_name }},</p><p>Voici votre code de réinitialisation, valable "
+              "{{ "
+              "valid_minutes }} minutes :</p><p><code>{{ token }}</code></p><p>Si vous n'avez rien "
+              "demandé, ignorez ce message.</p>")},
+        {"en",
+         Text(
+             "Resetting your password",
+             "Hello {{ display_name }},\n\nHere is your reset code, valid {{ valid_minutes }} "
+             "minutes: {{ "
+             "token }}\nIf you did not ask for it, ignore this message.\n",
+             "<p>Hello {{ display_name }},</p><p>Here is your reset code, valid {{ valid_minutes "
+             "}} "
+             "minutes:</p><p><code>{{ token }}</code></p><p>If you did not ask for it, ignore this "
+             "message.</p>")}}});
+  catalog.Add(
+      {"wallet.movement",
+       "A movement on the holder's wallet (mandatory alert, W9)",
+       "alerts",
+       {{"display_name", "text", "the holder's name", sample_name},
+        {"amount_cents", "money", "the amount moved, in cents (negative: a debit)", -1250},
+        {"balance_cents", "money", "the balance after the movement, in cents", 3475},
+        {"label", "text", "what the movement was", "Restaurant universitaire"},
+        {"at", "datetime", "when it happened (epoch ms)", int64_t{1795000000000}}},
+       {{"fr",
+         Text(
+             "Mouvement sur votre porte-monnaie : {{ amount_cents | money }}",
+             "Bonjour {{ display_name }},\n\n{{ label }} : {{ amount_cents | money }} le {{ at | "
+             "datetime "
+             "}}.\nSolde : {{ balance_cents | money }}.\n",
+             "<p>Bonjour {{ display_name }},</p><p>{{ label }} : <strong>{{ amount_cents | money "
+             "}}</strong> le {{ at | datetime }}.</p><p>Solde : {{ balance_cents | money }}.</p>")},
+        {"en",
+         Text("Movement on your wallet: {{ amount_cents | money }}",
+              "Hello {{ display_name }},\n\n{{ label }}: {{ amount_cents | money }} on {{ at | "
+              "datetime "
+              "}}.\nBalance: {{ balance_cents | money }}.\n",
+              "<p>Hello {{ display_name }},</p><p>{{ label }}: <strong>{{ amount_cents | money "
+              "}}</strong> on {{ at | datetime }}.</p><p>Balance: {{ balance_cents | money "
+              "}}.</p>")}}});
+  catalog.Add(
+      {std::string(kDigestTemplate),
+       "The digest of alerts kept for a daily or weekly summary",
+       "alerts",
+       {{"display_name", "text", "the person's name", sample_name},
+        {"period", "text", "daily or weekly", "weekly"},
+        {"from", "date", "first day covered (epoch ms)", int64_t{1794614400000}},
+        {"to", "date", "last day covered (epoch ms)", int64_t{1795132800000}},
+        {"count", "number", "number of alerts", 2},
+        {"items", "lines", "one line per alert",
+         boost::json::array{"Restaurant universitaire : -12,50 €", "Rechargement : 20,00 €"}}},
+       {{"fr",
+         Text(
+             "Votre récapitulatif : {{ count }} mouvement(s) du {{ from | date }} au {{ to | date "
+             "}}",
+             "Bonjour {{ display_name }},\n\nDu {{ from | date }} au {{ to | date }} :\n{{ items "
+             "}}",
+             "<p>Bonjour {{ display_name }},</p><p>Du {{ from | date }} au {{ to | date }} :</p>{{ "
+             "items }}")},
+        {"en",
+         Text(
+             "Your summary: {{ count }} movement(s) from {{ from | date }} to {{ to | date }}",
+             "Hello {{ display_name }},\n\nFrom {{ from | date }} to {{ to | date }}:\n{{ items }}",
+             "<p>Hello {{ display_name }},</p><p>From {{ from | date }} to {{ to | date }}:</p>{{ "
+             "items "
+             "}}")}}});
+  catalog.Add(
+      {"wallet.low_balance",
+       "The balance went under the threshold the holder chose (optional)",
+       "low_balance",
+       {{"display_name", "text", "the holder's name", sample_name},
+        {"balance_cents", "money", "the balance, in cents", 350},
+        {"threshold_cents", "money", "the threshold chosen, in cents", 500}},
+       {{"fr",
+         Text("Solde bas : {{ balance_cents | money }}",
+              "Bonjour {{ display_name }},\n\nVotre solde ({{ balance_cents | money }}) est passé "
+              "sous "
+              "{{ threshold_cents | money }}.\n",
+              "<p>Bonjour {{ display_name }},</p><p>Votre solde (<strong>{{ balance_cents | money "
+              "}}</strong>) est passé sous {{ threshold_cents | money }}.</p>")},
+        {"en",
+         Text("Low balance: {{ balance_cents | money }}",
+              "Hello {{ display_name }},\n\nYour balance ({{ balance_cents | money }}) went under "
+              "{{ "
+              "threshold_cents | money }}.\n",
+              "<p>Hello {{ display_name }},</p><p>Your balance (<strong>{{ balance_cents | money "
+              "}}</strong>) went under {{ threshold_cents | money }}.</p>")}}});
+  catalog.Add(
+      {"wallet.activation",
+       "Activation of a wallet: the link or code to start using it",
+       "transactional",
+       {{"display_name", "text", "the holder's name", sample_name},
+        {"activation_url", "url", "where to activate", "https://guichet.example/activer?c=K7P2"},
+        {"code", "text", "the activation code (also shown as a QR code)", "K7P2-9QXD"}},
+       {{"fr",
+         Text("Activez votre porte-monnaie",
+              "Bonjour {{ display_name }},\n\nActivez votre porte-monnaie : {{ activation_url "
+              "}}\nCode : "
+              "{{ code }}\n",
+              "<p>Bonjour {{ display_name }},</p><p><a href=\"{{ activation_url }}\">Activez votre "
+              "porte-monnaie</a>.</p><p>Code : <strong>{{ code }}</strong></p><p><img "
+              "src=\"cid:qr\" "
+              "alt=\"{{ code }}\"></p>")},
+        {"en",
+         Text("Activate your wallet",
+              "Hello {{ display_name }},\n\nActivate your wallet: {{ activation_url }}\nCode: {{ "
+              "code }}\n",
+              "<p>Hello {{ display_name }},</p><p><a href=\"{{ activation_url }}\">Activate your "
+              "wallet</a>.</p><p>Code: <strong>{{ code }}</strong></p><p><img src=\"cid:qr\" "
+              "alt=\"{{ "
+              "code }}\"></p>")}}});
+  catalog.Add(
+      {"notify.campaign",
+       "A free-form message of a campaign (subject and body written by staff)",
+       "campaign",
+       {{"display_name", "text", "the person's name", sample_name},
+        {"title", "text", "the campaign's title", "Fermeture exceptionnelle"},
+        {"body", "text", "the campaign's message", "Le guichet sera fermé le 24 décembre."}},
+       {{"fr", Text("{{ title }}", "Bonjour {{ display_name }},\n\n{{ body }}\n",
+                    "<p>Bonjour {{ display_name }},</p><p>{{ body }}</p>")},
+        {"en", Text("{{ title }}", "Hello {{ display_name }},\n\n{{ body }}\n",
+                    "<p>Hello {{ display_name }},</p><p>{{ body }}</p>")}}});
 }
 
 }  // namespace guichet::notify

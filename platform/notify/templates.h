@@ -25,7 +25,7 @@
 
 namespace guichet::notify {
 
-inline constexpr int64_t kSubjectLengthMax = 200;        // characters
+inline constexpr int64_t kSubjectLengthMax = 200;  // characters
 inline constexpr int64_t kTemplatePartBytesMax = 64 * 1024;
 inline constexpr int64_t kTemplateCodeLengthMax = 60;
 inline constexpr int64_t kRenderedBytesMax = 256 * 1024;  // one rendered part
@@ -35,8 +35,8 @@ inline constexpr std::string_view kDigestTemplate = "notify.digest";
 bool IsLanguage(std::string_view language);
 
 struct VariableSpec {
-  std::string name;         // [a-z0-9_]
-  std::string kind;         // text, money, date, datetime, number, url, lines
+  std::string name;  // [a-z0-9_]
+  std::string kind;  // text, money, date, datetime, number, url, lines
   std::string description;
   boost::json::value sample;  // used by previews
 };
@@ -106,14 +106,14 @@ std::vector<storage::Migration> TemplateMigrations();
 
 // The effective template for an organisation (nullopt: the platform's only).
 Result<StoredTemplate> EffectiveTemplate(storage::Transaction& tx, const TemplateCatalog& catalog,
-                                         std::optional<int64_t> organisation_id, std::string_view code,
-                                         std::string_view language);
-Status SaveTemplate(storage::Transaction& tx, const TemplateCatalog& catalog, int64_t organisation_id,
-                    std::string_view code, std::string_view language, const TemplateText& text,
-                    int64_t actor_id, int64_t now_ms);
+                                         std::optional<int64_t> organisation_id,
+                                         std::string_view code, std::string_view language);
+Status SaveTemplate(storage::Transaction& tx, const TemplateCatalog& catalog,
+                    int64_t organisation_id, std::string_view code, std::string_view language,
+                    const TemplateText& text, int64_t actor_id, int64_t now_ms);
 // False when the organisation had none of its own.
-Result<bool> DeleteTemplate(storage::Transaction& tx, int64_t organisation_id, std::string_view code,
-                            std::string_view language);
+Result<bool> DeleteTemplate(storage::Transaction& tx, int64_t organisation_id,
+                            std::string_view code, std::string_view language);
 
 // The rendered message.
 Result<TemplateText> RenderTemplate(const TemplateText& text, const boost::json::object& variables,

@@ -50,7 +50,8 @@ TEST(TemplatesRender, DatesInParisTime) {
 TEST(TemplatesRender, ListsAreLinesOrHtmlLists) {
   const object variables = {{"items", boost::json::array{"a < b", "c"}}};
   EXPECT_EQ(*Render("{{ items }}", variables, {"fr", false}), "- a < b\n- c\n");
-  EXPECT_EQ(*Render("{{ items }}", variables, {"fr", true}), "<ul><li>a &lt; b</li><li>c</li></ul>");
+  EXPECT_EQ(*Render("{{ items }}", variables, {"fr", true}),
+            "<ul><li>a &lt; b</li><li>c</li></ul>");
 }
 
 TEST(TemplatesRender, MissingVariableIsEmptyAndFiltersCheckTypes) {
@@ -86,8 +87,9 @@ TEST(TemplatesCheck, SyntaxErrors) {
 TEST(TemplatesCatalog, EveryBuiltinRendersWithItsSamplesInBothLanguages) {
   TemplateCatalog catalog;
   AddPlatformTemplates(catalog);
-  for (const std::string_view code : {"identity.invitation", "identity.password_reset", "wallet.movement",
-                                      "notify.digest", "wallet.low_balance", "wallet.activation"}) {
+  for (const std::string_view code :
+       {"identity.invitation", "identity.password_reset", "wallet.movement", "notify.digest",
+        "wallet.low_balance", "wallet.activation"}) {
     const TemplateCode& declared = Code(catalog, code);
     for (const auto& [language, text] : declared.builtin) {
       auto rendered = RenderTemplate(text, SampleVariables(declared), language);
