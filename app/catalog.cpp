@@ -3,6 +3,7 @@
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
 #include "platform/notify/delivery_http.h"
+#include "platform/notify/webhooks_http.h"
 #include "platform/privacy/privacy.h"
 #include "platform/identity/machines.h"
 
@@ -24,7 +25,7 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
-                       "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage"},
+                       "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage", "notify.webhooks.read", "notify.webhooks.manage"},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {}, true, {"national"}});
@@ -40,7 +41,7 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
-                       "notify.senders.manage", "notify.messages.manage"},
+                       "notify.senders.manage", "notify.messages.manage", "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"departement", "tourism_office"}});
 }
 
@@ -56,7 +57,7 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
                       "family.city_agent",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
-                       "notify.senders.manage", "notify.messages.manage"},
+                       "notify.senders.manage", "notify.messages.manage", "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"syndicate", "city"}});
 }
 
@@ -68,6 +69,7 @@ identity::RightsCatalog BuildCatalog() {
   identity::DeclareMachinePermissions(catalog);
   privacy::DeclarePermissions(catalog);
   notify::DeclarePermissions(catalog);
+  notify::DeclareWebhookPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);
