@@ -404,8 +404,9 @@ Result<WebhookEndpoint> Webhooks::Update(const identity::Caller& caller, int64_t
     // Enabling again clears the reason it was disabled (staff fixed the receiver).
     auto updated = tx.Execute(
         "UPDATE notify_webhook_endpoints SET url = $2, description = $3, event_types = $4, enabled = $5,"
-        " disabled_reason = CASE WHEN $5 = 1 THEN NULL ELSE disabled_reason END, updated_at = $6 WHERE id = $1",
-        {id, after.url, after.description, JoinTypes(after.event_types), int64_t{after.enabled ? 1 : 0}, now});
+        " disabled_reason = $6, updated_at = $7 WHERE id = $1",
+        {id, after.url, after.description, JoinTypes(after.event_types), int64_t{after.enabled ? 1 : 0},
+         after.disabled_reason ? Param(*after.disabled_reason) : Param(nullptr), now});
     if (!updated.ok()) return std::move(updated).error();
     GUICHET_TRY_STATUS(Audit(tx, caller, before.organisation_id, "notify.webhook.update", id, AuditJson(before),
                              AuditJson(after), request_id, now));
