@@ -11,6 +11,10 @@ import { ForbiddenPage } from './pages/forbidden';
 import { ForgotPasswordPage } from './pages/forgot_password';
 import { HomePage } from './pages/home';
 import { LoginPage } from './pages/login';
+import { BadAddressesPage } from './pages/bad_addresses';
+import { MessagesPage, messageSections } from './pages/messages';
+import { WebhookDetailPage } from './pages/webhook_detail';
+import { WebhooksPage } from './pages/webhooks';
 import { NotFoundPage } from './pages/not_found';
 import { ResetPasswordPage } from './pages/reset_password';
 import { ServicePage } from './pages/service';
@@ -78,6 +82,25 @@ const routes: Route[] = [
     title: 'staff.detail.title',
     access: { permission: 'identity.staff.read' },
     render: ({ id }) => <StaffDetailPage id={id ?? ''} />,
+  },
+  { pattern: '/messages', title: 'messages.title', access: 'session', render: () => <MessagesPage /> },
+  {
+    pattern: '/messages/webhooks',
+    title: 'webhooks.title',
+    access: { permission: 'notify.webhooks.read' },
+    render: () => <WebhooksPage />,
+  },
+  {
+    pattern: '/messages/webhooks/:id',
+    title: 'webhooks.detail.title',
+    access: { permission: 'notify.webhooks.read' },
+    render: ({ id }) => <WebhookDetailPage id={id ?? ''} />,
+  },
+  {
+    pattern: '/messages/bad-addresses',
+    title: 'bad.title',
+    access: { permission: 'notify.addresses.read' },
+    render: () => <BadAddressesPage />,
   },
 ];
 
@@ -175,6 +198,9 @@ export function App() {
     ...services.map((service) => ({ path: service.path, label: service.name })),
     ...(permissions.has('identity.staff.read')
       ? [{ path: '/staff', label: 'nav.staff' as MessageKey }]
+      : []),
+    ...(messageSections.some((section) => permissions.has(section.permission))
+      ? [{ path: '/messages', label: 'nav.messages' as MessageKey }]
       : []),
     { path: '/status', label: 'nav.status' },
   ];
