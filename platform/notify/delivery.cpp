@@ -52,6 +52,12 @@ Status Settle(Transaction& tx, const QueuedMessage& message, std::string_view st
                         Truncated(detail), std::nullopt});
 }
 
+// Failures of the database itself fail the whole run (retried by the job); others are the row's.
+bool StorageFailure(const Error& error) {
+  return error.kind == ErrorKind::kUnavailable || error.kind == ErrorKind::kInternal ||
+         error.code.starts_with("database_");
+}
+
 std::string_view OutcomeName(DeliveryOutcome::Kind kind) {
   switch (kind) {
     case DeliveryOutcome::Kind::kSent: return "sent";
@@ -206,6 +212,13 @@ Result<std::vector<DeliveryEngine::Claimed>> DeliveryEngine::Claim(RunReport& re
           continue;
         }
         auto verdict = composer_.Decide(tx, item.message);
+        if (!verdict.ok() && !StorageFailure(verdict.error())) {
+          // One row the composer cannot judge must not hold up the queue.
+          GUICHET_TRY_STATUS(Settle(tx, item.message, "failed", "failed",
+                                    "could not decide: " + verdict.error().message, now));
+          ++settled.failed;
+          continue;
+        }
         if (!verdict.ok()) return std::move(verdict).error();
         if (*verdict == Verdict::kSuppress) {
           GUICHET_TRY_STATUS(Settle(tx, item.message, "suppressed", "suppressed",
@@ -214,6 +227,7 @@ Result<std::vector<DeliveryEngine::Claimed>> DeliveryEngine::Claim(RunReport& re
           continue;
         }
         auto composed = composer_.Compose(tx, item.message);
+        if (!composed.ok() && StorageFailure(composed.error())) return std::move(composed).error();
         if (!composed.ok()) {
           // Nothing to send (a template missing or wrong): retrying will not help.
           GUICHET_TRY_STATUS(Settle(tx, item.message, "failed", "failed",

@@ -63,7 +63,7 @@ void AddReportRoutes(http::Router& router, identity::IdentityHttpContext& contex
       {.summary = "Delivery report from the SMS provider, signed with HMAC-SHA256 (X-Guichet-Signature)",
        .tag = std::string(kTag),
        .request_schema = report_schema,
-       .errors = {{401, "Signature missing or wrong"}, {404, "Unknown message"}, {422, "Malformed report"},
+       .errors = {{400, "Signature missing or wrong (signature_invalid)"}, {404, "Unknown message"}, {422, "Malformed report"},
                   {503, "Report ahead of our record of the submission: retry later"}}},
       [&delivery, &context](const RequestContext& request, Gate&) -> Result<Response> {
         auto applied = ApplySmsReport(context.database, context.clock, delivery.report_secret,
@@ -78,7 +78,7 @@ void AddReportRoutes(http::Router& router, identity::IdentityHttpContext& contex
                   "with HMAC-SHA256 (X-Guichet-Signature): the address is marked bad",
        .tag = std::string(kTag),
        .request_schema = report_schema,
-       .errors = {{401, "Signature missing or wrong"}, {422, "Malformed report"}}},
+       .errors = {{400, "Signature missing or wrong (signature_invalid)"}, {422, "Malformed report"}}},
       [&delivery, &context](const RequestContext& request, Gate&) -> Result<Response> {
         auto applied = ApplyBounceReport(context.database, context.clock, delivery.report_secret,
                                          request.request->body(),

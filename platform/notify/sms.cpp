@@ -148,7 +148,7 @@ bool ReportSignatureValid(std::string_view secret, std::string_view body, std::s
 Result<SmsReportResult> ApplySmsReport(storage::Database& database, const Clock& clock, std::string_view secret,
                                        std::string_view body, std::string_view signature) {
   if (static_cast<int64_t>(body.size()) > kReportBytesMax || !ReportSignatureValid(secret, body, signature)) {
-    return Error{ErrorKind::kUnauthenticated, "signature_invalid", "the report signature does not verify", {}};
+    return Error::Invalid("signature_invalid", "the report signature does not verify");
   }
   const std::optional<boost::json::object> report = ParseObject(body);
   const std::string reference = report ? JsonString(*report, "client_reference") : "";
@@ -202,7 +202,7 @@ Result<SmsReportResult> ApplySmsReport(storage::Database& database, const Clock&
 Result<int64_t> ApplyBounceReport(storage::Database& database, const Clock& clock, std::string_view secret,
                                   std::string_view body, std::string_view signature) {
   if (static_cast<int64_t>(body.size()) > kReportBytesMax || !ReportSignatureValid(secret, body, signature)) {
-    return Error{ErrorKind::kUnauthenticated, "signature_invalid", "the report signature does not verify", {}};
+    return Error::Invalid("signature_invalid", "the report signature does not verify");
   }
   const std::optional<boost::json::object> report = ParseObject(body);
   if (!report) return Error{ErrorKind::kValidation, "report_invalid", "a JSON object expected", {}};

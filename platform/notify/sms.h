@@ -52,7 +52,7 @@ class SmsChannel final : public Channel {
 std::string SmsClientReference(int64_t message_id);
 
 // A verified delivery report: the row goes from sent to delivered or bounced (and the number
-// is marked bad on a failure the provider calls permanent). Errors: signature_invalid (401),
+// is marked bad on a failure the provider calls permanent). Errors: signature_invalid (400: a public route, authenticated by its signature),
 // report_invalid (422), message_not_found (404), message_not_recorded_yet (503: the report
 // arrived before the engine recorded the submission; providers retry such answers).
 struct SmsReportResult {

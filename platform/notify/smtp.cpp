@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "platform/notify/mime.h"
+#include "platform/notify/mime_dkim.h"
 
 namespace guichet::notify {
 namespace {
@@ -75,7 +76,9 @@ Result<std::string> SmtpChannel::Render(const QueuedMessage& message, const Comp
   envelope.extra_headers.push_back({"X-Guichet-Message", std::to_string(message.id)});
   if (envelope_from != nullptr) *envelope_from = sender.from_address;
   if (message_id != nullptr) *message_id = envelope.message_id;
-  return BuildMime(envelope, composed);
+  std::string mime = BuildMime(envelope, composed);
+  if (sender.dkim_selector.empty() || sender.dkim_private_key.empty()) return mime;
+  return DkimSign(mime, sender.domain, sender.dkim_selector, sender.dkim_private_key, clock_.NowMs() / 1000);
 }
 
 DeliveryOutcome SmtpChannel::Deliver(const QueuedMessage& message, const ComposedMessage& composed) {

@@ -1,6 +1,6 @@
 // E-mail over SMTP with libcurl: STARTTLS (required or opportunistic) or implicit TLS
 // (smtps://), AUTH when a user is set, the organisation's sender (senders.h), our own MIME
-// (mime.h). DKIM signing is not implemented yet: senders already hold a selector and key.
+// (mime.h) and a DKIM signature when the sender domain has a selector and key (mime_dkim.h).
 #pragma once
 
 #include <cstdint>

@@ -178,6 +178,38 @@ for (const backend of backends()) {
       assert.ok(decode(attachment).equals(pdf), 'PDF bytes intact');
     });
 
+    test('DKIM: a sender with a key signs its mail; Mail::DKIM verifies it, and a changed body fails', async () => {
+      const key = join(tmp, `dkim-${backend}.pem`);
+      execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key], { stdio: 'pipe' });
+      const publicDer = execFileSync('openssl', ['pkey', '-in', key, '-pubout', '-outform', 'DER']);
+      const record = `v=DKIM1; k=rsa; p=${publicDer.toString('base64')}`;
+      const set = await staff.call('PUT', `/api/v1/organisations/${cityId}/sender`, {
+        from_address: 'mairie@venissieux.example', display_name: 'Mairie de Vénissieux',
+        dkim_selector: 'guichet2026', dkim_private_key: (await import('node:fs')).readFileSync(key, 'utf8'),
+      });
+      assert.equal(set.status, 200, set.text);
+      assert.equal(set.body.dkim_key_set, true);
+      assert.equal(set.body.dkim_private_key, undefined, 'the key is never read back');
+      const id = await queue(server, { channel: 'email', recipient: 'dkim@example.fr', template_code: 'test.dkim',
+        organisation_id: cityId, variables: { subject: 'Signé — DKIM', text: 'Corps  avec  espaces \n\n', html: '<p>é</p>',
+          qr: 'DKIM-QR' } });
+      await settled(id, ['sent']);
+      const mail = await pollUntil(async () => (await maildev.emails()).find((e) => e.to?.[0]?.address === 'dkim@example.fr'),
+        { what: 'the signed e-mail' });
+      const source = await maildev.source(mail.id);
+      assert.match(source, /^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=venissieux\.example; s=guichet2026;/);
+      const verify = (text) => {
+        try {
+          return execFileSync('perl', ['tests/support/dkim-verify.pl', record], { input: text }).toString();
+        } catch (error) { return error.stdout.toString(); }
+      };
+      assert.match(verify(source), /^pass/);
+      assert.match(verify(source.replace('Corps', 'Corps modifi\u00e9')), /^fail/);
+      const removed = await staff.call('PUT', `/api/v1/organisations/${cityId}/sender`, {
+        from_address: 'mairie@venissieux.example', display_name: 'Mairie de Vénissieux' });
+      assert.equal(removed.body.dkim_key_set, false);
+    });
+
     test('SMS: delivered report, unreachable number bounced and marked bad, later messages rejected unsent', async () => {
       const ok = await queue(server, { channel: 'sms', recipient: '06 12 34 56 78', template_code: 'test.sms',
         organisation_id: cityId, variables: { text: 'Votre code : 1234' } });
@@ -200,13 +232,23 @@ for (const backend of backends()) {
       assert.match(rejected.log[0].detail, /marked bad/);
       assert.equal((await sms.messages()).filter((m) => m.to === unreachable).length, 1, 'not sent again');
 
+      // Another tree's staff neither see nor clear it, nor read the message: 404, not 403.
+      const stranger = new Client(server);
+      assert.equal((await stranger.login('pass.admin@demo.guichet.fr')).status, 200);
+      const theirs = await stranger.call('GET', '/api/v1/notify/bad-addresses?channel=sms');
+      assert.equal(theirs.status, 200);
+      assert.ok(!theirs.body.items.some((b) => b.id === entry.id));
+      assert.equal((await stranger.call('POST', `/api/v1/notify/bad-addresses/${entry.id}/clear`, {})).status, 404);
+      assert.equal((await stranger.call('GET', `/api/v1/notify/messages/${bad}`)).status, 404);
+      assert.equal((await stranger.call('GET', `/api/v1/organisations/${cityId}/sender`)).status, 404);
       const cleared = await staff.call('POST', `/api/v1/notify/bad-addresses/${entry.id}/clear`, { corrected_to: '+33611111111' });
       assert.equal(cleared.status, 200, cleared.text);
       assert.equal(cleared.body.corrected_to, '+33611111111');
       const twice = await staff.call('POST', `/api/v1/notify/bad-addresses/${entry.id}/clear`, {});
       assert.equal(twice.status, 409);
-      const audit = await staff.call('GET', `/api/v1/audit?record_type=bad_address&record_id=${entry.id}`);
-      if (audit.status === 200) assert.ok(JSON.stringify(audit.body).includes('notify.bad_address.clear'));
+      const audit = await staff.call('GET', `/api/v1/audit/bad_address/${entry.id}`);
+      assert.equal(audit.status, 200, audit.text);
+      assert.ok(JSON.stringify(audit.body).includes('notify.bad_address.clear'));
 
       const fixed = await queue(server, { channel: 'sms', recipient: '01 23 45 67 89', template_code: 'test.sms',
         organisation_id: cityId, variables: { text: 'Fixe' } });
@@ -233,7 +275,8 @@ for (const backend of backends()) {
       const body = JSON.stringify({ channel: 'email', address: 'Clemence.Martin@example.fr', status_code: 550,
         reason: '5.1.1 mailbox unknown' });
       const unsigned = await postJson(server, '/api/v1/notify/bounces', JSON.parse(body), { headers: { 'X-Guichet-Signature': '00' } });
-      assert.equal(unsigned.status, 401);
+      assert.equal(unsigned.status, 400);
+      assert.equal(unsigned.body.code, 'signature_invalid');
       const r = await fetch(`${server.url}/api/v1/notify/bounces`, { method: 'POST', body,
         headers: { 'Content-Type': 'application/json', 'X-Guichet-Signature': sign(body) } });
       assert.equal(r.status, 200, await r.text());
