@@ -23,7 +23,14 @@
 #include "platform/identity/oidc.h"
 #include "platform/notify/addresses.h"
 #include "platform/notify/delivery.h"
-#include "platform/notify/delivery_composer.h"
+#include "platform/notify/campaigns.h"
+#include "platform/notify/composer.h"
+#include "platform/notify/contacts.h"
+#include "platform/notify/content.h"
+#include "platform/notify/digests.h"
+#include "platform/notify/notify_http.h"
+#include "platform/notify/preferences.h"
+#include "platform/notify/templates.h"
 #include "platform/notify/delivery_http.h"
 #include "platform/notify/outbox.h"
 #include "platform/notify/senders.h"
@@ -58,7 +65,7 @@ std::vector<storage::Migration> AllMigrations() {
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations(), ledger::Migrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -177,18 +184,39 @@ notify::SmtpOptions SmtpOptionsOf(const Settings& settings) {
   return options;
 }
 
-// Message delivery (issue 4). The composer is the content branch's seam: VariablesComposer
-// says what the variables say until templates, preferences and digests replace it here.
+// Message content (issue 4): templates, contacts of each person type, audiences of campaigns.
+// Modules add their codes, contact lookups and audience providers here before serving.
+struct MessageContent {
+  notify::TemplateCatalog templates;
+  notify::ContactDirectory contacts;
+  notify::AudienceRegistry audiences;
+  std::string link_secret;
+};
+
+void FillMessageContent(MessageContent& content, const Settings& settings) {
+  notify::AddPlatformTemplates(content.templates);
+  notify::RegisterStaffContacts(content.contacts);
+  notify::RegisterStaffAudience(content.audiences);
+  content.link_secret = settings.notify_link_secret;
+  if (content.link_secret.empty()) {
+    content.link_secret = crypto::RandomBytes(32);
+    log::Warn("notify_link_secret is empty: unsubscribe links are signed with a random key and stop working at restart");
+  }
+}
+
+// Message delivery (issue 4): the content side composes, the delivery engine sends.
 struct Delivery {
-  notify::VariablesComposer composer;
+  std::unique_ptr<notify::TemplateComposer> composer;
   std::unique_ptr<notify::SmtpChannel> smtp;
   std::unique_ptr<notify::SmsChannel> sms;
   std::unique_ptr<notify::DeliveryEngine> engine;
 };
 
 void WireDelivery(Delivery& delivery, const Settings& settings, storage::Database& database, const Clock& clock,
-                  jobs::Runner& runner) {
-  delivery.engine = std::make_unique<notify::DeliveryEngine>(database, clock, delivery.composer,
+                  jobs::Runner& runner, const MessageContent& content) {
+  delivery.composer = std::make_unique<notify::TemplateComposer>(
+      content.templates, clock, notify::ComposerOptions{settings.public_url, content.link_secret});
+  delivery.engine = std::make_unique<notify::DeliveryEngine>(database, clock, *delivery.composer,
                                                              DeliveryOptionsOf(settings));
   delivery.smtp = std::make_unique<notify::SmtpChannel>(database, clock, SmtpOptionsOf(settings));
   delivery.engine->AddChannel(*delivery.smtp);
@@ -261,12 +289,21 @@ int Serve(const Settings& settings) {
                       *oidc_transport);
   identity::AddOidcRoutes(router, identity_http, oidc);
   privacy::Privacy privacy_service(**database, clock, authorizer);
+  notify::RegisterProcessing(privacy_service.processing());
   privacy::AddPrivacyRoutes(router, identity_http, privacy_service);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
   RegisterLedgerJobs(runner, **database, clock);
+  MessageContent message_content;
+  FillMessageContent(message_content, settings);
   Delivery delivery;
-  WireDelivery(delivery, settings, **database, clock, runner);
+  WireDelivery(delivery, settings, **database, clock, runner, message_content);
+  notify::RegisterDigestJob(runner, **database, clock, message_content.contacts, message_content.templates);
+  notify::RegisterCampaignJobs(runner, **database, clock, message_content.contacts, message_content.templates,
+                               message_content.audiences);
+  notify::Content content_service(**database, clock, authorizer, message_content.templates, message_content.contacts,
+                                  message_content.audiences, {message_content.link_secret});
+  notify::AddContentRoutes(router, identity_http, content_service);
   notify::BadAddresses bad_addresses(**database, clock, authorizer);
   notify::Senders senders(**database, clock, authorizer);
   notify::DeliveryHttpContext delivery_http{bad_addresses, senders, authorizer, settings.notify_report_secret};

@@ -129,6 +129,11 @@ const std::vector<Spec>& Specs() {
        "web push VAPID private key (base64url P-256 scalar); empty: generated once and kept in the database"},
       {"vapid_subject", &Settings::vapid_subject, {}, {},
        "contact given to push services in the VAPID token (mailto: or https: URL)"},
+      {"public_url", &Settings::public_url, {}, {},
+       "public address of this server, without trailing slash: links in messages (unsubscribe) point there"},
+      {"notify_link_secret", &Settings::notify_link_secret, {}, {},
+       "HMAC-SHA256 key of unsubscribe and open links in messages; empty: a random key per start "
+       "(links stop working at restart)"},
       {"log_level", &Settings::log_level, {}, {"trace", "debug", "info", "warn", "error"},
        "least severe level written"},
       {"log_format", &Settings::log_format, {}, {"text", "json"},
