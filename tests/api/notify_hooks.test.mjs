@@ -257,14 +257,16 @@ for (const backend of backends()) {
 
       const queued = await postJson(server, '/api/v1/diagnostics/messages', {
         channel: 'push', recipient: subscription.endpoint, template_code: 'wallet.low_balance',
-        organisation_id: cityId, variables: { subject: 'Solde bas', text: 'Il vous reste 3,20 € — rechargez ici.' },
+        organisation_id: cityId, language: 'fr',
+        variables: { display_name: 'Sylvie', balance_cents: 320, threshold_cents: 500 },
       });
       assert.equal(queued.status, 201, queued.text);
       const got = await pollUntil(() => push.received()[0], { timeoutMs: 20000, what: 'a push message' });
       assert.deepEqual(push.refused(), []);
       const payload = JSON.parse(got.text);
-      assert.equal(payload.title, 'Solde bas');
-      assert.equal(payload.body, 'Il vous reste 3,20 € — rechargez ici.');
+      // Composed from the organisation's template (notify-content), then encrypted for the device.
+      assert.match(payload.title, /^Solde bas : 3,20\s€$/);
+      assert.match(payload.body, /^Bonjour Sylvie,\n\nVotre solde \(3,20\s€\) est passé sous 5,00\s€\.\n$/);
       assert.equal(payload.message_id, queued.body.id);
       assert.equal(got.vapid.k, key.body.public_key);
       assert.equal(got.vapid.claims.aud, push.origin);
@@ -273,7 +275,7 @@ for (const backend of backends()) {
 
       push.expire(subscription.endpoint);
       const again = await postJson(server, '/api/v1/diagnostics/messages', {
-        channel: 'push', recipient: subscription.endpoint, template_code: 'wallet.low_balance',
+        channel: 'push', recipient: subscription.endpoint, template_code: 'diagnostics.push',
         organisation_id: cityId, variables: { subject: 'Encore', text: 'x' },
       });
       await pollUntil(async () => {
