@@ -12,6 +12,12 @@ import { ForgotPasswordPage } from './pages/forgot_password';
 import { HomePage } from './pages/home';
 import { LoginPage } from './pages/login';
 import { BadAddressesPage } from './pages/bad_addresses';
+import { CampaignsPage } from './pages/campaigns';
+import { MessagePreferencesPage } from './pages/message_preferences';
+import { PersonHistoryPage } from './pages/person_history';
+import { TemplateEditPage } from './pages/template_edit';
+import { TemplatesPage } from './pages/templates';
+import { UnsubscribePage } from './pages/unsubscribe';
 import { MessagesPage, messageSections } from './pages/messages';
 import { WebhookDetailPage } from './pages/webhook_detail';
 import { WebhooksPage } from './pages/webhooks';
@@ -102,6 +108,39 @@ const routes: Route[] = [
     access: { permission: 'notify.addresses.read' },
     render: () => <BadAddressesPage />,
   },
+  {
+    pattern: '/messages/templates',
+    title: 'templates.title',
+    access: { permission: 'notify.templates.manage' },
+    render: () => <TemplatesPage />,
+  },
+  {
+    pattern: '/messages/templates/:organisation/:code/:language',
+    title: 'templates.title',
+    access: { permission: 'notify.templates.manage' },
+    render: ({ organisation, code, language }) => (
+      <TemplateEditPage organisation={organisation ?? ''} code={code ?? ''} language={language ?? ''} />
+    ),
+  },
+  {
+    pattern: '/messages/campaigns',
+    title: 'campaigns.title',
+    access: { permission: 'notify.campaigns.manage' },
+    render: () => <CampaignsPage />,
+  },
+  {
+    pattern: '/messages/people/:type/:id',
+    title: 'history.title',
+    access: { permission: 'notify.people.read' },
+    render: ({ type, id }) => <PersonHistoryPage type={type ?? ''} id={id ?? ''} />,
+  },
+  {
+    pattern: '/account/messages',
+    title: 'prefs.title',
+    access: 'session',
+    render: () => <MessagePreferencesPage />,
+  },
+  { pattern: '/unsubscribe', title: 'unsubscribe.title', render: () => <UnsubscribePage /> },
 ];
 
 function resolve(path: string): { route: Route; params: Record<string, string> } | undefined {
@@ -199,7 +238,7 @@ export function App() {
     ...(permissions.has('identity.staff.read')
       ? [{ path: '/staff', label: 'nav.staff' as MessageKey }]
       : []),
-    ...(messageSections.some((section) => permissions.has(section.permission))
+    ...(messageSections.some((section) => permissions.has(section.permission)) || permissions.has('notify.people.read')
       ? [{ path: '/messages', label: 'nav.messages' as MessageKey }]
       : []),
     { path: '/status', label: 'nav.status' },

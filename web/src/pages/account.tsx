@@ -87,6 +87,9 @@ export function AccountPage() {
         </p>
       </section>
 
+      <p>
+        <Link href="/account/messages">{t('prefs.link')}</Link>
+      </p>
       <PushSubscribe />
 
       <section aria-labelledby="account-sessions-title">
