@@ -38,10 +38,10 @@ inline constexpr int64_t kWebhookEndpointsPerOrganisationMax = 20;
 inline constexpr int64_t kWebhookUrlLengthMax = 2000;
 inline constexpr int64_t kWebhookDescriptionLengthMax = 200;
 inline constexpr int64_t kWebhookEventTypesMax = 50;
-inline constexpr int64_t kWebhookSecretBytes = 32;                 // random key bytes
+inline constexpr int64_t kWebhookSecretBytes = 32;                     // random key bytes
 inline constexpr int64_t kWebhookPreviousSecretMs = 24 * 3600 * 1000;  // old secret still signs
-inline constexpr int64_t kWebhookResponseExcerptBytesMax = 1000;    // kept per attempt
-inline constexpr int64_t kWebhookResponseBytesMax = 64 * 1024;      // read at most, then cut
+inline constexpr int64_t kWebhookResponseExcerptBytesMax = 1000;       // kept per attempt
+inline constexpr int64_t kWebhookResponseBytesMax = 64 * 1024;         // read at most, then cut
 inline constexpr int64_t kWebhookDeliveryListRowsMax = 200;
 inline constexpr std::string_view kWebhookTestEvent = "webhook.test";
 
@@ -128,8 +128,8 @@ struct WebhookOptions {
 // Emits `event_type` with `data_json` (a JSON object) for `organisation_id`, in the caller's
 // transaction: returns the outbox ids queued (none when no endpoint wants it).
 Result<std::vector<int64_t>> EmitWebhookEvent(storage::Transaction& tx, int64_t organisation_id,
-                                              std::string_view event_type, std::string_view data_json,
-                                              int64_t now_ms);
+                                              std::string_view event_type,
+                                              std::string_view data_json, int64_t now_ms);
 
 // The staff side: every call checks the caller's rights at the endpoint's organisation;
 // other organisations' endpoints answer webhook_not_found (404). Changes are audited.
@@ -137,23 +137,31 @@ class Webhooks {
  public:
   Webhooks(storage::Database& database, const Clock& clock, const identity::Authorizer& authorizer,
            const WebhookEventCatalog& catalog, WebhookOptions options)
-      : database_(database), clock_(clock), authorizer_(authorizer), catalog_(catalog),
+      : database_(database),
+        clock_(clock),
+        authorizer_(authorizer),
+        catalog_(catalog),
         options_(std::move(options)) {}
 
   Result<WebhookWithSecret> Create(const identity::Caller& caller, int64_t organisation_id,
-                                   const WebhookEndpointInput& input, const std::string& request_id);
+                                   const WebhookEndpointInput& input,
+                                   const std::string& request_id);
   Result<std::vector<WebhookEndpoint>> List(const identity::Caller& caller);
   Result<WebhookEndpoint> Get(const identity::Caller& caller, int64_t id);
-  Result<WebhookEndpoint> Update(const identity::Caller& caller, int64_t id, const WebhookEndpointInput& input,
-                                 const std::string& request_id);
+  Result<WebhookEndpoint> Update(const identity::Caller& caller, int64_t id,
+                                 const WebhookEndpointInput& input, const std::string& request_id);
   Status Delete(const identity::Caller& caller, int64_t id, const std::string& request_id);
-  Result<WebhookWithSecret> RotateSecret(const identity::Caller& caller, int64_t id, const std::string& request_id);
+  Result<WebhookWithSecret> RotateSecret(const identity::Caller& caller, int64_t id,
+                                         const std::string& request_id);
   // Queues a "webhook.test" event to this endpoint only (enabled or not: to check it).
-  Result<int64_t> SendTest(const identity::Caller& caller, int64_t id, const std::string& request_id);
-  Result<std::vector<WebhookDelivery>> Deliveries(const identity::Caller& caller, int64_t endpoint_id);
+  Result<int64_t> SendTest(const identity::Caller& caller, int64_t id,
+                           const std::string& request_id);
+  Result<std::vector<WebhookDelivery>> Deliveries(const identity::Caller& caller,
+                                                  int64_t endpoint_id);
   Result<WebhookDelivery> Delivery(const identity::Caller& caller, int64_t message_id);
   // A new outbox row with the original's payload and webhook-id, pointing to it.
-  Result<WebhookDelivery> Replay(const identity::Caller& caller, int64_t message_id, const std::string& request_id);
+  Result<WebhookDelivery> Replay(const identity::Caller& caller, int64_t message_id,
+                                 const std::string& request_id);
 
   const WebhookEventCatalog& catalog() const { return catalog_; }
 

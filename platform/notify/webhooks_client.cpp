@@ -1,10 +1,10 @@
 #include "platform/notify/webhooks_client.h"
 
-#include <chrono>
-#include <mutex>
-
 #include <curl/curl.h>
 #include <fmt/format.h>
+
+#include <chrono>
+#include <mutex>
 
 #include "platform/base/assert.h"
 
@@ -36,7 +36,8 @@ HttpPostResult HttpPost(const HttpPostRequest& request) {
   CURL* curl = curl_easy_init();
   GUICHET_ASSERT(curl != nullptr);
   curl_slist* headers = nullptr;
-  for (const std::string& header : request.headers) headers = curl_slist_append(headers, header.c_str());
+  for (const std::string& header : request.headers)
+    headers = curl_slist_append(headers, header.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, request.allow_http ? "http,https" : "https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -56,7 +57,8 @@ HttpPostResult HttpPost(const HttpPostRequest& request) {
   const auto started = std::chrono::steady_clock::now();
   const CURLcode code = curl_easy_perform(curl);
   result.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now() - started).count();
+                           std::chrono::steady_clock::now() - started)
+                           .count();
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);

@@ -23,8 +23,8 @@ struct HttpPostRequest {
 struct HttpPostResult {
   bool transport_ok = false;  // false: no HTTP answer (DNS, connection, TLS, timeout)
   long status = 0;
-  std::string error;          // transport error in words
-  std::string body;           // at most response_bytes_max
+  std::string error;  // transport error in words
+  std::string body;   // at most response_bytes_max
   int64_t duration_ms = 0;
 };
 

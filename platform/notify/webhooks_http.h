@@ -12,7 +12,8 @@
 namespace guichet::notify {
 
 void DeclareWebhookPermissions(identity::RightsCatalog& catalog);
-void AddWebhookRoutes(http::Router& router, identity::IdentityHttpContext& context, Webhooks& webhooks);
+void AddWebhookRoutes(http::Router& router, identity::IdentityHttpContext& context,
+                      Webhooks& webhooks);
 // Diagnostics only: POST /api/v1/diagnostics/webhook-events emits an event as a use case would.
 void AddWebhookDiagnosticsRoutes(http::Router& router, identity::IdentityHttpContext& context);
 
@@ -20,6 +21,7 @@ struct PushHttpContext {
   PushSubscriptions& subscriptions;
   std::string vapid_public_key;  // base64url, uncompressed point
 };
-void AddPushRoutes(http::Router& router, identity::IdentityHttpContext& context, PushHttpContext& push);
+void AddPushRoutes(http::Router& router, identity::IdentityHttpContext& context,
+                   PushHttpContext& push);
 
 }  // namespace guichet::notify

@@ -47,25 +47,28 @@ class WebhooksStorageTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   int64_t Endpoint(int64_t organisation_id, std::string types, bool enabled = true) {
-    auto id = db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-      auto row = tx.QueryOne(
-          "INSERT INTO notify_webhook_endpoints (organisation_id, url, description, event_types, secret, enabled,"
-          " created_at, updated_at) VALUES ($1, $2, '', $3, $4, $5, $6, $6) RETURNING id",
-          {organisation_id, "https://partner.example/" + std::to_string(organisation_id), types,
-           NewWebhookSecret(), int64_t{enabled ? 1 : 0}, clock_.NowMs()});
-      if (!row.ok()) return std::move(row).error();
-      return (*row)->Int(0);
-    });
+    auto id =
+        db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+          auto row = tx.QueryOne(
+              "INSERT INTO notify_webhook_endpoints (organisation_id, url, description, "
+              "event_types, secret, enabled,"
+              " created_at, updated_at) VALUES ($1, $2, '', $3, $4, $5, $6, $6) RETURNING id",
+              {organisation_id, "https://partner.example/" + std::to_string(organisation_id), types,
+               NewWebhookSecret(), int64_t{enabled ? 1 : 0}, clock_.NowMs()});
+          if (!row.ok()) return std::move(row).error();
+          return (*row)->Int(0);
+        });
     EXPECT_TRUE(id.ok()) << id.error().message;
     return id.ok() ? *id : 0;
   }
 
   int64_t Count(const std::string& sql) {
-    auto n = db().Transact<int64_t>(TransactionMode::kRead, [&](Transaction& tx) -> Result<int64_t> {
-      auto row = tx.QueryOne(sql, {});
-      if (!row.ok()) return std::move(row).error();
-      return (*row)->Int(0);
-    });
+    auto n =
+        db().Transact<int64_t>(TransactionMode::kRead, [&](Transaction& tx) -> Result<int64_t> {
+          auto row = tx.QueryOne(sql, {});
+          if (!row.ok()) return std::move(row).error();
+          return (*row)->Int(0);
+        });
     EXPECT_TRUE(n.ok());
     return n.ok() ? *n : -1;
   }
@@ -77,20 +80,22 @@ class WebhooksStorageTest : public ::testing::TestWithParam<storage::Backend> {
   int64_t city_b_ = 0;
 };
 
-TEST_P(WebhooksStorageTest, AnEventGoesWithItsTransactionToSubscribedEndpointsAtOrAboveItsOrganisation) {
+TEST_P(WebhooksStorageTest,
+       AnEventGoesWithItsTransactionToSubscribedEndpointsAtOrAboveItsOrganisation) {
   const int64_t at_syndicate = Endpoint(syndicate_, "x.created x.deleted");
   const int64_t at_city_a = Endpoint(city_a_, "x.created");
-  Endpoint(city_b_, "x.created");                   // a sibling: not told of city A's events
-  Endpoint(syndicate_, "x.deleted");                // not subscribed to this type
-  Endpoint(syndicate_, "x.created", false);         // disabled
+  Endpoint(city_b_, "x.created");            // a sibling: not told of city A's events
+  Endpoint(syndicate_, "x.deleted");         // not subscribed to this type
+  Endpoint(syndicate_, "x.created", false);  // disabled
 
   // The change fails after emitting: nothing is left behind.
-  auto failed = db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-    auto ids = EmitWebhookEvent(tx, city_a_, "x.created", R"({"n":1})", clock_.NowMs());
-    if (!ids.ok()) return std::move(ids).error();
-    EXPECT_EQ(ids->size(), 2u);
-    return Error::Conflict("change_refused", "the change itself fails");
-  });
+  auto failed =
+      db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+        auto ids = EmitWebhookEvent(tx, city_a_, "x.created", R"({"n":1})", clock_.NowMs());
+        if (!ids.ok()) return std::move(ids).error();
+        EXPECT_EQ(ids->size(), 2u);
+        return Error::Conflict("change_refused", "the change itself fails");
+      });
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages"), 0);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM notify_webhook_messages"), 0);
@@ -100,8 +105,8 @@ TEST_P(WebhooksStorageTest, AnEventGoesWithItsTransactionToSubscribedEndpointsAt
   });
   ASSERT_TRUE(ids.ok()) << ids.error().message;
   ASSERT_EQ(ids->size(), 2u);
-  auto endpoints = db().Transact<std::vector<int64_t>>(TransactionMode::kRead, [&](Transaction& tx)
-                                                           -> Result<std::vector<int64_t>> {
+  auto endpoints = db().Transact<std::vector<
+      int64_t>>(TransactionMode::kRead, [&](Transaction& tx) -> Result<std::vector<int64_t>> {
     auto rows = tx.Query(
         "SELECT w.endpoint_id, m.channel, m.variables, w.webhook_id FROM notify_webhook_messages w"
         " JOIN outbox_messages m ON m.id = w.message_id ORDER BY w.endpoint_id",
@@ -156,7 +161,8 @@ TEST_P(WebhooksStorageTest, PushSubscriptionsArePerPersonReplacedByEndpointAndQu
   auto refused = subscriptions.Subscribe(alice, "http://push.example/1", p256dh, auth);
   ASSERT_FALSE(refused.ok());  // https only unless allowed
   EXPECT_EQ(refused.error().code, "validation_failed");
-  auto bad_key = subscriptions.Subscribe(alice, "https://push.example/1", Base64UrlEncode("not a point"), "xx");
+  auto bad_key = subscriptions.Subscribe(alice, "https://push.example/1",
+                                         Base64UrlEncode("not a point"), "xx");
   ASSERT_FALSE(bad_key.ok());
   EXPECT_EQ(bad_key.error().fields.size(), 2u);
 
@@ -172,15 +178,17 @@ TEST_P(WebhooksStorageTest, PushSubscriptionsArePerPersonReplacedByEndpointAndQu
 
   ASSERT_TRUE(subscriptions.Subscribe(alice, "https://push.example/3", p256dh, auth).ok());
   auto queued = db().Transact<std::vector<int64_t>>(TransactionMode::kWrite, [&](Transaction& tx) {
-    return QueuePushToPerson(tx, alice, city_a_, "wallet.low_balance", "fr", R"({"subject":"Solde"})", "alerts",
-                             clock_.NowMs());
+    return QueuePushToPerson(tx, alice, city_a_, "wallet.low_balance", "fr",
+                             R"({"subject":"Solde"})", "alerts", clock_.NowMs());
   });
   ASSERT_TRUE(queued.ok()) << queued.error().message;
   EXPECT_EQ(queued->size(), 2u);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE channel = 'push' AND person_id = 1"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE channel = 'push' AND person_id = 1"),
+            2);
 
   for (int i = 0; i < kPushSubscriptionsPerPersonMax; ++i) {
-    (void)subscriptions.Subscribe(bob, "https://push.example/bob/" + std::to_string(i), p256dh, auth);
+    (void)subscriptions.Subscribe(bob, "https://push.example/bob/" + std::to_string(i), p256dh,
+                                  auth);
   }
   auto over = subscriptions.Subscribe(bob, "https://push.example/bob/extra", p256dh, auth);
   ASSERT_FALSE(over.ok());
@@ -193,17 +201,21 @@ TEST_P(WebhooksStorageTest, TheVapidKeyIsGeneratedOnceAndKept) {
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(first->public_point, second->public_point);
   EXPECT_EQ(first->public_point.size(), 65u);
-  auto configured = LoadVapidKey(db(), "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw", clock_.NowMs());
+  auto configured =
+      LoadVapidKey(db(), "yfWPiYE-n46HLnH0KqZOF1fJJU3MYrct3AELtAQ-oRw", clock_.NowMs());
   ASSERT_TRUE(configured.ok());
-  EXPECT_EQ(Base64UrlEncode(configured->public_point),
-            "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8");
+  EXPECT_EQ(
+      Base64UrlEncode(configured->public_point),
+      "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8");
   auto wrong = LoadVapidKey(db(), "not-a-key", clock_.NowMs());
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.error().code, "vapid_key_invalid");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, WebhooksStorageTest, ::testing::ValuesIn(testing::TestBackends()),
-                         [](const auto& param_info) { return testing::BackendParamName(param_info.param); });
+INSTANTIATE_TEST_SUITE_P(Backends, WebhooksStorageTest,
+                         ::testing::ValuesIn(testing::TestBackends()), [](const auto& param_info) {
+                           return testing::BackendParamName(param_info.param);
+                         });
 
 }  // namespace
 }  // namespace guichet::notify

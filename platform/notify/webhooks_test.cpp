@@ -7,8 +7,8 @@ namespace {
 
 // The Standard Webhooks specification's published example.
 TEST(WebhookSignatureTest, ReproducesTheStandardWebhooksExample) {
-  EXPECT_EQ(WebhookSignature({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
-                             R"({"test": 2432232314})"),
+  EXPECT_EQ(WebhookSignature({"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+                             "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})"),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 

@@ -29,12 +29,12 @@
 
 namespace guichet::notify {
 
-inline constexpr int64_t kPushRecordBytes = 4096;          // rs: one record, as RFC 8291 advises
-inline constexpr int64_t kPushPlaintextBytesMax = 3993;    // 4096 - 16 tag - 1 delimiter - 86 header
+inline constexpr int64_t kPushRecordBytes = 4096;        // rs: one record, as RFC 8291 advises
+inline constexpr int64_t kPushPlaintextBytesMax = 3993;  // 4096 - 16 tag - 1 delimiter - 86 header
 inline constexpr int64_t kPushEndpointLengthMax = 2000;
 inline constexpr int64_t kPushSubscriptionsPerPersonMax = 10;
 inline constexpr int64_t kVapidTokenLifetimeS = 12 * 3600;  // RFC 8292: at most 24 hours
-inline constexpr int64_t kPushTtlS = 7 * 24 * 3600;         // kept by the push service while offline
+inline constexpr int64_t kPushTtlS = 7 * 24 * 3600;  // kept by the push service while offline
 inline constexpr int64_t kPushAnswerBytesMax = 16 * 1024;
 
 std::vector<storage::Migration> PushMigrations();
@@ -62,12 +62,13 @@ Result<std::string> EncryptPushPayload(std::string_view plaintext, std::string_v
                                        std::string_view salt);
 
 // "vapid t=<jwt>, k=<base64url public key>" for a push endpoint URL.
-std::string VapidAuthorization(const P256Key& vapid, std::string_view endpoint_url, std::string_view subject,
-                               int64_t now_s);
+std::string VapidAuthorization(const P256Key& vapid, std::string_view endpoint_url,
+                               std::string_view subject, int64_t now_s);
 
 // The deployment's VAPID key: from `configured_private` (base64url scalar) when given, else
 // the one kept in the database, generated and stored the first time.
-Result<P256Key> LoadVapidKey(storage::Database& database, std::string_view configured_private, int64_t now_ms);
+Result<P256Key> LoadVapidKey(storage::Database& database, std::string_view configured_private,
+                             int64_t now_ms);
 
 struct PushSubscription {
   int64_t id = 0;
@@ -104,16 +105,21 @@ class PushSubscriptions {
 };
 
 // Queues one push row per subscription of `person`, in the caller's transaction.
-Result<std::vector<int64_t>> QueuePushToPerson(storage::Transaction& tx, const privacy::PersonRef& person,
+Result<std::vector<int64_t>> QueuePushToPerson(storage::Transaction& tx,
+                                               const privacy::PersonRef& person,
                                                std::optional<int64_t> organisation_id,
-                                               std::string_view template_code, std::string_view language,
-                                               std::string_view variables_json, std::string_view purpose,
-                                               int64_t now_ms);
+                                               std::string_view template_code,
+                                               std::string_view language,
+                                               std::string_view variables_json,
+                                               std::string_view purpose, int64_t now_ms);
 
 class PushChannel final : public Channel {
  public:
   PushChannel(storage::Database& database, const Clock& clock, P256Key vapid, PushOptions options)
-      : database_(database), clock_(clock), vapid_(std::move(vapid)), options_(std::move(options)) {}
+      : database_(database),
+        clock_(clock),
+        vapid_(std::move(vapid)),
+        options_(std::move(options)) {}
   std::string_view Name() const override { return "push"; }
   DeliveryOutcome Deliver(const QueuedMessage& message, const ComposedMessage& composed) override;
 

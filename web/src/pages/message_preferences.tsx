@@ -27,16 +27,21 @@ const formatEuros = (cents: number | null) =>
 function ConsentRow({ choice, onChanged }: { choice: ChannelChoice; onChanged: (text: Localised) => void }) {
   const { t } = useI18n();
   const [problem, setProblem] = useState<Localised | null>(null);
+  // The box follows the click at once; it goes back if the server refuses the choice.
+  const [granted, setGranted] = useState(choice.granted);
+  useEffect(() => setGranted(choice.granted), [choice.granted]);
   const label = t('prefs.consent.label', {
     purpose: named(t, 'prefs.purpose', choice.purpose),
     channel: named(t, 'prefs.channel', choice.channel),
   });
-  const toggle = async (granted: boolean) => {
+  const toggle = async (wanted: boolean) => {
     setProblem(null);
+    setGranted(wanted);
     try {
-      await recordMyConsent(choice.purpose, choice.channel, granted, label);
-      onChanged({ text: t(granted ? 'prefs.consent.given' : 'prefs.consent.withdrawn', { what: label }) });
+      await recordMyConsent(choice.purpose, choice.channel, wanted, label);
+      onChanged({ text: t(wanted ? 'prefs.consent.given' : 'prefs.consent.withdrawn', { what: label }) });
     } catch (error) {
+      setGranted(!wanted);
       setProblem(problemMessage(problemOf(error), t));
     }
   };
@@ -46,7 +51,7 @@ function ConsentRow({ choice, onChanged }: { choice: ChannelChoice; onChanged: (
       <input
         id={id}
         type="checkbox"
-        checked={choice.granted || choice.mandatory}
+        checked={granted || choice.mandatory}
         disabled={choice.mandatory}
         aria-describedby={choice.mandatory ? `${id}-hint` : undefined}
         onChange={(event) => void toggle(event.currentTarget.checked)}
