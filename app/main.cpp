@@ -289,7 +289,7 @@ int Serve(const Settings& settings) {
                       *oidc_transport);
   identity::AddOidcRoutes(router, identity_http, oidc);
   privacy::Privacy privacy_service(**database, clock, authorizer);
-  notify::RegisterProcessing(privacy_service.processing());
+  notify::RegisterPrivacy(privacy_service);
   privacy::AddPrivacyRoutes(router, identity_http, privacy_service);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});

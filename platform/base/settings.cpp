@@ -95,7 +95,7 @@ const std::vector<Spec>& Specs() {
        "longest delay between two delivery attempts"},
       {"notify_lease_s", &Settings::notify_lease_s, {1, 86400}, {},
        "a message still 'sending' after this is marked uncertain (its worker died mid-delivery)"},
-      {"notify_poll_ms", &Settings::notify_poll_ms, {100, 3600 * 1000}, {},
+      {"notify_poll_ms", &Settings::notify_poll_ms, {1000, 3600 * 1000}, {},
        "how often the delivery job runs besides being woken by new messages"},
       {"notify_report_secret", &Settings::notify_report_secret, {}, {},
        "HMAC-SHA256 key of bounce and SMS delivery reports (X-Guichet-Signature); empty: refused"},

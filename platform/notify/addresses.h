@@ -25,7 +25,7 @@ struct BadAddress {
   std::string address;
   std::optional<int64_t> organisation_id;
   std::string reason;
-  std::string source;  // smtp, sms_report, bounce_report, gone
+  std::string source;  // smtp, sms_gateway (refused at submission), sms_report, bounce_report, gone
   std::optional<int64_t> message_id;
   std::optional<int64_t> status_code;
   int64_t created_at_ms = 0;

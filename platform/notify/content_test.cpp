@@ -45,7 +45,7 @@ identity::RightsCatalog TestCatalog() {
   catalog.AddProfile({"admin", "test", "Admin", "Admin", "agent",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
                        std::string(kTemplatesManage), std::string(kCampaignsManage), std::string(kPeopleRead),
-                       std::string(kPreferencesManage)},
+                       std::string(kPreferencesManage), "privacy.export", "privacy.erase"},
                       false, {"syndicate", "city"}});
   return catalog;
 }
@@ -518,6 +518,30 @@ TEST_P(ContentTest, PreferencesOwnAndOnBehalfAndLowBalance) {
   auto without = content_->WithoutConsent(admin, city_a_.id, "campaign", "email", 100);
   ASSERT_TRUE(without.ok());
   EXPECT_EQ(without->size(), 2u);  // both agents of city A
+}
+
+TEST_P(ContentTest, ExportAndErasureCoverPreferencesDigestItemsAndEvents) {
+  privacy::Privacy privacy(db(), clock_, authorizer_);
+  RegisterPrivacy(privacy);
+  EXPECT_TRUE(privacy.processing().IsConsentPurpose("campaign"));
+  Send(agent_a1_, "wallet.movement", kMovement, "alerts");  // weekly: a digest item
+  SetFrequency(agent_a1_, Frequency::kDaily);
+  auto recorded = db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) {
+    return RecordEvent(tx, P(agent_a1_), city_a_.id, "pass.issued", clock_.NowMs(), clock_.NowMs());
+  });
+  ASSERT_TRUE(recorded.ok());
+  const Caller admin = LogIn("admin@test.fr");
+  auto exported = privacy.ExportStaff(admin, agent_a1_);
+  ASSERT_TRUE(exported.ok()) << exported.error().message;
+  const auto& messages = exported->at("sections").as_object().at("message_preferences").as_object();
+  EXPECT_EQ(messages.at("alert_frequency").as_string(), "daily");
+  EXPECT_EQ(messages.at("digest_items").as_array().size(), 1u);
+  EXPECT_EQ(messages.at("events").as_array().size(), 1u);
+  auto erased = privacy.EraseStaff(admin, agent_a1_, "demande de la personne");
+  ASSERT_TRUE(erased.ok()) << erased.error().message;
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM notify_preferences WHERE person_id = $1", {agent_a1_}), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM notify_digest_items WHERE person_id = $1", {agent_a1_}), 0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM notify_events WHERE person_id = $1", {agent_a1_}), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ContentTest, ::testing::ValuesIn(testing::TestBackends()),

@@ -58,6 +58,22 @@ bool StorageFailure(const Error& error) {
          error.code.starts_with("database_");
 }
 
+// What a permanent refusal says about the address (webhook endpoints are the webhook
+// channel's to disable, not bad addresses).
+BadAddress BadAddressOf(const QueuedMessage& message, const DeliveryOutcome& outcome) {
+  BadAddress bad;
+  bad.channel = message.channel;
+  bad.address = message.recipient;
+  bad.organisation_id = message.organisation_id;
+  bad.reason = outcome.detail.empty() ? "rejected by the provider" : outcome.detail;
+  bad.source = outcome.kind == DeliveryOutcome::Kind::kGone ? "gone"
+               : message.channel == "sms"                    ? "sms_gateway"
+                                                             : "smtp";
+  bad.message_id = message.id;
+  if (outcome.status_code) bad.status_code = *outcome.status_code;
+  return bad;
+}
+
 std::string_view OutcomeName(DeliveryOutcome::Kind kind) {
   switch (kind) {
     case DeliveryOutcome::Kind::kSent: return "sent";
@@ -290,14 +306,16 @@ Status DeliveryEngine::Record(const Claimed& claimed, const DeliveryOutcome& out
       auto updated = tx.Execute(
           "UPDATE outbox_messages SET state = $2, next_attempt_at = $3, last_error = $4, status_code = $5,"
           " provider_reference = COALESCE($6, provider_reference), sent_at = $7, lease_until = NULL,"
-          " updated_at = $8 WHERE id = $1 AND state = 'sending' AND attempts = $9",
+          " updated_at = $8 WHERE id = $1 AND state IN ('sending', 'uncertain') AND attempts = $9",
           {message.id, state, next_attempt,
            next == Next::kSent ? Param(nullptr) : Param(Truncated(outcome.detail)),
            outcome.status_code ? Param(int64_t{*outcome.status_code}) : Param(nullptr),
            OptionalText(outcome.provider_reference), next == Next::kSent ? Param(now) : Param(nullptr), now,
            message.attempts});
       if (!updated.ok()) return std::move(updated).error();
-      if (*updated == 0) return false;  // no longer this attempt's (declared uncertain meanwhile)
+      // An `uncertain` row of this attempt is resolved by its late outcome; any other state
+      // means the row moved on (resent by staff): this outcome is no longer its.
+      if (*updated == 0) return false;
       std::string detail = outcome.detail;
       if (!hook_error.empty()) detail += " [sent hook failed: " + hook_error + "]";
       GUICHET_TRY_STATUS(AppendLog(tx, {0, message.id, message.attempts, now, logged,
@@ -308,17 +326,7 @@ Status DeliveryEngine::Record(const Claimed& claimed, const DeliveryOutcome& out
                                             ? std::nullopt
                                             : std::optional<std::string>(outcome.provider_reference)}));
       if (next == Next::kRejected && message.channel != "webhook") {
-        BadAddress bad;
-        bad.channel = message.channel;
-        bad.address = message.recipient;
-        bad.organisation_id = message.organisation_id;
-        bad.reason = outcome.detail.empty() ? "rejected by the provider" : outcome.detail;
-        bad.source = outcome.kind == DeliveryOutcome::Kind::kGone ? "gone"
-                     : message.channel == "sms"                    ? "sms_report"
-                                                                   : "smtp";
-        bad.message_id = message.id;
-        if (outcome.status_code) bad.status_code = *outcome.status_code;
-        GUICHET_TRY_STATUS(MarkBad(tx, bad, now));
+        GUICHET_TRY_STATUS(MarkBad(tx, BadAddressOf(message, outcome), now));
       }
       if (next == Next::kSent && with_hook && hook != nullptr) {
         GUICHET_TRY_STATUS(hook->OnSent(tx, message, now));
@@ -351,14 +359,35 @@ Result<RunReport> DeliveryEngine::RunOnce() {
   auto report = RecoverExpired();
   if (!report.ok()) return report;
   if (channels_.empty()) return report;
+  const int64_t claimed_at = clock_.NowMs();
   auto claimed = Claim(*report);
   if (!claimed.ok()) return std::move(claimed).error();
-  for (const Claimed& item : *claimed) {
+  for (size_t i = 0; i < claimed->size(); ++i) {
+    // Slow servers: rows not started before half their lease go back untouched, rather than
+    // being found past their lease (uncertain) while this worker still holds them.
+    if (clock_.NowMs() - claimed_at > options_.lease_ms / 2) {
+      GUICHET_TRY_STATUS(Release(std::vector<Claimed>(claimed->begin() + static_cast<std::ptrdiff_t>(i), claimed->end())));
+      break;
+    }
+    const Claimed& item = (*claimed)[i];
     if (before_deliver_) before_deliver_(item.message);
     const DeliveryOutcome outcome = item.channel->Deliver(item.message, item.composed);
     GUICHET_TRY_STATUS(Record(item, outcome, *report));
   }
   return report;
+}
+
+Status DeliveryEngine::Release(const std::vector<Claimed>& unsent) {
+  return database_.Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Status {
+    for (const Claimed& item : unsent) {
+      auto released = tx.Execute(
+          "UPDATE outbox_messages SET state = 'queued', attempts = attempts - 1, lease_until = NULL,"
+          " updated_at = $2 WHERE id = $1 AND state = 'sending' AND attempts = $3",
+          {item.message.id, clock_.NowMs(), item.message.attempts});
+      if (!released.ok()) return std::move(released).error();
+    }
+    return OkStatus();
+  });
 }
 
 Result<RunReport> DeliveryEngine::RunUntilIdle(int64_t runs_max) {

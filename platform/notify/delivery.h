@@ -12,7 +12,8 @@
 //     one line in notify_delivery_log, and the channel's sent hook (the SMS fee).
 //  A row still `sending` after its lease means a worker died between 1 and 3: the message may
 //  or may not have left. It is NOT sent again blindly: it becomes `uncertain`, listed for staff
-//  who may resend it (`Resend`). Only channels whose provider drops a second submission with
+//  who may resend it (`Resend`); a late outcome of that same attempt still settles it. A worker
+//  that has spent half the lease on a batch releases the rows it has not started. Only channels whose provider drops a second submission with
 //  the same client reference (`resend_safe_channels`, the SMS gateway: our reference is the
 //  row id) are queued again automatically.
 #pragma once
@@ -131,6 +132,7 @@ class DeliveryEngine {
   Result<RunReport> RecoverExpired();
   Result<std::vector<Claimed>> Claim(RunReport& report);
   Status Record(const Claimed& claimed, const DeliveryOutcome& outcome, RunReport& report);
+  Status Release(const std::vector<Claimed>& unsent);
   std::string ChannelList() const;
 
   storage::Database& database_;

@@ -223,6 +223,47 @@ TEST_P(DeliveryTest, CrashBetweenSendingAndOutcomeLeavesTheRowUncertainNotResent
   EXPECT_EQ(again.error().code, "message_not_resendable");
 }
 
+TEST_P(DeliveryTest, ASlowServerMakesTheWorkerReleaseRowsItHasNotStarted) {
+  RecordingChannel email("email");
+  email.answer = [this](const QueuedMessage&) {
+    clock_.Advance(31'000);  // over half the 60 s lease per message
+    return DeliveryOutcome::Kind::kSent;
+  };
+  DeliveryEngine engine(db(), clock_, composer_, Options());
+  engine.AddChannel(email);
+  const int64_t a = QueueOne("email", "a@example.fr");
+  const int64_t b = QueueOne("email", "b@example.fr");
+  const int64_t c = QueueOne("email", "c@example.fr");
+  ASSERT_TRUE(engine.RunOnce().ok());
+  EXPECT_EQ(State(a).state, "sent");
+  EXPECT_EQ(State(b).state, "queued");
+  EXPECT_EQ(State(b).attempts, 0);  // released untouched
+  EXPECT_EQ(State(c).state, "queued");
+  ASSERT_TRUE(engine.RunUntilIdle(10).ok());
+  EXPECT_EQ(State(c).state, "sent");
+  EXPECT_EQ(email.delivered.size(), 3u);
+}
+
+TEST_P(DeliveryTest, ALateOutcomeSettlesARowDeclaredUncertainMeanwhile) {
+  RecordingChannel email("email");
+  RecordingChannel other("email");
+  DeliveryEngine watcher(db(), clock_, composer_, Options());
+  watcher.AddChannel(other);
+  email.answer = [&](const QueuedMessage&) {
+    clock_.Advance(61'000);
+    auto report = watcher.RunOnce();  // another worker finds the row past its lease
+    EXPECT_TRUE(report.ok() && report->uncertain == 1);
+    return DeliveryOutcome::Kind::kSent;
+  };
+  DeliveryEngine slow(db(), clock_, composer_, Options());
+  slow.AddChannel(email);
+  const int64_t id = QueueOne("email", "late@example.fr");
+  ASSERT_TRUE(slow.RunOnce().ok());
+  EXPECT_EQ(State(id).state, "sent");
+  EXPECT_EQ(Outcomes(id), (std::vector<std::string>{"uncertain", "sent"}));
+  EXPECT_TRUE(other.delivered.empty());
+}
+
 TEST_P(DeliveryTest, CrashOnAResendSafeChannelSendsAgainWithTheSameReference) {
   RecordingChannel sms("sms");
   const int64_t id = QueueOne("sms", "+33612345678");

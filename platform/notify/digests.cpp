@@ -36,7 +36,12 @@ std::string ItemLine(Transaction& tx, const TemplateCatalog& templates, std::opt
   return subject.ok() ? *subject : code;
 }
 
-Result<int64_t> CompileOne(Transaction& tx, const ContactDirectory& contacts, const TemplateCatalog& templates,
+struct Compiled {
+  int64_t items = 0;
+  bool message = false;
+};
+
+Result<Compiled> CompileOne(Transaction& tx, const ContactDirectory& contacts, const TemplateCatalog& templates,
                            const PersonRef& person, int64_t now_ms) {
   auto preferences = LoadPreferences(tx, person);
   if (!preferences.ok()) return std::move(preferences).error();
@@ -46,7 +51,7 @@ Result<int64_t> CompileOne(Transaction& tx, const ContactDirectory& contacts, co
       " WHERE message_id IS NULL AND person_type = $1 AND person_id = $2 AND created_at < $3 ORDER BY id LIMIT $4",
       {person.type, person.id, before, kDigestItemsMax});
   if (!rows.ok()) return std::move(rows).error();
-  if (rows->rows.empty()) return int64_t{0};
+  if (rows->rows.empty()) return Compiled{};
   auto contact = contacts.Find(tx, person);
   if (!contact.ok()) return std::move(contact).error();
   const std::string language = *contact && IsLanguage((*contact)->language) ? (*contact)->language : "fr";
@@ -99,7 +104,7 @@ Result<int64_t> CompileOne(Transaction& tx, const ContactDirectory& contacts, co
       " AND person_id = $2 AND created_at < $3 AND id <= $5",
       {person.type, person.id, before, message_id.value_or(0), last_id});
   if (!marked.ok()) return std::move(marked).error();
-  return *marked;
+  return Compiled{*marked, message_id.has_value()};
 }
 
 }  // namespace
@@ -120,13 +125,13 @@ Result<DigestRun> CompileDigests(storage::Database& database, const ContactDirec
   if (!people.ok()) return std::move(people).error();
   DigestRun run;
   for (const PersonRef& person : *people) {
-    auto items = database.Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) {
+    auto compiled = database.Transact<Compiled>(TransactionMode::kWrite, [&](Transaction& tx) {
       return CompileOne(tx, contacts, templates, person, now_ms);
     });
-    if (!items.ok()) return std::move(items).error();
+    if (!compiled.ok()) return std::move(compiled).error();
     ++run.people;
-    if (*items > 0) ++run.messages;
-    run.items += *items;
+    if (compiled->message) ++run.messages;
+    run.items += compiled->items;
   }
   return run;
 }

@@ -25,9 +25,9 @@ inline constexpr int64_t kDigestPeoplePerRunMax = 1000;  // people per run; the 
 inline constexpr int64_t kDigestIntervalMs = int64_t{15} * 60 * 1000;
 
 struct DigestRun {
-  int64_t people = 0;
-  int64_t messages = 0;
-  int64_t items = 0;
+  int64_t people = 0;    // people with waiting items looked at
+  int64_t messages = 0;  // digest e-mails queued
+  int64_t items = 0;     // items settled (sent in a digest, or dropped: nobody to write to)
 };
 
 // Compiles every digest due at `now_ms`.

@@ -38,7 +38,7 @@ std::string DeliveryTables(std::string_view id_column) {
          " CREATE INDEX notify_delivery_log_message ON notify_delivery_log (message_id, id);"
          " CREATE TABLE notify_bad_addresses (id " + id +
          ", channel TEXT NOT NULL, address TEXT NOT NULL, organisation_id BIGINT, reason TEXT NOT NULL,"
-         " source TEXT NOT NULL CHECK (source IN ('smtp', 'sms_report', 'bounce_report', 'gone')),"
+         " source TEXT NOT NULL CHECK (source IN ('smtp', 'sms_gateway', 'sms_report', 'bounce_report', 'gone')),"
          " message_id BIGINT, status_code BIGINT, created_at BIGINT NOT NULL, cleared_at BIGINT,"
          " cleared_by BIGINT, corrected_to TEXT);"
          " CREATE UNIQUE INDEX notify_bad_addresses_active ON notify_bad_addresses (channel, address)"

@@ -116,6 +116,58 @@ void RegisterProcessing(privacy::ProcessingRegister& processing) {
                   {std::string(kAlerts), std::string(kLowBalance), std::string(kCampaign)}});
 }
 
+void RegisterPrivacy(privacy::Privacy& privacy) {
+  RegisterProcessing(privacy.processing());
+  privacy.exports().Add("message_preferences", [](storage::Transaction& tx, const PersonRef& person)
+                                        -> Result<boost::json::value> {
+    auto preferences = LoadPreferences(tx, person);
+    if (!preferences.ok()) return std::move(preferences).error();
+    auto items = tx.Query(
+        "SELECT template_code, created_at, message_id FROM notify_digest_items WHERE person_type = $1"
+        " AND person_id = $2 ORDER BY id DESC LIMIT $3",
+        {person.type, person.id, privacy::kExportRowsMax});
+    if (!items.ok()) return std::move(items).error();
+    auto events = tx.Query(
+        "SELECT event, at FROM notify_events WHERE person_type = $1 AND person_id = $2 ORDER BY id DESC LIMIT $3",
+        {person.type, person.id, privacy::kExportRowsMax});
+    if (!events.ok()) return std::move(events).error();
+    boost::json::array digest;
+    for (const storage::Row& row : items->rows) {
+      digest.push_back(boost::json::object{{"template_code", row.Text(0)},
+                                           {"created_at", FormatIso8601(row.Int(1))},
+                                           {"compiled", !row.IsNull(2)}});
+    }
+    boost::json::array happened;
+    for (const storage::Row& row : events->rows) {
+      happened.push_back(boost::json::object{{"event", row.Text(0)}, {"at", FormatIso8601(row.Int(1))}});
+    }
+    const auto& threshold = preferences->low_balance_threshold_cents;
+    return boost::json::value(boost::json::object{
+        {"alert_frequency", FrequencyName(preferences->alert_frequency)},
+        {"low_balance_threshold_cents", threshold ? boost::json::value(*threshold) : boost::json::value(nullptr)},
+        {"digest_items", std::move(digest)},
+        {"events", std::move(happened)}});
+  });
+  privacy.erasures().Add(
+      {"message_preferences",
+       [](storage::Transaction&, const PersonRef&, int64_t) -> Result<std::vector<privacy::ErasureHold>> {
+         return std::vector<privacy::ErasureHold>{};
+       },
+       [](storage::Transaction& tx, const PersonRef& person, int64_t) -> Status {
+         for (std::string_view table : {"notify_preferences", "notify_digest_items"}) {
+           auto deleted = tx.Execute(fmt::format("DELETE FROM {} WHERE person_type = $1 AND person_id = $2", table),
+                                     {person.type, person.id});
+           if (!deleted.ok()) return std::move(deleted).error();
+         }
+         // Events stay for the rules' "once" record, without anything left to say who it was.
+         auto events = tx.Execute(
+             "UPDATE notify_events SET person_id = 0 WHERE person_type = $1 AND person_id = $2",
+             {person.type, person.id});
+         if (!events.ok()) return std::move(events).error();
+         return OkStatus();
+       }});
+}
+
 Result<Preferences> LoadPreferences(storage::Transaction& tx, const PersonRef& person) {
   auto row = tx.QueryOne(
       "SELECT alert_frequency, low_balance_threshold, updated_at FROM notify_preferences"
@@ -133,19 +185,26 @@ Result<Preferences> LoadPreferences(storage::Transaction& tx, const PersonRef& p
 
 Status SavePreferences(storage::Transaction& tx, const PersonRef& person, const Preferences& preferences,
                        int64_t now_ms) {
-  const storage::Param threshold = preferences.low_balance_threshold_cents
-                                       ? storage::Param(*preferences.low_balance_threshold_cents)
-                                       : storage::Param(nullptr);
+  storage::Params params;
+  params.emplace_back(person.type);
+  params.emplace_back(person.id);
+  params.emplace_back(std::string(FrequencyName(preferences.alert_frequency)));
+  if (preferences.low_balance_threshold_cents) {
+    params.emplace_back(*preferences.low_balance_threshold_cents);
+  } else {
+    params.emplace_back(nullptr);
+  }
+  params.emplace_back(now_ms);
   auto updated = tx.Execute(
       "UPDATE notify_preferences SET alert_frequency = $3, low_balance_threshold = $4, updated_at = $5"
       " WHERE person_type = $1 AND person_id = $2",
-      {person.type, person.id, std::string(FrequencyName(preferences.alert_frequency)), threshold, now_ms});
+      params);
   if (!updated.ok()) return std::move(updated).error();
   if (*updated > 0) return OkStatus();
   auto inserted = tx.Execute(
       "INSERT INTO notify_preferences (person_type, person_id, alert_frequency, low_balance_threshold, updated_at)"
       " VALUES ($1, $2, $3, $4, $5)",
-      {person.type, person.id, std::string(FrequencyName(preferences.alert_frequency)), threshold, now_ms});
+      params);
   if (!inserted.ok()) return std::move(inserted).error();
   return OkStatus();
 }

@@ -52,6 +52,10 @@ std::vector<storage::Migration> ContentMigrations();
 
 // The processing activity and consent purposes of messages, for privacy's register.
 void RegisterProcessing(privacy::ProcessingRegister& processing);
+// Everything of the above: the processing activity, the export section "message_preferences" (preferences,
+// digest items, events recorded for rules) and the erasure step "message_preferences".
+// Outbox rows stay with delivery's retention.
+void RegisterPrivacy(privacy::Privacy& privacy);
 
 Result<Preferences> LoadPreferences(storage::Transaction& tx, const privacy::PersonRef& person);
 Status SavePreferences(storage::Transaction& tx, const privacy::PersonRef& person, const Preferences& preferences,

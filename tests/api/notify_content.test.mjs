@@ -38,7 +38,7 @@ for (const backend of backends()) {
           GUICHET_SMTP_CA_FILE: maildev.ca,
           GUICHET_PUBLIC_URL: `http://127.0.0.1:${port}`,
           GUICHET_NOTIFY_LINK_SECRET: linkSecret,
-          GUICHET_NOTIFY_POLL_MS: '200',
+          GUICHET_NOTIFY_POLL_MS: '1000',
           GUICHET_JOBS_POLL_MS: '50',
         },
       });

@@ -80,7 +80,7 @@ for (const backend of backends()) {
     const tmp = mkdtempSync(join(tmpdir(), 'guichet-notify-'));
 
     before(async () => {
-      maildev = await startMaildev();
+      maildev = await startMaildev({ unknownMailboxes: '^inconnu' });
       sms = await startSmsSimulator({ secret: reportSecret, unreachable: [unreachable] });
       port = await freePort();
       env = {
@@ -285,6 +285,22 @@ for (const backend of backends()) {
       const id = await queue(server, { channel: 'email', recipient: 'clemence.martin@example.fr', template_code: 'test.x',
         organisation_id: cityId, variables: { subject: 'Encore' } });
       await settled(id, ['rejected']);
+    });
+
+    test('a mailbox the SMTP server refuses (550) is marked bad; the next message to it is not tried', async () => {
+      const first = await queue(server, { channel: 'email', recipient: 'inconnu@example.fr', template_code: 'test.x',
+        organisation_id: cityId, variables: { subject: 'Premier' } });
+      const refused = await settled(first, ['rejected']);
+      assert.equal(refused.log[0].status_code, 550);
+      assert.equal(refused.attempts, 1, 'a permanent refusal is not retried');
+      const list = await staff.call('GET', '/api/v1/notify/bad-addresses?channel=email');
+      const bad = list.body.items.find((b) => b.address === 'inconnu@example.fr');
+      assert.equal(bad.source, 'smtp');
+      assert.equal(bad.status_code, 550);
+      const second = await queue(server, { channel: 'email', recipient: 'inconnu@example.fr', template_code: 'test.x',
+        organisation_id: cityId, variables: { subject: 'Second' } });
+      const skipped = await settled(second, ['rejected']);
+      assert.equal(skipped.attempts, 0, 'no network try');
     });
 
     test('SMTP server down: retried, then failed', async () => {

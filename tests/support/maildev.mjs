@@ -6,7 +6,11 @@
 // implicit TLS, smtps). Its SMTP engine (nodemailer's smtp-server) implements STARTTLS fully;
 // this launcher only turns it back on, before AUTH, in the configuration maildev builds.
 //
+// `--unknown-mailboxes REGEX` makes it refuse matching recipients at RCPT TO with
+// "550 5.1.1 mailbox unavailable", as a real mail server refuses unknown mailboxes.
+//
 //   node tests/support/maildev.mjs --smtp 0 --web 0 [--user U --pass P] [--tls DIR]
+//        [--unknown-mailboxes REGEX]
 // prints "maildev: smtp=PORT web=PORT ca=FILE" once listening.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
@@ -49,6 +53,7 @@ async function main() {
   const web = Number(option('--web', '0')) || await freePort();
   const user = option('--user', ''); const pass = option('--pass', '');
   const tlsDir = option('--tls', '');
+  const unknown = option('--unknown-mailboxes', '');
   const { SMTPServer } = await import(pathToFileURL(join(modules, '@maildev/smtp/dist/index.js')).href);
   const build = SMTPServer.prototype.buildServerConfig;
   SMTPServer.prototype.buildServerConfig = function buildWithStartTls() {
@@ -58,6 +63,15 @@ async function main() {
       config.disabledCommands = (config.disabledCommands ?? []).filter((c) => c !== 'STARTTLS' && c !== 'AUTH');
       if (!this.options.auth) config.disabledCommands.push('AUTH');
       config.allowInsecureAuth = false;  // AUTH only after STARTTLS
+    }
+    if (unknown) {
+      const pattern = new RegExp(unknown, 'i');
+      config.onRcptTo = (address, _session, callback) => {
+        if (!pattern.test(address.address)) return callback();
+        const refusal = new Error('5.1.1 mailbox unavailable');
+        refusal.responseCode = 550;
+        return callback(refusal);
+      };
     }
     return config;
   };
@@ -86,13 +100,14 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
  * Starts maildev as a child process (STARTTLS + AUTH when `user` is given) and returns its
  * ports, the CA file to trust, a reader of received mail and stop().
  */
-export async function startMaildev({ user = 'guichet', pass = 'maildev-test-password', tlsDir } = {}) {
+export async function startMaildev({ user = 'guichet', pass = 'maildev-test-password', tlsDir, unknownMailboxes } = {}) {
   const { spawn } = await import('node:child_process');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = tlsDir ?? mkdtempSync(join(tmpdir(), 'guichet-maildev-'));
   const args = [fileURLToPath(import.meta.url), '--tls', dir];
   if (user) args.push('--user', user, '--pass', pass);
+  if (unknownMailboxes) args.push('--unknown-mailboxes', unknownMailboxes);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output = [];
   const started = await new Promise((resolveStart, reject) => {
