@@ -2,7 +2,9 @@
 
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
+#include "platform/notify/content.h"
 #include "platform/notify/delivery_http.h"
+#include "platform/notify/webhooks_http.h"
 #include "platform/privacy/privacy.h"
 #include "platform/identity/machines.h"
 
@@ -18,13 +20,17 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"wallet.merchant", "wallet", "Commerçant", "Merchant", std::nullopt,
                       {"identity.orgs.read"}, false, {"site"}});
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
-                      {"identity.orgs.read", "audit.read", "notify.addresses.read", "notify.messages.read"}, true,
+                      {"identity.orgs.read", "audit.read", "notify.addresses.read", "notify.messages.read",
+                       "notify.people.read", "notify.preferences.manage", "notify.campaigns.manage"},
+                      true,
                       {"national", "region"}});
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
-                       "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage"},
+                       "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
+                       "notify.templates.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {}, true, {"national"}});
@@ -35,12 +41,14 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
                       false, {"partner"}});
   catalog.AddProfile({"pass.tourism_actor", "pass", "Acteur touristique", "Tourism officer", std::nullopt,
                       {"identity.orgs.read", "audit.read", "identity.staff.read", "notify.addresses.read",
-                       "notify.messages.read"},
+                       "notify.messages.read", "notify.people.read", "notify.preferences.manage",
+                       "notify.campaigns.manage"},
                       false, {"tourism_office"}});
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
-                       "notify.senders.manage", "notify.messages.manage"},
+                       "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"departement", "tourism_office"}});
 }
 
@@ -50,13 +58,17 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"family.regisseur", "family", "Régisseur", "Cashier (régisseur)", std::nullopt,
                       {"identity.orgs.read", "audit.read"}, false, {"city"}});
   catalog.AddProfile({"family.city_agent", "family", "Agent de la ville", "City agent", "family.establishment_agent",
-                      {"audit.read", "identity.staff.read", "notify.addresses.read", "notify.messages.read"}, false,
+                      {"audit.read", "identity.staff.read", "notify.addresses.read", "notify.messages.read",
+                       "notify.people.read", "notify.preferences.manage"},
+                      false,
                       {"city"}});
   catalog.AddProfile({"family.syndicate_admin", "family", "Administrateur du syndicat", "Syndicate administrator",
                       "family.city_agent",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
-                       "notify.senders.manage", "notify.messages.manage"},
+                       "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
+                       "notify.campaigns.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"syndicate", "city"}});
 }
 
@@ -68,6 +80,8 @@ identity::RightsCatalog BuildCatalog() {
   identity::DeclareMachinePermissions(catalog);
   privacy::DeclarePermissions(catalog);
   notify::DeclarePermissions(catalog);
+  notify::DeclareContentPermissions(catalog);
+  notify::DeclareWebhookPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);
