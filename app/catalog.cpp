@@ -4,6 +4,7 @@
 #include "platform/identity/machines.h"
 #include "platform/notify/content.h"
 #include "platform/notify/delivery_http.h"
+#include "platform/notify/webhooks_http.h"
 #include "platform/privacy/privacy.h"
 #include "platform/identity/machines.h"
 
@@ -28,7 +29,8 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
                        "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
-                       "notify.templates.manage"},
+                       "notify.templates.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {}, true, {"national"}});
@@ -45,7 +47,8 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
-                       "notify.senders.manage", "notify.messages.manage", "notify.templates.manage"},
+                       "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"departement", "tourism_office"}});
 }
 
@@ -64,7 +67,8 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
                        "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
-                       "notify.campaigns.manage"},
+                       "notify.campaigns.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"syndicate", "city"}});
 }
 
@@ -77,6 +81,7 @@ identity::RightsCatalog BuildCatalog() {
   privacy::DeclarePermissions(catalog);
   notify::DeclarePermissions(catalog);
   notify::DeclareContentPermissions(catalog);
+  notify::DeclareWebhookPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

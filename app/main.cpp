@@ -36,6 +36,9 @@
 #include "platform/notify/senders.h"
 #include "platform/notify/sms.h"
 #include "platform/notify/smtp.h"
+#include "platform/notify/webhooks.h"
+#include "platform/notify/webhooks_http.h"
+#include "platform/notify/webpush.h"
 #include "platform/ledger/ledger.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
@@ -60,7 +63,7 @@ struct CommonFlags {
 std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
-  for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
+  for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
@@ -226,6 +229,40 @@ void WireDelivery(Delivery& delivery, const Settings& settings, storage::Databas
   delivery.engine->RegisterJobs(runner, settings.notify_poll_ms);
 }
 
+// Webhooks and web push (issue 4 items 4 and 5): two more channels of the delivery engine.
+struct Hooks {
+  notify::WebhookEventCatalog events;
+  std::unique_ptr<notify::Webhooks> webhooks;
+  std::unique_ptr<notify::WebhookChannel> webhook_channel;
+  std::unique_ptr<notify::PushSubscriptions> subscriptions;
+  std::unique_ptr<notify::PushChannel> push_channel;
+  std::unique_ptr<notify::PushHttpContext> push_http;
+};
+
+Status WireHooks(Hooks& hooks, const Settings& settings, storage::Database& database, const Clock& clock,
+                 const identity::Authorizer& authorizer, notify::DeliveryEngine& engine) {
+  hooks.events.Declare({std::string(notify::kWebhookTestEvent), "A test event sent on request from the endpoint's page"});
+  if (settings.diagnostics) hooks.events.Declare({"diagnostics.ping", "Emitted by the diagnostics route (tests)"});
+  notify::WebhookOptions webhook_options;
+  webhook_options.allow_http = settings.webhook_allow_http;
+  webhook_options.timeout_ms = settings.webhook_timeout_ms;
+  hooks.webhooks = std::make_unique<notify::Webhooks>(database, clock, authorizer, hooks.events, webhook_options);
+  hooks.webhook_channel = std::make_unique<notify::WebhookChannel>(database, clock, webhook_options);
+  engine.AddChannel(*hooks.webhook_channel);
+  auto vapid = notify::LoadVapidKey(database, settings.vapid_private_key, clock.NowMs());
+  if (!vapid.ok()) return std::move(vapid).error();
+  notify::PushOptions push_options;
+  push_options.allow_http = settings.webhook_allow_http;
+  push_options.subject = settings.vapid_subject;
+  push_options.timeout_ms = settings.webhook_timeout_ms;
+  hooks.subscriptions = std::make_unique<notify::PushSubscriptions>(database, clock, push_options);
+  hooks.push_channel = std::make_unique<notify::PushChannel>(database, clock, *vapid, push_options);
+  engine.AddChannel(*hooks.push_channel);
+  hooks.push_http = std::make_unique<notify::PushHttpContext>(
+      notify::PushHttpContext{*hooks.subscriptions, notify::Base64UrlEncode(vapid->public_point)});
+  return OkStatus();
+}
+
 int Serve(const Settings& settings) {
   SystemClock clock;
   const int64_t started_at_ms = clock.NowMs();
@@ -271,8 +308,15 @@ int Serve(const Settings& settings) {
   notify::Senders senders(**database, clock, authorizer);
   notify::DeliveryHttpContext delivery_http{bad_addresses, senders, authorizer, settings.notify_report_secret};
   notify::AddDeliveryRoutes(router, identity_http, delivery_http);
+  Hooks hooks;
+  if (auto wired = WireHooks(hooks, settings, **database, clock, authorizer, *delivery.engine); !wired.ok()) {
+    return Fail(wired.error());
+  }
+  notify::AddWebhookRoutes(router, identity_http, *hooks.webhooks);
+  notify::AddPushRoutes(router, identity_http, *hooks.push_http);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
+    notify::AddWebhookDiagnosticsRoutes(router, identity_http);
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);
   }

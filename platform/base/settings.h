@@ -73,6 +73,11 @@ struct Settings {
   std::string sms_sender = "Guichet";
   std::string sms_report_url;  // public URL of /api/v1/notify/sms/reports given to the gateway
   int64_t sms_timeout_ms = 10 * 1000;
+  // Webhooks and web push (platform/notify/webhooks.h, webpush.h).
+  bool webhook_allow_http = false;  // plain http:// webhook and push endpoints (tests, demo)
+  int64_t webhook_timeout_ms = 15 * 1000;
+  std::string vapid_private_key;  // base64url P-256 scalar; empty: generated once, kept in the database
+  std::string vapid_subject = "mailto:support@guichet.invalid";
   std::string public_url = "http://localhost:8080";  // where links in messages point (no trailing /)
   std::string notify_link_secret;  // HMAC key of unsubscribe and open links; empty: random per start
 
