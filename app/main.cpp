@@ -44,6 +44,7 @@
 #include "platform/privacy/privacy.h"
 #include "platform/privacy/privacy_http.h"
 #include "platform/jobs/jobs.h"
+#include "platform/secrets/secrets.h"
 #include "platform/storage/async_database.h"
 #include "platform/storage/migrations.h"
 #include "platform/system/system_routes.h"
@@ -65,7 +66,7 @@ std::vector<storage::Migration> AllMigrations() {
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(), secrets::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -193,15 +194,17 @@ struct MessageContent {
   std::string link_secret;
 };
 
-void FillMessageContent(MessageContent& content, const Settings& settings) {
+Status FillMessageContent(MessageContent& content, const Settings& settings, storage::Database& database,
+                          const Clock& clock) {
   notify::AddPlatformTemplates(content.templates);
   notify::RegisterStaffContacts(content.contacts);
   notify::RegisterStaffAudience(content.audiences);
-  content.link_secret = settings.notify_link_secret;
-  if (content.link_secret.empty()) {
-    content.link_secret = crypto::RandomBytes(32);
-    log::Warn("notify_link_secret is empty: unsubscribe links are signed with a random key and stop working at restart");
-  }
+  // Unset: a key generated once and kept in the database, shared by every process, so links
+  // already sent keep working after a restart.
+  auto secret = secrets::LoadOrCreate(database, "notify.links", settings.notify_link_secret, clock.NowMs());
+  if (!secret.ok()) return std::move(secret).error();
+  content.link_secret = std::move(*secret);
+  return OkStatus();
 }
 
 // Message delivery (issue 4): the content side composes, the delivery engine sends.
@@ -295,7 +298,9 @@ int Serve(const Settings& settings) {
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
   RegisterLedgerJobs(runner, **database, clock);
   MessageContent message_content;
-  FillMessageContent(message_content, settings);
+  if (auto filled = FillMessageContent(message_content, settings, **database, clock); !filled.ok()) {
+    return Fail(filled.error());
+  }
   Delivery delivery;
   WireDelivery(delivery, settings, **database, clock, runner, message_content);
   notify::RegisterDigestJob(runner, **database, clock, message_content.contacts, message_content.templates);

@@ -132,8 +132,8 @@ const std::vector<Spec>& Specs() {
       {"public_url", &Settings::public_url, {}, {},
        "public address of this server, without trailing slash: links in messages (unsubscribe) point there"},
       {"notify_link_secret", &Settings::notify_link_secret, {}, {},
-       "HMAC-SHA256 key of unsubscribe and open links in messages; empty: a random key per start "
-       "(links stop working at restart)"},
+       "HMAC-SHA256 key of unsubscribe and open links in messages; empty: a key generated once "
+       "and kept in the database"},
       {"log_level", &Settings::log_level, {}, {"trace", "debug", "info", "warn", "error"},
        "least severe level written"},
       {"log_format", &Settings::log_format, {}, {"text", "json"},

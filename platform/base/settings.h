@@ -79,7 +79,7 @@ struct Settings {
   std::string vapid_private_key;  // base64url P-256 scalar; empty: generated once, kept in the database
   std::string vapid_subject = "mailto:support@guichet.invalid";
   std::string public_url = "http://localhost:8080";  // where links in messages point (no trailing /)
-  std::string notify_link_secret;  // HMAC key of unsubscribe and open links; empty: random per start
+  std::string notify_link_secret;  // HMAC key of unsubscribe and open links; empty: generated once, kept in the database
 
   std::string log_level = "info";
   std::string log_format = "text";

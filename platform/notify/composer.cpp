@@ -62,12 +62,16 @@ Result<ComposedMessage> TemplateComposer::Compose(storage::Transaction& tx,
   if (message.person && message.channel == "email" &&
       IsOptional(message.purpose, message.channel)) {
     composed.unsubscribe_url = UnsubscribeUrl(*message.person, message.purpose, message.channel);
+    // The header keeps the API address (RFC 8058 one-click POST); the link a person follows
+    // opens the web app's unsubscribe page, with the same token.
+    const std::string page =
+        options_.public_url + "/unsubscribe" +
+        composed.unsubscribe_url.substr(composed.unsubscribe_url.find('?'));
     const bool en = effective->language == "en";
     composed.text += en ? "\n--\nUnsubscribe: " : "\n--\nSe désinscrire : ";
-    composed.text += composed.unsubscribe_url + "\n";
+    composed.text += page + "\n";
     if (!composed.html.empty()) {
-      composed.html += "<p style=\"font-size:small\"><a href=\"" +
-                       EscapeHtml(composed.unsubscribe_url) + "\">" +
+      composed.html += "<p style=\"font-size:small\"><a href=\"" + EscapeHtml(page) + "\">" +
                        (en ? "Unsubscribe" : "Se désinscrire") + "</a></p>";
     }
   }
