@@ -23,6 +23,7 @@
 #include "platform/identity/oidc.h"
 #include "platform/notify/outbox.h"
 #include "platform/ledger/ledger.h"
+#include "modules/wallet/accounts.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
 #include "platform/privacy/privacy_http.h"
@@ -48,7 +49,7 @@ std::vector<storage::Migration> AllMigrations() {
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations(), ledger::Migrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations(), wallet::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
