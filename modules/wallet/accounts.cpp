@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "modules/wallet/internal.h"
 #include "platform/audit/audit.h"
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
@@ -101,25 +102,9 @@ Error ThresholdError(std::string_view name, int64_t limit, int64_t value) {
   return error;
 }
 
-std::string ActorType(const identity::Caller& caller) {
-  switch (caller.kind) {
-    case identity::Caller::Kind::kUser: return "user";
-    case identity::Caller::Kind::kApiKey: return "api_key";
-    case identity::Caller::Kind::kDevice: return "device";
-    case identity::Caller::Kind::kSystem:
-    case identity::Caller::Kind::kAnonymous: return "system";
-  }
-  return "system";
-}
-
-std::optional<int64_t> ActorId(const identity::Caller& caller) {
-  if (ActorType(caller) == "system") return std::nullopt;
-  return caller.id;
-}
-
-storage::Param Nullable(std::optional<int64_t> value) {
-  return value ? storage::Param(*value) : storage::Param(nullptr);
-}
+using internal::ActorId;
+using internal::ActorType;
+using internal::Nullable;
 
 Result<bool> ClientMay(Transaction& tx, const identity::Caller& caller, std::string_view counter_code,
                        std::string_view column) {
@@ -636,5 +621,52 @@ Result<MovementResult> TransferBetweenHolders(Transaction& tx, const identity::C
   GUICHET_TRY_STATUS(AuditMovement(tx, caller, **to, "wallet.movement.credit", details, now_ms));
   return sent;
 }
+
+namespace internal {
+
+std::string ActorType(const identity::Caller& caller) {
+  switch (caller.kind) {
+    case identity::Caller::Kind::kUser: return "user";
+    case identity::Caller::Kind::kApiKey: return "api_key";
+    case identity::Caller::Kind::kDevice: return "device";
+    case identity::Caller::Kind::kSystem:
+    case identity::Caller::Kind::kAnonymous: return "system";
+  }
+  return "system";
+}
+
+std::optional<int64_t> ActorId(const identity::Caller& caller) {
+  if (ActorType(caller) == "system") return std::nullopt;
+  return caller.id;
+}
+
+storage::Param Nullable(std::optional<int64_t> value) {
+  return value ? storage::Param(*value) : storage::Param(nullptr);
+}
+
+storage::Param NullableText(const std::string& value) {
+  return value.empty() ? storage::Param(nullptr) : storage::Param(value);
+}
+
+Status Audit(Transaction& tx, const identity::Caller* caller, std::string_view action,
+             std::string_view record_type, int64_t record_id, std::optional<int64_t> organisation_id,
+             const boost::json::value& before, const boost::json::value& after,
+             std::string_view request_id, int64_t now_ms) {
+  audit::AuditEntry entry;
+  entry.actor_type = caller != nullptr ? ActorType(*caller) : "system";
+  entry.actor_id = caller != nullptr ? ActorId(*caller) : std::nullopt;
+  entry.organisation_id = organisation_id;
+  entry.action = std::string(action);
+  entry.record_type = std::string(record_type);
+  entry.record_id = std::to_string(record_id);
+  entry.before_json = boost::json::serialize(before);
+  entry.after_json = boost::json::serialize(after);
+  entry.request_id = std::string(request_id);
+  auto appended = audit::Append(tx, entry, now_ms);
+  if (!appended.ok()) return std::move(appended).error();
+  return OkStatus();
+}
+
+}  // namespace internal
 
 }  // namespace guichet::wallet
