@@ -1131,8 +1131,18 @@ Status ValidateCounterTexts(const CounterInput& input, bool creating) {
 
 Result<Counter> Wallet::DefineCounter(const Caller& caller, const CounterInput& input) {
   GUICHET_TRY_STATUS(RequireNational(authorizer_, caller));
-  GUICHET_TRY_STATUS(CheckCounterCode(input.code));
-  GUICHET_TRY_STATUS(ValidateCounterTexts(input, true));
+  {
+    // Every problem at once: the code's and the texts'.
+    Status code_ok = CheckCounterCode(input.code);
+    Status texts_ok = ValidateCounterTexts(input, true);
+    if (!code_ok.ok() || !texts_ok.ok()) {
+      Error error = !code_ok.ok() ? code_ok.error() : texts_ok.error();
+      if (!code_ok.ok() && !texts_ok.ok()) {
+        for (const FieldError& field : texts_ok.error().fields) error.fields.push_back(field);
+      }
+      return error;
+    }
+  }
   const int64_t now = clock_.NowMs();
   return database_.Transact<Counter>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Counter> {
     auto existing = tx.QueryOne("SELECT count(*) FROM wallet_counters WHERE code = $1", {input.code});
