@@ -218,6 +218,12 @@ struct Movement {
   // Pending (a hold, posted or voided later by the caller through the ledger): timeout in s.
   bool pending = false;
   int64_t timeout_s = 0;
+  // Operations of the service itself on the account (closure, federation, inactivity fee):
+  // the holder's and support's state are not checked.
+  bool service_operation = false;
+  // Whether the movement is the holder's activity (resets the 18-month inactivity clock and
+  // any notice). An inactivity fee is not.
+  bool counts_as_activity = true;
 };
 
 struct MovementResult {
@@ -245,6 +251,8 @@ struct HolderTransfer {
   int64_t amount = 0;
   std::string transfer_id;
   std::string label;
+  std::string kind = "transfer";  // "federation" for a federation's euro balance
+  bool service_operation = false;  // see Movement::service_operation (the sender's side)
 };
 Result<MovementResult> TransferBetweenHolders(storage::Transaction& tx,
                                               const identity::Caller& caller,

@@ -1044,6 +1044,11 @@ Result<ActivationTokens> Wallet::HolderLogin(std::string_view email, std::string
   return database_.Transact<ActivationTokens>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<ActivationTokens> {
     auto session = OpenHolderSession(tx, holder_id, now);
     if (!session.ok()) return std::move(session).error();
+    // Logging in is activity: the inactivity clock and any notice start again.
+    auto touched = tx.Execute("UPDATE wallet_holders SET last_activity_at = $1, notice_kind = NULL,"
+                              " notice_sent_at = NULL WHERE id = $2",
+                              {now, holder_id});
+    if (!touched.ok()) return std::move(touched).error();
     auto holder = LoadHolder(tx, holder_id);
     if (!holder.ok()) return std::move(holder).error();
     GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.login", "wallet_holder", holder_id,

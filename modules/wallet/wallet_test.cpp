@@ -1,6 +1,7 @@
 // The wallet's use cases beyond the scenarios: the upload schema and its parser, the weekly
 // activation reminder, activation links used once, holder sessions. Storage tests run on both
 // databases.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -113,6 +114,7 @@ class WalletTest : public ::testing::TestWithParam<storage::Backend> {
     wallet::DeclarePermissions(catalog_);
     WalletOptions options;
     options.password_hash = {1, 8192};
+    options.closure_notice_email = "crous@example.org";
     wallet_ = std::make_unique<Wallet>(test_->db(), clock_, authorizer_, options);
     system_.kind = identity::Caller::Kind::kSystem;
     auto org = test_->db().Transact<orgs::Organisation>(TransactionMode::kWrite, [&](Transaction& tx) {
@@ -152,6 +154,53 @@ class WalletTest : public ::testing::TestWithParam<storage::Backend> {
     return rows.ok() ? *rows : std::vector<std::string>{};
   }
 
+  // Activates the holder with its first link and returns it.
+  Holder Active(const std::string& name) {
+    auto created = Create(name);
+    EXPECT_TRUE(created.ok());
+    auto activated = wallet_->Activate(Tokens(name + "@example.org").at(0), kPassword, "t");
+    EXPECT_TRUE(activated.ok()) << (activated.ok() ? "" : activated.error().message);
+    return activated.ok() ? activated->holder : Holder{};
+  }
+
+  void Credit(int64_t holder_id, std::string counter, int64_t amount) {
+    auto moved = test_->db().Transact<MovementResult>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
+      auto source = OperatorAccount(tx, org_.id, counter, purpose::kSuspense, clock_.NowMs());
+      if (!source.ok()) return std::move(source).error();
+      Movement movement;
+      movement.holder_id = holder_id;
+      movement.counter = counter;
+      movement.amount = amount;
+      movement.counterpart_account_id = *source;
+      movement.transfer_id = fmt::format("credit-{}-{}-{}", holder_id, counter, ++credits_);
+      movement.kind = "reload.card";
+      movement.mode = "card";
+      return MoveHolder(tx, system_, movement, clock_.NowMs());
+    });
+    ASSERT_TRUE(moved.ok()) << moved.error().message;
+  }
+
+  int64_t Balance(int64_t holder_id, const std::string& counter) {
+    auto account = test_->db().Transact<HolderAccount>(TransactionMode::kWrite, [&](Transaction& tx) {
+      return HolderAccountFor(tx, holder_id, counter, clock_.NowMs());
+    });
+    EXPECT_TRUE(account.ok());
+    return account.ok() ? account->balance : -1;
+  }
+
+  void DefineMeals() {
+    CounterInput meal;
+    meal.code = "MEAL";
+    meal.nature = "Repas";
+    meal.token_name = "repas";
+    meal.information_fr = "x";
+    meal.information_en = "x";
+    meal.active = true;
+    ASSERT_TRUE(wallet_->DefineCounter(system_, meal).ok());
+  }
+
+  static constexpr std::string_view kPassword = "Chartreuse-Belledonne-Isère-1968";
+  int64_t credits_ = 0;
   ManualClock clock_{kStart};
   identity::RightsCatalog catalog_;
   identity::Authorizer authorizer_{catalog_};
@@ -225,6 +274,140 @@ TEST_P(WalletTest, DeactivationKeepsOnlyTheTrace) {
   // The address is free again: the institution may create a new account with it.
   EXPECT_TRUE(Create("dora2").ok());
   EXPECT_TRUE(audit::Verify(test_->db()).ok());
+}
+
+TEST_P(WalletTest, ClosureNeedsAZeroBalanceAndLosesTokens) {
+  DefineMeals();
+  const Holder ana = Active("ana");
+  Credit(ana.id, "EUR", 500);
+  Credit(ana.id, "MEAL", 4);
+  auto refused = wallet_->CloseMyAccount(ana.id, "t");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "balance_not_zero");
+  auto drained = test_->db().Transact<MovementResult>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
+    auto sink = OperatorAccount(tx, org_.id, kEuro, purpose::kSepa, clock_.NowMs());
+    if (!sink.ok()) return std::move(sink).error();
+    Movement refund;
+    refund.holder_id = ana.id;
+    refund.direction = Direction::kDebit;
+    refund.amount = 500;
+    refund.counterpart_account_id = *sink;
+    refund.transfer_id = "refund-ana";
+    refund.kind = "refund";
+    refund.mode = "sepa";
+    return MoveHolder(tx, system_, refund, clock_.NowMs());
+  });
+  ASSERT_TRUE(drained.ok());
+  auto closed = wallet_->CloseMyAccount(ana.id, "t");
+  ASSERT_TRUE(closed.ok()) << closed.error().message;
+  EXPECT_EQ(closed->state, HolderState::kClosed);
+  EXPECT_EQ(Balance(ana.id, "MEAL"), 0);
+  EXPECT_FALSE(wallet_->HolderLogin("ana@example.org", kPassword, "t").ok());
+  auto again = wallet_->CloseMyAccount(ana.id, "t");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, code::kHolderNotActive);
+  // Closed ledger accounts refuse money.
+  auto more = test_->db().Transact<MovementResult>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
+    auto source = OperatorAccount(tx, org_.id, kEuro, purpose::kSuspense, clock_.NowMs());
+    if (!source.ok()) return std::move(source).error();
+    Movement movement;
+    movement.holder_id = ana.id;
+    movement.amount = 1;
+    movement.counterpart_account_id = *source;
+    movement.transfer_id = "after-closure";
+    movement.kind = "reload.card";
+    movement.mode = "card";
+    return MoveHolder(tx, system_, movement, clock_.NowMs());
+  });
+  ASSERT_FALSE(more.ok());
+  EXPECT_EQ(more.error().code, code::kHolderNotActive);
+  EXPECT_TRUE(ledger::CheckInvariants(test_->db()).ok());
+}
+
+TEST_P(WalletTest, FederationMovesEurosNotTokens) {
+  DefineMeals();
+  const Holder old_account = Active("olga");
+  const Holder fresh = Active("olga2");
+  Credit(old_account.id, "EUR", 1250);
+  Credit(old_account.id, "MEAL", 3);
+  Credit(fresh.id, "EUR", 100);
+  auto wrong = wallet_->FederateOldAccount(fresh.id, "olga@example.org", "wrong", "t");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code, "old_account_login_failed");
+  auto self = wallet_->FederateOldAccount(fresh.id, "olga2@example.org", kPassword, "t");
+  ASSERT_FALSE(self.ok());
+  EXPECT_EQ(self.error().code, "same_holder");
+  auto federated = wallet_->FederateOldAccount(fresh.id, "OLGA@example.org", kPassword, "t");
+  ASSERT_TRUE(federated.ok()) << federated.error().message;
+  EXPECT_EQ(federated->euros_moved, 1250);
+  ASSERT_EQ(federated->tokens_not_moved.size(), 1u);
+  EXPECT_EQ(federated->tokens_not_moved[0], std::make_pair(std::string("MEAL"), int64_t{3}));
+  EXPECT_EQ(federated->old_account.state, HolderState::kFederated);
+  EXPECT_EQ(federated->old_account.federated_into, fresh.id);
+  EXPECT_EQ(Balance(fresh.id, "EUR"), 1350);
+  EXPECT_EQ(Balance(old_account.id, "EUR"), 0);
+  EXPECT_EQ(Balance(fresh.id, "MEAL"), 0);
+  auto lines = wallet_->MyStatement(fresh.id, {});
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(lines->front().kind, "federation");
+  EXPECT_EQ(lines->front().balance_after, 1350);
+  EXPECT_FALSE(wallet_->HolderLogin("olga@example.org", kPassword, "t").ok());
+  EXPECT_TRUE(ledger::CheckInvariants(test_->db()).ok());
+}
+
+TEST_P(WalletTest, InactivityNoticesThenFeesWithinTheBalanceOrDeletion) {
+  const Holder rich = Active("rita");
+  const Holder empty = Active("emil");
+  Credit(rich.id, "EUR", 700);
+  const Holder busy = Active("bea");
+  clock_.Advance(kInactivityMs - 1);
+  auto early = wallet_->RunInactivity();
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(early->fee_notices + early->deletion_notices, 0);
+  // bea logs in: that is activity.
+  ASSERT_TRUE(wallet_->HolderLogin("bea@example.org", kPassword, "t").ok());
+  clock_.Advance(1000);
+  auto notices = wallet_->RunInactivity();
+  ASSERT_TRUE(notices.ok());
+  EXPECT_EQ(notices->fee_notices, 1);
+  EXPECT_EQ(notices->deletion_notices, 1);
+  clock_.Advance(kNoticeMs - 1);
+  auto waiting = wallet_->RunInactivity();
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(waiting->fees_charged + waiting->deleted + waiting->fee_notices + waiting->deletion_notices, 0);
+  clock_.Advance(1);
+  auto acted = wallet_->RunInactivity();
+  ASSERT_TRUE(acted.ok());
+  EXPECT_EQ(acted->fees_charged, 1);
+  EXPECT_EQ(acted->deleted, 1);
+  EXPECT_EQ(Balance(rich.id, "EUR"), 400);
+  auto deleted = test_->db().Transact<std::optional<Holder>>(TransactionMode::kRead,
+                                                             [&](Transaction& tx) { return FindHolder(tx, empty.id); });
+  ASSERT_TRUE(deleted.ok() && deleted->has_value());
+  EXPECT_EQ((*deleted)->state, HolderState::kClosed);
+  EXPECT_EQ((*deleted)->email, "");
+  // Once a year at most: nothing more until a year after the fee.
+  clock_.Advance(kInactivityFeeYearMs - 1);
+  auto quiet = wallet_->RunInactivity();
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_EQ(quiet->fee_notices + quiet->fees_charged, 0);
+  clock_.Advance(1);
+  auto next_year = wallet_->RunInactivity();
+  ASSERT_TRUE(next_year.ok());
+  EXPECT_EQ(next_year->fee_notices, 1);
+  clock_.Advance(kNoticeMs);
+  auto second_fee = wallet_->RunInactivity();
+  ASSERT_TRUE(second_fee.ok());
+  EXPECT_EQ(second_fee->fees_charged, 1);
+  EXPECT_EQ(Balance(rich.id, "EUR"), 100);
+  // The fee never exceeds the balance.
+  clock_.Advance(kInactivityFeeYearMs);
+  ASSERT_TRUE(wallet_->RunInactivity().ok());
+  clock_.Advance(kNoticeMs);
+  ASSERT_TRUE(wallet_->RunInactivity().ok());
+  EXPECT_EQ(Balance(rich.id, "EUR"), 0);
+  EXPECT_TRUE(ledger::CheckInvariants(test_->db()).ok());
+  (void)busy;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WalletTest, ::testing::ValuesIn(testing::TestBackends()),

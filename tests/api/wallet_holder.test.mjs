@@ -108,6 +108,42 @@ for (const backend of backends()) {
       expectProblem(await request(server, 'GET', '/api/v1/wallet/me/accounts'), 401, 'unauthenticated');
     });
 
+    test('closure needs a zero balance and tells the institution; federation takes over an older account', async () => {
+      const camille = new HolderClient(server);
+      await camille.call('POST', '/api/v1/wallet/holder-session', { email: 'camille.martin@etu.demo.guichet.fr', password: demoPassword });
+      expectProblem(await camille.call('POST', '/api/v1/wallet/me/closure', {}), 409, 'balance_not_zero');
+
+      async function activeHolder() {
+        const body = newHolder(grenoble.id);
+        const created = (await manager.call('POST', '/api/v1/wallet/holders', body)).body;
+        const client = new HolderClient(server);
+        const r = await client.call('POST', '/api/v1/wallet/activation', { token: activationTokens(server, body.email)[0], password: goodPassword });
+        assert.equal(r.status, 200, r.text);
+        return { body, created, client };
+      }
+      const leaving = await activeHolder();
+      const closed = await leaving.client.call('POST', '/api/v1/wallet/me/closure', {});
+      assert.equal(closed.status, 200, closed.text);
+      assert.equal(closed.body.state, 'closed');
+      expectProblem(await leaving.client.call('GET', '/api/v1/wallet/me'), 401, 'unauthenticated');
+      const notices = sql(server, `SELECT recipient FROM outbox_messages WHERE template_code = 'wallet.closure_institution'
+        AND variables LIKE '%"holder_id":${leaving.created.id},%'`).map((row) => row[0]);
+      assert.ok(notices.includes('regional.admin@demo.guichet.fr'), JSON.stringify(notices));
+      assert.equal(sql(server, `SELECT count(*) FROM outbox_messages WHERE template_code = 'wallet.closure' AND recipient = '${leaving.body.email}'`)[0][0], '1');
+
+      const older = await activeHolder();
+      const newer = await activeHolder();
+      expectProblem(await newer.client.call('POST', '/api/v1/wallet/me/federation', { email: older.body.email, password: 'Wrong-password-123' }),
+        401, 'old_account_login_failed');
+      const federated = await newer.client.call('POST', '/api/v1/wallet/me/federation', { email: older.body.email, password: goodPassword });
+      assert.equal(federated.status, 200, federated.text);
+      assert.deepEqual(federated.body, { old_account_id: older.created.id, euros_moved: 0, tokens_not_moved: [] });
+      const seen = (await manager.call('GET', `/api/v1/wallet/holders/${older.created.id}`)).body;
+      assert.equal(seen.state, 'federated');
+      assert.equal(seen.federated_into, newer.created.id);
+      assert.ok(seen.federated_at_ms > 0);
+    });
+
     test('deactivation for good erases personal data and keeps the support numbers', async () => {
       const body = newHolder(grenoble.id);
       const created = (await manager.call('POST', '/api/v1/wallet/holders', body)).body;
