@@ -408,6 +408,22 @@ Result<int64_t> OperatorAccount(Transaction& tx, int64_t organisation_id, std::s
   return created->id;
 }
 
+Result<std::optional<HolderContact>> FindHolderContact(Transaction& tx, int64_t holder_id) {
+  auto holder = FindHolder(tx, holder_id);
+  if (!holder.ok()) return std::move(holder).error();
+  if (!holder->has_value()) return std::optional<HolderContact>();
+  const Holder& h = **holder;
+  HolderContact contact;
+  contact.display_name = h.first_name.empty() ? h.last_name : fmt::format("{} {}", h.first_name, h.last_name);
+  contact.email = h.email;
+  contact.phone = h.phone;
+  contact.language = h.language;
+  contact.organisation_id = h.organisation_id;
+  contact.organisation_path = h.organisation_path;
+  contact.active = h.state == HolderState::kActive || h.state == HolderState::kPendingActivation;
+  return std::optional<HolderContact>(std::move(contact));
+}
+
 Result<bool> ClientMayLoad(Transaction& tx, const identity::Caller& caller, std::string_view counter_code) {
   return ClientMay(tx, caller, counter_code, "may_load");
 }

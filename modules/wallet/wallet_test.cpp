@@ -410,6 +410,41 @@ TEST_P(WalletTest, InactivityNoticesThenFeesWithinTheBalanceOrDeletion) {
   (void)busy;
 }
 
+TEST_P(WalletTest, OnlyAuthorisedMachineClientsLoadOrDebitACounter) {
+  DefineMeals();
+  identity::Caller key;
+  key.kind = identity::Caller::Kind::kApiKey;
+  key.id = 41;
+  identity::Caller device;
+  device.kind = identity::Caller::Kind::kDevice;
+  device.id = 41;  // the same number, another kind of client
+  identity::Caller person;
+  person.kind = identity::Caller::Kind::kUser;
+  person.id = 41;
+  auto inserted = test_->db().Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Ok> {
+    auto row = tx.Execute("INSERT INTO wallet_counter_clients (counter_id, client_type, client_id, may_load, may_debit,"
+                          " updated_at) SELECT id, 'api_key', 41, $1, $2, 0 FROM wallet_counters WHERE code = 'MEAL'",
+                          {true, false});
+    if (!row.ok()) return std::move(row).error();
+    return Ok{};
+  });
+  ASSERT_TRUE(inserted.ok());
+  auto check = test_->db().Transact<Ok>(TransactionMode::kRead, [&](Transaction& tx) -> Result<Ok> {
+    auto load = ClientMayLoad(tx, key, "MEAL");
+    auto debit = ClientMayDebit(tx, key, "MEAL");
+    auto device_load = ClientMayLoad(tx, device, "MEAL");
+    auto person_load = ClientMayLoad(tx, person, "MEAL");
+    auto other_counter = ClientMayLoad(tx, key, "EUR");
+    EXPECT_TRUE(load.ok() && *load);
+    EXPECT_TRUE(debit.ok() && !*debit);
+    EXPECT_TRUE(device_load.ok() && !*device_load);
+    EXPECT_TRUE(person_load.ok() && !*person_load);
+    EXPECT_TRUE(other_counter.ok() && !*other_counter);
+    return Ok{};
+  });
+  ASSERT_TRUE(check.ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WalletTest, ::testing::ValuesIn(testing::TestBackends()),
                          [](const ::testing::TestParamInfo<storage::Backend>& param_info) {
                            return testing::BackendParamName(param_info.param);

@@ -194,6 +194,18 @@ for (const backend of backends()) {
       assert.equal(set.body.max_balance, 80000);
       expectValidation(await national.call('PUT', '/api/v1/wallet/thresholds', { max_reload: 0 }), ['/max_reload']);
       expectProblem(await manager.call('PUT', '/api/v1/wallet/thresholds', { max_reload: 100 }), 403, 'forbidden');
+      const key = await national.call('POST', '/api/v1/api-keys',
+        { organisation_id: grenoble.id, label: 'Point de gestion repas', scopes: ['wallet.holders.read'] });
+      assert.equal(key.status, 201, key.text);
+      const allowed = await national.call('PUT', '/api/v1/wallet/counters/MEAL/clients',
+        { client_type: 'api_key', client_id: key.body.id, may_load: true, may_debit: false });
+      assert.equal(allowed.status, 204, allowed.text);
+      assert.deepEqual(sql(server, `SELECT may_load, may_debit FROM wallet_counter_clients WHERE client_id = ${key.body.id}`)
+        .map((r) => r.map((v) => ['1', 't', 'true'].includes(v))), [[true, false]]);
+      expectProblem(await national.call('PUT', '/api/v1/wallet/counters/MEAL/clients',
+        { client_type: 'api_key', client_id: 999999, may_load: true, may_debit: true }), 404, 'client_not_found');
+      expectValidation(await national.call('PUT', '/api/v1/wallet/counters/MEAL/clients',
+        { client_type: 'printer', client_id: key.body.id, may_load: true, may_debit: true }), ['/client_type']);
       const restored = await national.call('PUT', '/api/v1/wallet/thresholds', { max_transaction: { desfire: 5000 }, max_balance: 100000 });
       assert.equal(restored.status, 200, restored.text);
     });
