@@ -467,6 +467,47 @@ object StatementLineJson(const StatementLine& line) {
           {"support_number", OptionalText(line.support_number)}};
 }
 
+Result<object> HolderExport(Transaction& tx, int64_t holder_id, int64_t now_ms) {
+  auto holder = FindHolder(tx, holder_id);
+  if (!holder.ok()) return std::move(holder).error();
+  if (!holder->has_value()) return NotFoundHolder();
+  object section{{"profile", HolderJson(**holder)}};
+  auto balances = tx.Query("SELECT c.code, a.credits_posted - a.debits_posted FROM wallet_holder_accounts ha"
+                           " JOIN ledger_accounts a ON a.id = ha.ledger_account_id JOIN wallet_counters c"
+                           " ON c.id = ha.counter_id WHERE ha.holder_id = $1 ORDER BY c.id",
+                           {holder_id});
+  if (!balances.ok()) return std::move(balances).error();
+  array balance_items;
+  for (const Row& row : balances->rows) balance_items.push_back(object{{"counter", row.Text(0)}, {"balance", row.Int(1)}});
+  section["balances"] = std::move(balance_items);
+  StatementQuery query;
+  query.limit = kStatementPageMax;
+  array lines;
+  for (;;) {
+    auto page = ReadStatement(tx, holder_id, query);
+    if (!page.ok()) return std::move(page).error();
+    for (const StatementLine& line : *page) lines.push_back(StatementLineJson(line));
+    if (static_cast<int64_t>(page->size()) < kStatementPageMax || static_cast<int64_t>(lines.size()) >= kExportLinesMax) break;
+    query.before_id = page->back().id;
+  }
+  section["statement"] = std::move(lines);
+  auto changes = tx.Query("SELECT field, old_value, new_value, source, at_ms FROM wallet_holder_changes"
+                          " WHERE holder_id = $1 ORDER BY id LIMIT $2",
+                          {holder_id, kExportLinesMax});
+  if (!changes.ok()) return std::move(changes).error();
+  array change_items;
+  for (const Row& row : changes->rows) {
+    change_items.push_back(object{{"field", row.Text(0)},
+                                  {"old_value", row.OptionalText(1) ? value(*row.OptionalText(1)) : value(nullptr)},
+                                  {"new_value", row.OptionalText(2) ? value(*row.OptionalText(2)) : value(nullptr)},
+                                  {"source", row.Text(3)},
+                                  {"at_ms", row.Int(4)}});
+  }
+  section["profile_changes"] = std::move(change_items);
+  (void)now_ms;
+  return section;
+}
+
 // ---- Wallet ------------------------------------------------------------------------------------
 
 Wallet::Wallet(storage::Database& database, const Clock& clock, const identity::Authorizer& authorizer,
@@ -1120,6 +1161,19 @@ Result<Support> Wallet::OpposeMySupport(int64_t holder_id, int64_t support_id, O
     auto holder = LoadHolder(tx, holder_id);
     if (!holder.ok()) return std::move(holder).error();
     return SetSupportOpposition(tx, nullptr, **support, *holder, kind, "wallet.support.oppose", request_id, now);
+  });
+}
+
+Result<object> Wallet::ExportMine(int64_t holder_id) {
+  const int64_t now = clock_.NowMs();
+  return database_.Transact<object>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<object> {
+    auto section = HolderExport(tx, holder_id, now);
+    if (!section.ok()) return std::move(section).error();
+    auto holder = LoadHolder(tx, holder_id);
+    if (!holder.ok()) return std::move(holder).error();
+    GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.export", "wallet_holder", holder_id,
+                                       holder->organisation_id, nullptr, object{{"by", "holder"}}, "", now));
+    return section;
   });
 }
 

@@ -32,6 +32,7 @@ inline constexpr int64_t kTechnologyLengthMax = 40;
 inline constexpr int64_t kSupportsPerHolderMax = 10;
 inline constexpr int64_t kSearchPageMax = 100;
 inline constexpr int64_t kStatementPageMax = 200;
+inline constexpr int64_t kExportLinesMax = 10000;  // statement lines and changes in an export
 inline constexpr int64_t kCounterTextLengthMax = 2000;  // information texts
 inline constexpr int64_t kCounterLabelLengthMax = 40;
 inline constexpr int64_t kThresholdCentsMax = int64_t{100'000'000};  // 1 000 000 €
@@ -219,6 +220,10 @@ class Wallet {
   Result<Support> OpposeMySupport(int64_t holder_id, int64_t support_id, Opposition kind,
                                   std::string_view request_id);
 
+  // Everything held on the holder (GDPR access and portability): profile, supports, balances,
+  // statement lines and profile history, at most privacy's kExportRowsMax rows per list.
+  Result<boost::json::object> ExportMine(int64_t holder_id);
+
   // W10: the holder closes the account (only with a zero euro balance: balance_not_zero, 409);
   // token balances are lost and the holder is told; the institution is told.
   Result<Holder> CloseMyAccount(int64_t holder_id, std::string_view request_id);
@@ -259,6 +264,8 @@ class Wallet {
 // ---- JSON forms shared by the API, the export and the upload report ------------------------
 
 boost::json::object HolderJson(const Holder& holder);
+// The export section of one holder (used by ExportMine and the privacy ExportRegistry).
+Result<boost::json::object> HolderExport(storage::Transaction& tx, int64_t holder_id, int64_t now_ms);
 boost::json::object SupportJson(const Support& support);
 boost::json::object CounterJson(const Counter& counter);
 boost::json::object AccountJson(const HolderAccount& account);

@@ -800,6 +800,16 @@ void AddHolderSelfRoutes(http::Router& router, identity::IdentityHttpContext& co
                    if (!query.ok()) return std::move(query).error();
                    return StatementResponse(wallet.MyStatement(gate.holder_id, *query), query->limit);
                  });
+  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/export", "exportMyWallet",
+                 {.summary = "Everything held on oneself in the wallet, as one JSON document (access, portability)"},
+                 [&wallet](const RequestContext&, HolderGate& gate) -> Result<Response> {
+                   auto document = wallet.ExportMine(gate.holder_id);
+                   if (!document.ok()) return std::move(document).error();
+                   Response response = Json(HttpStatus::ok, *document);
+                   response.set(http::beast::http::field::content_disposition,
+                                fmt::format("attachment; filename=\"guichet-wallet-{}.json\"", gate.holder_id));
+                   return response;
+                 });
   AddHolderRoute(router, context, wallet, http::Verb::post, "/api/v1/wallet/me/closure", "closeMyAccount",
                  {.summary = "Close one's account (only with a zero euro balance); token balances are lost",
                   .errors = {{409, "balance_not_zero or holder_not_active"}}},
