@@ -1061,27 +1061,74 @@ Result<int64_t> Wallet::ResendDueActivations() {
   });
 }
 
-Result<ActivationTokens> Wallet::HolderLogin(std::string_view email, std::string_view password,
+Result<int64_t> Wallet::VerifyHolderPassword(std::string_view email, std::string_view password,
                                              std::string_view request_id) {
   const int64_t now = clock_.NowMs();
   const std::string normalized = Lower(email);
-  auto found = database_.Transact<std::optional<std::pair<int64_t, std::string>>>(
-      TransactionMode::kRead, [&](Transaction& tx) -> Result<std::optional<std::pair<int64_t, std::string>>> {
-        auto row = tx.QueryOne("SELECT id, password_hash FROM wallet_holders WHERE email = $1 AND state = 'active'"
-                               " AND password_hash IS NOT NULL",
+  struct Account {
+    int64_t id = 0;
+    std::string hash;
+    int64_t failed = 0;
+    int64_t locked_until = 0;
+    int64_t organisation_id = 0;
+  };
+  auto found = database_.Transact<std::optional<Account>>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<std::optional<Account>> {
+        auto row = tx.QueryOne("SELECT id, password_hash, failed_logins, locked_until, organisation_id"
+                               " FROM wallet_holders WHERE email = $1 AND state = 'active' AND password_hash IS NOT NULL",
                                {normalized});
         if (!row.ok()) return std::move(row).error();
-        if (!row->has_value()) return std::optional<std::pair<int64_t, std::string>>();
-        return std::optional<std::pair<int64_t, std::string>>(std::make_pair((*row)->Int(0), (*row)->Text(1)));
+        if (!row->has_value()) return std::optional<Account>();
+        return std::optional<Account>(
+            Account{(*row)->Int(0), (*row)->Text(1), (*row)->Int(2), (*row)->Int(3), (*row)->Int(4)});
       });
   if (!found.ok()) return std::move(found).error();
-  // A dummy verification keeps the time the same for unknown addresses.
-  static const std::string kDummy = identity::HashPassword("not-a-password-of-anyone", {1, 8192}).value();
-  const bool verified = identity::VerifyPassword(password, found->has_value() ? (*found)->second : kDummy);
-  if (!found->has_value() || !verified) {
-    return Error{ErrorKind::kUnauthenticated, "login_failed", "Wrong e-mail or password.", {}};
+  const Error failed{ErrorKind::kUnauthenticated, "login_failed", "Wrong e-mail or password.", {}};
+  if (!found->has_value()) {
+    // A decoy verification keeps the time the same for unknown addresses.
+    static const std::string decoy = identity::HashPassword("not-a-password-of-anyone", options_.password_hash).value();
+    (void)identity::VerifyPassword(password, decoy);
+    return failed;
   }
-  const int64_t holder_id = (*found)->first;
+  const Account account = **found;
+  if (account.locked_until > now) {
+    const int64_t minutes = (account.locked_until - now + 59999) / 60000;
+    return Error{ErrorKind::kTooManyRequests, "account_locked",
+                 fmt::format("Too many failed attempts: try again in {} minute{}.", minutes, minutes > 1 ? "s" : ""),
+                 {}};
+  }
+  const bool verified = identity::VerifyPassword(password, account.hash);
+  // A failure is committed (the counter, the lock): the transaction succeeds and the refusal
+  // is returned after it.
+  auto counted = database_.Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Ok> {
+    if (verified) {
+      auto reset = tx.Execute("UPDATE wallet_holders SET failed_logins = 0, locked_until = 0 WHERE id = $1", {account.id});
+      if (!reset.ok()) return std::move(reset).error();
+      return Ok{};
+    }
+    const bool lock = account.failed + 1 >= kHolderLoginFailuresMax;
+    auto updated = tx.Execute("UPDATE wallet_holders SET failed_logins = CASE WHEN $2 THEN 0 ELSE failed_logins + 1 END,"
+                              " locked_until = CASE WHEN $2 THEN $3 ELSE locked_until END WHERE id = $1",
+                              {account.id, lock, now + kHolderLockoutMs});
+    if (!updated.ok()) return std::move(updated).error();
+    if (lock) {
+      GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.locked", "wallet_holder", account.id,
+                                         account.organisation_id, nullptr,
+                                         object{{"locked_for_s", kHolderLockoutMs / 1000}}, request_id, now));
+    }
+    return Ok{};
+  });
+  if (!counted.ok()) return std::move(counted).error();
+  if (!verified) return failed;
+  return account.id;
+}
+
+Result<ActivationTokens> Wallet::HolderLogin(std::string_view email, std::string_view password,
+                                             std::string_view request_id) {
+  const int64_t now = clock_.NowMs();
+  auto verified = VerifyHolderPassword(email, password, request_id);
+  if (!verified.ok()) return std::move(verified).error();
+  const int64_t holder_id = *verified;
   return database_.Transact<ActivationTokens>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<ActivationTokens> {
     auto session = OpenHolderSession(tx, holder_id, now);
     if (!session.ok()) return std::move(session).error();

@@ -44,6 +44,9 @@ inline constexpr size_t kTokenBytes = 32;
 // Holder sessions.
 inline constexpr int64_t kHolderSessionIdleMs = int64_t{30} * 60 * 1000;
 inline constexpr int64_t kHolderSessionAbsoluteMs = int64_t{12} * 3600 * 1000;
+// Holder login throttling, as for staff: this many consecutive failures lock the login.
+inline constexpr int64_t kHolderLoginFailuresMax = 5;
+inline constexpr int64_t kHolderLockoutMs = int64_t{15} * 60 * 1000;
 
 // ---- Permissions (declared in DeclarePermissions, bundled by app/catalog.cpp) ---------------
 
@@ -210,6 +213,10 @@ class Wallet {
     std::string csrf_token;
   };
   Result<HolderSession> AuthenticateHolder(std::string_view session_token);
+  // The active holder with this e-mail and password: login_failed (401) or account_locked
+  // (429) after kHolderLoginFailuresMax failures in a row, for kHolderLockoutMs.
+  Result<int64_t> VerifyHolderPassword(std::string_view email, std::string_view password,
+                                       std::string_view request_id);
   Status HolderLogout(std::string_view session_token);
 
   // The holder's own view (a holder session).

@@ -755,7 +755,7 @@ void AddActivationRoutes(http::Router& router, identity::IdentityHttpContext& co
        .request_schema = object{{"type", "object"},
                                 {"required", {"email", "password"}},
                                 {"properties", {{"email", {{"type", "string"}}}, {"password", {{"type", "string"}}}}}},
-       .errors = {{401, "login_failed"}, {422, "Missing field"}}},
+       .errors = {{401, "login_failed"}, {422, "Missing field"}, {429, "account_locked after repeated failures"}}},
       [&wallet, secure](const RequestContext& request, Gate&) -> Result<Response> {
         auto body = http::ParseJsonObjectBody(*request.request);
         if (!body.ok()) return std::move(body).error();
