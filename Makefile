@@ -10,9 +10,16 @@ build: deps
 	@scripts/build
 
 # Installs, builds, migrates var/guichet.db, loads the demo data and serves on :8080.
+# Mail goes to a local maildev: read it at http://127.0.0.1:1080 (stopped with the demo).
 demo: build
 	@mkdir -p var
-	GUICHET_DB=$${GUICHET_DB:-sqlite:var/guichet.db} ./build/guichet demo
+	@node tests/support/maildev.mjs --smtp 1025 --web 1080 & maildev=$$!; \
+	trap 'kill $$maildev 2>/dev/null' EXIT INT TERM; \
+	echo "demo mail: http://127.0.0.1:1080"; \
+	GUICHET_DB=$${GUICHET_DB:-sqlite:var/guichet.db} \
+	GUICHET_SMTP_URL=$${GUICHET_SMTP_URL:-smtp://127.0.0.1:1025} \
+	GUICHET_SMTP_STARTTLS=$${GUICHET_SMTP_STARTTLS:-off} \
+	./build/guichet demo
 
 test:
 	@scripts/test

@@ -3,6 +3,9 @@
 #include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
+#include "platform/notify/content.h"
+#include "platform/notify/delivery_http.h"
+#include "platform/notify/webhooks_http.h"
 #include "platform/privacy/privacy.h"
 #include "platform/identity/machines.h"
 
@@ -18,15 +21,19 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"wallet.merchant", "wallet", "Commerçant", "Merchant", std::nullopt,
                       {"identity.orgs.read"}, false, {"site"}});
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
-                      {"identity.orgs.read", "audit.read", std::string(wallet::right::kCreate),
-                       std::string(wallet::right::kRead), std::string(wallet::right::kUpdate),
-                       std::string(wallet::right::kOppose)},
-                      true, {"national", "region"}});
+                      {"identity.orgs.read", "audit.read", "notify.addresses.read", "notify.messages.read",
+                       "notify.people.read", "notify.preferences.manage", "notify.campaigns.manage",
+                       std::string(wallet::right::kCreate), std::string(wallet::right::kRead),
+                       std::string(wallet::right::kUpdate), std::string(wallet::right::kOppose)},
+                      true,
+                      {"national", "region"}});
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
-                       std::string(wallet::right::kReactivate)},
+                       "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
+                       "notify.templates.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage", std::string(wallet::right::kReactivate)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
@@ -36,10 +43,15 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"pass.partner", "pass", "Partenaire", "Partner", std::nullopt, {"identity.orgs.read"},
                       false, {"partner"}});
   catalog.AddProfile({"pass.tourism_actor", "pass", "Acteur touristique", "Tourism officer", std::nullopt,
-                      {"identity.orgs.read", "audit.read", "identity.staff.read"}, false, {"tourism_office"}});
+                      {"identity.orgs.read", "audit.read", "identity.staff.read", "notify.addresses.read",
+                       "notify.messages.read", "notify.people.read", "notify.preferences.manage",
+                       "notify.campaigns.manage"},
+                      false, {"tourism_office"}});
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
-                       "identity.devices.manage", "privacy.export", "privacy.erase"},
+                       "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
+                       "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"departement", "tourism_office"}});
 }
 
@@ -49,11 +61,17 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"family.regisseur", "family", "Régisseur", "Cashier (régisseur)", std::nullopt,
                       {"identity.orgs.read", "audit.read"}, false, {"city"}});
   catalog.AddProfile({"family.city_agent", "family", "Agent de la ville", "City agent", "family.establishment_agent",
-                      {"audit.read", "identity.staff.read"}, false, {"city"}});
+                      {"audit.read", "identity.staff.read", "notify.addresses.read", "notify.messages.read",
+                       "notify.people.read", "notify.preferences.manage"},
+                      false,
+                      {"city"}});
   catalog.AddProfile({"family.syndicate_admin", "family", "Administrateur du syndicat", "Syndicate administrator",
                       "family.city_agent",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
-                       "identity.devices.manage", "privacy.export", "privacy.erase"},
+                       "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
+                       "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
+                       "notify.campaigns.manage",
+                       "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"syndicate", "city"}});
 }
 
@@ -64,6 +82,9 @@ identity::RightsCatalog BuildCatalog() {
   identity::DeclarePermissions(catalog);
   identity::DeclareMachinePermissions(catalog);
   privacy::DeclarePermissions(catalog);
+  notify::DeclarePermissions(catalog);
+  notify::DeclareContentPermissions(catalog);
+  notify::DeclareWebhookPermissions(catalog);
   wallet::DeclarePermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);

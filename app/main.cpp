@@ -22,7 +22,24 @@
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
 #include "platform/identity/oidc.h"
+#include "platform/notify/addresses.h"
+#include "platform/notify/delivery.h"
+#include "platform/notify/campaigns.h"
+#include "platform/notify/composer.h"
+#include "platform/notify/contacts.h"
+#include "platform/notify/content.h"
+#include "platform/notify/digests.h"
+#include "platform/notify/notify_http.h"
+#include "platform/notify/preferences.h"
+#include "platform/notify/templates.h"
+#include "platform/notify/delivery_http.h"
 #include "platform/notify/outbox.h"
+#include "platform/notify/senders.h"
+#include "platform/notify/sms.h"
+#include "platform/notify/smtp.h"
+#include "platform/notify/webhooks.h"
+#include "platform/notify/webhooks_http.h"
+#include "platform/notify/webpush.h"
 #include "platform/ledger/ledger.h"
 #include "modules/wallet/accounts.h"
 #include "modules/wallet/upload.h"
@@ -51,9 +68,10 @@ struct CommonFlags {
 std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
-  for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
+  for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations(), ledger::Migrations(), wallet::Migrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
+                      wallet::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -146,6 +164,111 @@ void RegisterLedgerJobs(jobs::Runner& runner, storage::Database& database, const
   });
 }
 
+notify::DeliveryOptions DeliveryOptionsOf(const Settings& settings) {
+  notify::DeliveryOptions options;
+  options.batch_messages_max = settings.notify_batch_messages_max;
+  options.attempts_max = settings.notify_attempts_max;
+  options.backoff_base_ms = settings.notify_backoff_base_ms;
+  options.backoff_max_ms = std::max(settings.notify_backoff_max_ms, settings.notify_backoff_base_ms);
+  options.lease_ms = settings.notify_lease_s * 1000;
+  return options;
+}
+
+notify::SmtpOptions SmtpOptionsOf(const Settings& settings) {
+  notify::SmtpOptions options;
+  options.url = settings.smtp_url;
+  options.user = settings.smtp_user;
+  options.password = settings.smtp_password;
+  options.starttls = settings.smtp_starttls;
+  options.ca_file = settings.smtp_ca_file;
+  options.connect_timeout_ms = settings.smtp_connect_timeout_ms;
+  options.timeout_ms = settings.smtp_timeout_ms;
+  options.default_sender.from_address = settings.smtp_from_address;
+  options.default_sender.display_name = settings.smtp_from_name;
+  const size_t at = settings.smtp_from_address.rfind('@');
+  options.default_sender.domain = at == std::string::npos ? "guichet.invalid" : settings.smtp_from_address.substr(at + 1);
+  return options;
+}
+
+// Message content (issue 4): templates, contacts of each person type, audiences of campaigns.
+// Modules add their codes, contact lookups and audience providers here before serving.
+struct MessageContent {
+  notify::TemplateCatalog templates;
+  notify::ContactDirectory contacts;
+  notify::AudienceRegistry audiences;
+  std::string link_secret;
+};
+
+void FillMessageContent(MessageContent& content, const Settings& settings) {
+  notify::AddPlatformTemplates(content.templates);
+  notify::RegisterStaffContacts(content.contacts);
+  notify::RegisterStaffAudience(content.audiences);
+  content.link_secret = settings.notify_link_secret;
+  if (content.link_secret.empty()) {
+    content.link_secret = crypto::RandomBytes(32);
+    log::Warn("notify_link_secret is empty: unsubscribe links are signed with a random key and stop working at restart");
+  }
+}
+
+// Message delivery (issue 4): the content side composes, the delivery engine sends.
+struct Delivery {
+  std::unique_ptr<notify::TemplateComposer> composer;
+  std::unique_ptr<notify::SmtpChannel> smtp;
+  std::unique_ptr<notify::SmsChannel> sms;
+  std::unique_ptr<notify::DeliveryEngine> engine;
+};
+
+void WireDelivery(Delivery& delivery, const Settings& settings, storage::Database& database, const Clock& clock,
+                  jobs::Runner& runner, const MessageContent& content) {
+  delivery.composer = std::make_unique<notify::TemplateComposer>(
+      content.templates, clock, notify::ComposerOptions{settings.public_url, content.link_secret});
+  delivery.engine = std::make_unique<notify::DeliveryEngine>(database, clock, *delivery.composer,
+                                                             DeliveryOptionsOf(settings));
+  delivery.smtp = std::make_unique<notify::SmtpChannel>(database, clock, SmtpOptionsOf(settings));
+  delivery.engine->AddChannel(*delivery.smtp);
+  if (!settings.sms_gateway_url.empty()) {
+    delivery.sms = std::make_unique<notify::SmsChannel>(notify::SmsOptions{
+        settings.sms_gateway_url, settings.sms_api_key, settings.sms_sender, settings.sms_report_url,
+        settings.sms_timeout_ms});
+    delivery.engine->AddChannel(*delivery.sms);
+  }
+  delivery.engine->RegisterJobs(runner, settings.notify_poll_ms);
+}
+
+// Webhooks and web push (issue 4 items 4 and 5): two more channels of the delivery engine.
+struct Hooks {
+  notify::WebhookEventCatalog events;
+  std::unique_ptr<notify::Webhooks> webhooks;
+  std::unique_ptr<notify::WebhookChannel> webhook_channel;
+  std::unique_ptr<notify::PushSubscriptions> subscriptions;
+  std::unique_ptr<notify::PushChannel> push_channel;
+  std::unique_ptr<notify::PushHttpContext> push_http;
+};
+
+Status WireHooks(Hooks& hooks, const Settings& settings, storage::Database& database, const Clock& clock,
+                 const identity::Authorizer& authorizer, notify::DeliveryEngine& engine) {
+  hooks.events.Declare({std::string(notify::kWebhookTestEvent), "A test event sent on request from the endpoint's page"});
+  if (settings.diagnostics) hooks.events.Declare({"diagnostics.ping", "Emitted by the diagnostics route (tests)"});
+  notify::WebhookOptions webhook_options;
+  webhook_options.allow_http = settings.webhook_allow_http;
+  webhook_options.timeout_ms = settings.webhook_timeout_ms;
+  hooks.webhooks = std::make_unique<notify::Webhooks>(database, clock, authorizer, hooks.events, webhook_options);
+  hooks.webhook_channel = std::make_unique<notify::WebhookChannel>(database, clock, webhook_options);
+  engine.AddChannel(*hooks.webhook_channel);
+  auto vapid = notify::LoadVapidKey(database, settings.vapid_private_key, clock.NowMs());
+  if (!vapid.ok()) return std::move(vapid).error();
+  notify::PushOptions push_options;
+  push_options.allow_http = settings.webhook_allow_http;
+  push_options.subject = settings.vapid_subject;
+  push_options.timeout_ms = settings.webhook_timeout_ms;
+  hooks.subscriptions = std::make_unique<notify::PushSubscriptions>(database, clock, push_options);
+  hooks.push_channel = std::make_unique<notify::PushChannel>(database, clock, *vapid, push_options);
+  engine.AddChannel(*hooks.push_channel);
+  hooks.push_http = std::make_unique<notify::PushHttpContext>(
+      notify::PushHttpContext{*hooks.subscriptions, notify::Base64UrlEncode(vapid->public_point)});
+  return OkStatus();
+}
+
 int Serve(const Settings& settings) {
   SystemClock clock;
   const int64_t started_at_ms = clock.NowMs();
@@ -172,18 +295,44 @@ int Serve(const Settings& settings) {
                       *oidc_transport);
   identity::AddOidcRoutes(router, identity_http, oidc);
   privacy::Privacy privacy_service(**database, clock, authorizer);
+  notify::RegisterPrivacy(privacy_service);
   privacy::AddPrivacyRoutes(router, identity_http, privacy_service);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
   RegisterLedgerJobs(runner, **database, clock);
+  MessageContent message_content;
+  FillMessageContent(message_content, settings);
+  wallet::RegisterContacts(message_content.contacts);
+  wallet::AddTemplates(message_content.templates);
+  Delivery delivery;
+  WireDelivery(delivery, settings, **database, clock, runner, message_content);
+  notify::RegisterDigestJob(runner, **database, clock, message_content.contacts, message_content.templates);
+  notify::RegisterCampaignJobs(runner, **database, clock, message_content.contacts, message_content.templates,
+                               message_content.audiences);
+  notify::Content content_service(**database, clock, authorizer, message_content.templates, message_content.contacts,
+                                  message_content.audiences, {message_content.link_secret});
+  notify::AddContentRoutes(router, identity_http, content_service);
+  notify::BadAddresses bad_addresses(**database, clock, authorizer);
+  notify::Senders senders(**database, clock, authorizer);
+  notify::DeliveryHttpContext delivery_http{bad_addresses, senders, authorizer, settings.notify_report_secret};
+  notify::AddDeliveryRoutes(router, identity_http, delivery_http);
+  Hooks hooks;
+  if (auto wired = WireHooks(hooks, settings, **database, clock, authorizer, *delivery.engine); !wired.ok()) {
+    return Fail(wired.error());
+  }
+  notify::AddWebhookRoutes(router, identity_http, *hooks.webhooks);
+  notify::AddPushRoutes(router, identity_http, *hooks.push_http);
   wallet::WalletOptions wallet_options;
   wallet_options.password_hash = IdentityOptionsOf(settings).password_hash;
+  wallet_options.public_url = settings.public_url;
   wallet::Wallet wallet_service(**database, clock, authorizer, wallet_options);
   wallet::Uploads wallet_uploads(wallet_service);
   wallet::AddWalletRoutes(router, identity_http, wallet_service, wallet_uploads);
   wallet::RegisterJobs(runner, wallet_service, wallet_uploads);
   wallet::RegisterPrivacy(privacy_service);
   if (settings.diagnostics) {
+    notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
+    notify::AddWebhookDiagnosticsRoutes(router, identity_http);
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);
   }

@@ -152,14 +152,24 @@ Status AuditMovement(Transaction& tx, const identity::Caller& caller, const Hold
   return OkStatus();
 }
 
-// W9: every operation sends a message; frequency and digests are the messages module's.
-Status QueueAlert(Transaction& tx, const Holder& holder, const object& variables, int64_t now_ms) {
+// W9: every operation sends a message (template wallet.movement, purpose "alerts"); the
+// messages module applies the holder's frequency (each, daily or weekly digest).
+Status QueueAlert(Transaction& tx, const Holder& holder, const Movement& movement, int64_t balance_after,
+                  int64_t now_ms) {
   if (holder.email.empty()) return OkStatus();
   notify::OutboxMessage message;
   message.recipient = holder.email;
-  message.template_code = "wallet.operation";
+  message.template_code = "wallet.movement";
   message.language = holder.language;
-  message.variables_json = boost::json::serialize(variables);
+  message.person = privacy::PersonRef{std::string(kPersonType), holder.id};
+  message.purpose = "alerts";
+  const int64_t signed_amount = movement.direction == Direction::kCredit ? movement.amount : -movement.amount;
+  message.variables_json = boost::json::serialize(object{
+      {"display_name", fmt::format("{} {}", holder.first_name, holder.last_name)},
+      {"amount_cents", signed_amount - movement.fee_amount},
+      {"balance_cents", balance_after},
+      {"label", movement.label.empty() ? movement.kind : movement.label},
+      {"at", now_ms}});
   message.organisation_id = holder.organisation_id;
   auto queued = notify::Queue(tx, message, now_ms);
   if (!queued.ok()) return std::move(queued).error();
@@ -587,7 +597,7 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
   GUICHET_TRY_STATUS(Stamp(tx, movement.holder_id, account->counter.id, field, now_ms));
   if (movement.counts_as_activity) GUICHET_TRY_STATUS(TouchActivity(tx, movement.holder_id, now_ms));
   const object details = MovementJson(movement, outcome);
-  GUICHET_TRY_STATUS(QueueAlert(tx, **holder, details, now_ms));
+  GUICHET_TRY_STATUS(QueueAlert(tx, **holder, movement, outcome.balance_after, now_ms));
   GUICHET_TRY_STATUS(AuditMovement(tx, caller, **holder, credit ? "wallet.movement.credit" : "wallet.movement.debit",
                                    details, now_ms));
   return outcome;
@@ -634,7 +644,7 @@ Result<MovementResult> TransferBetweenHolders(Transaction& tx, const identity::C
   credit.holder_id = transfer.to_holder_id;
   credit.direction = Direction::kCredit;
   const object details = MovementJson(credit, MovementResult{transfer.transfer_id, balance_after, 0, false});
-  GUICHET_TRY_STATUS(QueueAlert(tx, **to, details, now_ms));
+  GUICHET_TRY_STATUS(QueueAlert(tx, **to, credit, balance_after, now_ms));
   GUICHET_TRY_STATUS(AuditMovement(tx, caller, **to, "wallet.movement.credit", details, now_ms));
   return sent;
 }

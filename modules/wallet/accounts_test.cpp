@@ -123,7 +123,7 @@ TEST_P(WalletAccountsTest, CreditDebitFeeAndRefusals) {
     if (!account.ok()) return std::move(account).error();
     EXPECT_EQ(account->balance, 2000);
     EXPECT_TRUE(account->at_ms[0].has_value());
-    auto outbox = tx.QueryOne("SELECT count(*) FROM outbox_messages WHERE template_code = 'wallet.operation'", {});
+    auto outbox = tx.QueryOne("SELECT count(*) FROM outbox_messages WHERE template_code = 'wallet.movement'", {});
     if (!outbox.ok()) return std::move(outbox).error();
     EXPECT_EQ((*outbox)->Int(0), 2);
     return Ok{};

@@ -37,9 +37,11 @@ Result<Holder> Load(Transaction& tx, int64_t holder_id) {
 }
 
 Status Queue(Transaction& tx, const std::string& recipient, std::string_view template_code, std::string_view language,
-             int64_t organisation_id, const object& variables, int64_t now_ms) {
+             int64_t organisation_id, const object& variables, int64_t now_ms,
+             std::optional<int64_t> holder_id = std::nullopt) {
   if (recipient.empty()) return OkStatus();
   notify::OutboxMessage message;
+  if (holder_id) message.person = privacy::PersonRef{std::string(kPersonType), *holder_id};
   message.recipient = recipient;
   message.template_code = std::string(template_code);
   message.language = std::string(language);
@@ -86,6 +88,14 @@ Status CloseLedgerAccounts(Transaction& tx, int64_t holder_id) {
   if (!rows.ok()) return std::move(rows).error();
   for (const Row& row : rows->rows) GUICHET_TRY_STATUS(ledger::CloseAccount(tx, row.Int(0)));
   return OkStatus();
+}
+
+std::string DisplayName(const Holder& holder) { return fmt::format("{} {}", holder.first_name, holder.last_name); }
+
+array TokenLines(const std::vector<std::pair<std::string, int64_t>>& tokens) {
+  array out;
+  for (const auto& [counter, amount] : tokens) out.push_back(boost::json::value(fmt::format("{} {}", amount, counter)));
+  return out;
 }
 
 array TokensJson(const std::vector<std::pair<std::string, int64_t>>& tokens) {
@@ -140,16 +150,16 @@ Result<Holder> Wallet::CloseMyAccount(int64_t holder_id, std::string_view reques
     auto tokens = DropTokens(tx, *holder, "closure.tokens_lost", now);
     if (!tokens.ok()) return std::move(tokens).error();
     GUICHET_TRY_STATUS(EndAccount(tx, *holder, "closed", now));
-    const object details{{"tokens_lost", TokensJson(*tokens)}};
     GUICHET_TRY_STATUS(Queue(tx, holder->email, "wallet.closure", holder->language, holder->organisation_id,
-                             object{{"person_type", kPersonType}, {"person_id", holder->id},
-                                    {"first_name", holder->first_name}, {"tokens_lost", TokensJson(*tokens)}},
-                             now));
+                             object{{"display_name", DisplayName(*holder)}, {"tokens_lost", TokenLines(*tokens)}},
+                             now, holder->id));
     auto recipients = InstitutionRecipients(tx, *holder, options_.closure_notice_email);
     if (!recipients.ok()) return std::move(recipients).error();
     for (const std::string& recipient : *recipients) {
       GUICHET_TRY_STATUS(Queue(tx, recipient, "wallet.closure_institution", "fr", holder->organisation_id,
-                               object{{"holder_id", holder->id}, {"university_id", holder->university_id}}, now));
+                               object{{"holder_id", holder->id}, {"display_name", DisplayName(*holder)},
+                                      {"university_id", holder->university_id}},
+                               now));
     }
     object after{{"state", "closed"}, {"by", "holder"}, {"tokens_lost", TokensJson(*tokens)}};
     GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.close", "wallet_holder", holder_id,
@@ -204,10 +214,10 @@ Result<Wallet::Federation> Wallet::FederateOldAccount(int64_t holder_id, std::st
                              {holder_id, now, old_id});
     if (!linked.ok()) return std::move(linked).error();
     GUICHET_TRY_STATUS(Queue(tx, fresh->email, "wallet.federation", fresh->language, fresh->organisation_id,
-                             object{{"person_type", kPersonType}, {"person_id", holder_id},
-                                    {"old_account_id", old_id}, {"euros_moved", federation.euros_moved},
-                                    {"tokens_not_moved", TokensJson(*tokens)}},
-                             now));
+                             object{{"display_name", DisplayName(*fresh)},
+                                    {"euros_moved_cents", federation.euros_moved},
+                                    {"tokens_not_moved", TokenLines(*tokens)}},
+                             now, holder_id));
     const object after{{"state", "federated"}, {"federated_into", holder_id}, {"euros_moved", federation.euros_moved},
                        {"tokens_not_moved", TokensJson(*tokens)}, {"by", "holder"}};
     GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.federate", "wallet_holder", old_id,
@@ -262,10 +272,10 @@ Result<InactivityReport> Wallet::RunInactivity() {
         if (notice_due) {
           GUICHET_TRY_STATUS(Queue(tx, holder->email, "wallet.inactivity_fee_notice", holder->language,
                                    holder->organisation_id,
-                                   object{{"person_type", kPersonType}, {"person_id", holder_id},
-                                          {"fee", std::min(euro->available, kInactivityFeeCentsPerYear)},
+                                   object{{"display_name", DisplayName(*holder)},
+                                          {"fee_cents", std::min(euro->available, kInactivityFeeCentsPerYear)},
                                           {"notice_days", kNoticeMs / (24 * 3600 * 1000)}},
-                                   now));
+                                   now, holder_id));
           GUICHET_TRY_STATUS(mark("fee"));
           ++report.fee_notices;
         } else if (notice == "fee" && notice_at <= now - kNoticeMs) {
@@ -295,9 +305,9 @@ Result<InactivityReport> Wallet::RunInactivity() {
       // No euros: deletion after notice.
       if (notice != "deletion") {
         GUICHET_TRY_STATUS(Queue(tx, holder->email, "wallet.deletion_notice", holder->language, holder->organisation_id,
-                                 object{{"person_type", kPersonType}, {"person_id", holder_id},
+                                 object{{"display_name", DisplayName(*holder)},
                                         {"notice_days", kNoticeMs / (24 * 3600 * 1000)}},
-                                 now));
+                                 now, holder_id));
         GUICHET_TRY_STATUS(mark("deletion"));
         ++report.deletion_notices;
         return Ok{};

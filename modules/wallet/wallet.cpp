@@ -202,7 +202,7 @@ Result<orgs::Organisation> WalletOrganisation(Transaction& tx, int64_t organisat
 
 
 // An activation link: the token goes in the message, its hash in the table.
-Status IssueActivation(Transaction& tx, const Holder& holder, int64_t now_ms) {
+Status IssueActivation(Transaction& tx, const Holder& holder, std::string_view public_url, int64_t now_ms) {
   if (holder.email.empty()) return OkStatus();
   const std::string token = crypto::RandomToken(kTokenBytes);
   auto stored = tx.Execute("INSERT INTO wallet_activation_links (token_hash, holder_id, created_at, expires_at)"
@@ -218,13 +218,14 @@ Status IssueActivation(Transaction& tx, const Holder& holder, int64_t now_ms) {
   message.template_code = "wallet.activation";
   message.language = holder.language;
   message.organisation_id = holder.organisation_id;
+  message.person = privacy::PersonRef{std::string(kPersonType), holder.id};
+  message.purpose = "transactional";
+  // The token is the code; the page at /wallet/activate offers to activate or to deactivate
+  // for good. Variables as the messages module's catalogue declares them.
   const object variables{
-      {"person_type", kPersonType},
-      {"person_id", holder.id},
-      {"first_name", holder.first_name},
-      // The messages module makes the links: /wallet/activate#token=… and /wallet/deactivate#token=…
-      {"token", token},
-      {"valid_days", kActivationLinkMs / (24 * 3600 * 1000)}};
+      {"display_name", fmt::format("{} {}", holder.first_name, holder.last_name)},
+      {"activation_url", fmt::format("{}/wallet/activate#token={}", public_url, token)},
+      {"code", token}};
   message.variables_json = boost::json::serialize(variables);
   auto queued = notify::Queue(tx, message, now_ms);
   if (!queued.ok()) return std::move(queued).error();
@@ -564,7 +565,7 @@ Result<Holder> Wallet::CreateHolder(const Caller& caller, const NewHolder& input
     }
     auto holder = LoadHolder(tx, id);
     if (!holder.ok()) return std::move(holder).error();
-    if (!password_hash) GUICHET_TRY_STATUS(IssueActivation(tx, *holder, now));
+    if (!password_hash) GUICHET_TRY_STATUS(IssueActivation(tx, *holder, options_.public_url, now));
     object after = HolderJson(*holder);
     after["source"] = std::string(source);
     GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.holder.create", "wallet_holder", id,
@@ -939,7 +940,7 @@ Status Wallet::ResendActivation(const Caller& caller, int64_t holder_id) {
     if (holder->state != HolderState::kPendingActivation) {
       return Error::Conflict("holder_already_activated", "This account is not waiting for activation.");
     }
-    GUICHET_TRY_STATUS(IssueActivation(tx, *holder, now));
+    GUICHET_TRY_STATUS(IssueActivation(tx, *holder, options_.public_url, now));
     GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.holder.activation_resend", "wallet_holder", holder_id,
                                        holder->organisation_id, nullptr, object{{"resent", true}},
                                        caller.request_id, now));
@@ -1055,7 +1056,7 @@ Result<int64_t> Wallet::ResendDueActivations() {
     for (const Row& row : due->rows) {
       auto holder = LoadHolder(tx, row.Int(0));
       if (!holder.ok()) return std::move(holder).error();
-      GUICHET_TRY_STATUS(IssueActivation(tx, *holder, now));
+      GUICHET_TRY_STATUS(IssueActivation(tx, *holder, options_.public_url, now));
     }
     return static_cast<int64_t>(due->rows.size());
   });

@@ -143,6 +143,7 @@ struct ActivationTokens {
 
 struct WalletOptions {
   identity::PasswordHashOptions password_hash;
+  std::string public_url = "http://localhost:8080";  // where links in messages point
   // W10: where the institution is told of a closure; empty: the regional administrators of
   // the holder's region (and above).
   std::string closure_notice_email;

@@ -13,6 +13,10 @@ class Runner;
 namespace guichet::privacy {
 class Privacy;
 }
+namespace guichet::notify {
+class ContactDirectory;
+class TemplateCatalog;
+}
 
 namespace guichet::wallet {
 
@@ -26,6 +30,11 @@ void RegisterJobs(jobs::Runner& runner, Wallet& wallet, Uploads& uploads);
 // The holder as a person of the privacy registries (person type "wallet.holder"): an export
 // section, an erasure step that keeps the ledger's history, and the processing activity.
 void RegisterPrivacy(privacy::Privacy& privacy);
+
+// The holder in the messages module's contact directory (person type "wallet.holder").
+void RegisterContacts(notify::ContactDirectory& directory);
+// Templates of the wallet's own messages (closure, federation, inactivity notices).
+void AddTemplates(notify::TemplateCatalog& catalog);
 
 inline constexpr std::string_view kHolderCookie = "guichet_holder";
 // The x-guichet-right of the holder's own routes: a holder session, which no staff profile holds.

@@ -145,7 +145,7 @@ class WalletTest : public ::testing::TestWithParam<storage::Backend> {
           std::vector<std::string> tokens;
           for (const auto& row : found->rows) {
             const std::string& json = row.Text(0);
-            const auto at = json.find("\"token\":\"") + 9;
+            const auto at = json.find("\"code\":\"") + 8;
             tokens.push_back(json.substr(at, json.find('"', at) - at));
           }
           return tokens;

@@ -5,6 +5,7 @@
 
 #include "modules/wallet/wallet_http.h"
 #include "platform/jobs/jobs.h"
+#include "platform/notify/contacts.h"
 #include "platform/base/log.h"
 #include "platform/privacy/privacy.h"
 
@@ -39,6 +40,24 @@ void RegisterJobs(jobs::Runner& runner, Wallet& wallet, Uploads& uploads) {
     return OkStatus();
   });
   runner.Every("wallet.inactivity", kInactivityEveryMs);
+}
+
+void RegisterContacts(notify::ContactDirectory& directory) {
+  directory.Add(std::string(kPersonType), [](Transaction& tx, int64_t person_id) -> Result<std::optional<notify::Contact>> {
+    auto found = FindHolderContact(tx, person_id);
+    if (!found.ok()) return std::move(found).error();
+    if (!found->has_value()) return std::optional<notify::Contact>();
+    const HolderContact& holder = **found;
+    notify::Contact contact;
+    contact.display_name = holder.display_name;
+    contact.email = holder.email;
+    contact.phone = holder.phone;
+    contact.language = holder.language;
+    contact.organisation_id = holder.organisation_id;
+    contact.organisation_path = holder.organisation_path;
+    contact.active = holder.active;
+    return std::optional<notify::Contact>(std::move(contact));
+  });
 }
 
 void RegisterPrivacy(privacy::Privacy& privacy) {

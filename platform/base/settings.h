@@ -51,6 +51,36 @@ struct Settings {
   std::string oidc_redirect_uri;
   std::string oidc_display_name = "OpenID Connect";
 
+  // Messages (platform/notify): delivery engine, SMTP, SMS gateway, provider reports.
+  int64_t notify_batch_messages_max = 50;
+  int64_t notify_attempts_max = 8;
+  int64_t notify_backoff_base_ms = 30 * 1000;
+  int64_t notify_backoff_max_ms = 6 * 3600 * 1000;
+  int64_t notify_lease_s = 300;
+  int64_t notify_poll_ms = 5000;
+  std::string notify_report_secret;  // HMAC key of bounce and SMS delivery reports; empty: refused
+  std::string smtp_url = "smtp://127.0.0.1:1025";
+  std::string smtp_user;
+  std::string smtp_password;
+  std::string smtp_starttls = "required";
+  std::string smtp_ca_file;
+  int64_t smtp_connect_timeout_ms = 10 * 1000;
+  int64_t smtp_timeout_ms = 60 * 1000;
+  std::string smtp_from_address = "ne-pas-repondre@guichet.invalid";
+  std::string smtp_from_name = "Guichet";
+  std::string sms_gateway_url;  // empty: no SMS channel
+  std::string sms_api_key;
+  std::string sms_sender = "Guichet";
+  std::string sms_report_url;  // public URL of /api/v1/notify/sms/reports given to the gateway
+  int64_t sms_timeout_ms = 10 * 1000;
+  // Webhooks and web push (platform/notify/webhooks.h, webpush.h).
+  bool webhook_allow_http = false;  // plain http:// webhook and push endpoints (tests, demo)
+  int64_t webhook_timeout_ms = 15 * 1000;
+  std::string vapid_private_key;  // base64url P-256 scalar; empty: generated once, kept in the database
+  std::string vapid_subject = "mailto:support@guichet.invalid";
+  std::string public_url = "http://localhost:8080";  // where links in messages point (no trailing /)
+  std::string notify_link_secret;  // HMAC key of unsubscribe and open links; empty: random per start
+
   std::string log_level = "info";
   std::string log_format = "text";
   bool diagnostics = false;

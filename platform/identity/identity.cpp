@@ -350,6 +350,13 @@ Status Identity::RequestPasswordReset(std::string_view email_raw, std::string_vi
     message.recipient = (*user)->email;
     message.template_code = "identity.password_reset";
     message.language = (*user)->language;
+    message.person = privacy::PersonRef{std::string(privacy::kStaff), (*user)->id};
+    // The organisation of the person's first grant: whose staff see this message's delivery
+    // log and, should the address bounce, correct it.
+    auto home = tx.QueryOne("SELECT organisation_id FROM grants WHERE user_id = $1 ORDER BY id LIMIT 1",
+                            {(*user)->id});
+    if (!home.ok()) return std::move(home).error();
+    if (home->has_value()) message.organisation_id = (*home)->Int(0);
     message.variables_json =
         boost::json::serialize(boost::json::object{{"display_name", (*user)->display_name},
                                                    {"token", token},

@@ -154,6 +154,7 @@ Status QueueInvitation(Transaction& tx, const NewStaff& request, int64_t user_id
   message.template_code = "identity.invitation";
   message.language = request.language;
   message.organisation_id = request.organisation_id;
+  message.person = privacy::PersonRef{std::string(privacy::kStaff), user_id};
   message.variables_json =
       boost::json::serialize(boost::json::object{{"display_name", request.display_name},
                                                  {"token", token},

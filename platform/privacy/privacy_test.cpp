@@ -76,7 +76,7 @@ class PrivacyTest : public ::testing::TestWithParam<storage::Backend> {
   void SetUp() override {
     test_ = TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
-    auto migrated = testing::MigrateIdentityStack(db(), clock_, {jobs::Migrations(), Migrations()});
+    auto migrated = testing::MigrateIdentityStack(db(), clock_, {Migrations()});
     ASSERT_TRUE(migrated.ok()) << migrated.error().message;
     identity::IdentityOptions options;
     options.password_hash = {1, int64_t{8} * 1024};

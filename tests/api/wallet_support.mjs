@@ -14,7 +14,7 @@ export function sql(server, query) {
 /** The activation tokens queued for an address, oldest first. */
 export function activationTokens(server, email) {
   return sql(server, `SELECT variables FROM outbox_messages WHERE template_code = 'wallet.activation'
-    AND recipient = '${email.replace(/'/g, "''")}' ORDER BY id`).map((row) => JSON.parse(row[0]).token);
+    AND recipient = '${email.replace(/'/g, "''")}' ORDER BY id`).map((row) => JSON.parse(row[0]).code);
 }
 
 export class HolderClient {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "platform/audit/audit.h"
+#include "platform/jobs/jobs.h"
 #include "platform/notify/outbox.h"
 
 namespace guichet::testing {
@@ -10,7 +11,8 @@ namespace guichet::testing {
 Status MigrateIdentityStack(storage::Database& database, const Clock& clock,
                             const std::vector<std::vector<storage::Migration>>& extra) {
   std::vector<storage::Migration> all;
-  for (const auto& pieces : {orgs::Migrations(), audit::Migrations(), notify::Migrations(),
+  // Jobs first: queueing a message also wakes the delivery job.
+  for (const auto& pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
                              identity::Migrations()}) {
     all.insert(all.end(), pieces.begin(), pieces.end());
   }

@@ -15,7 +15,7 @@ namespace guichet::testing {
 
 inline constexpr std::string_view kTestPassword = "Vercors-Granit-Saule-47";
 
-// Organisations, audit, outbox and identity, then `extra` pieces, in that order.
+// Jobs, organisations, audit, outbox and identity, then `extra` pieces, in that order.
 Status MigrateIdentityStack(storage::Database& database, const Clock& clock,
                             const std::vector<std::vector<storage::Migration>>& extra = {});
 

@@ -11,6 +11,16 @@ import { ForbiddenPage } from './pages/forbidden';
 import { ForgotPasswordPage } from './pages/forgot_password';
 import { HomePage } from './pages/home';
 import { LoginPage } from './pages/login';
+import { BadAddressesPage } from './pages/bad_addresses';
+import { CampaignsPage } from './pages/campaigns';
+import { MessagePreferencesPage } from './pages/message_preferences';
+import { PersonHistoryPage } from './pages/person_history';
+import { TemplateEditPage } from './pages/template_edit';
+import { TemplatesPage } from './pages/templates';
+import { UnsubscribePage } from './pages/unsubscribe';
+import { MessagesPage, messageSections } from './pages/messages';
+import { WebhookDetailPage } from './pages/webhook_detail';
+import { WebhooksPage } from './pages/webhooks';
 import { NotFoundPage } from './pages/not_found';
 import { ResetPasswordPage } from './pages/reset_password';
 import { ServicePage } from './pages/service';
@@ -79,6 +89,58 @@ const routes: Route[] = [
     access: { permission: 'identity.staff.read' },
     render: ({ id }) => <StaffDetailPage id={id ?? ''} />,
   },
+  { pattern: '/messages', title: 'messages.title', access: 'session', render: () => <MessagesPage /> },
+  {
+    pattern: '/messages/webhooks',
+    title: 'webhooks.title',
+    access: { permission: 'notify.webhooks.read' },
+    render: () => <WebhooksPage />,
+  },
+  {
+    pattern: '/messages/webhooks/:id',
+    title: 'webhooks.detail.title',
+    access: { permission: 'notify.webhooks.read' },
+    render: ({ id }) => <WebhookDetailPage id={id ?? ''} />,
+  },
+  {
+    pattern: '/messages/bad-addresses',
+    title: 'bad.title',
+    access: { permission: 'notify.addresses.read' },
+    render: () => <BadAddressesPage />,
+  },
+  {
+    pattern: '/messages/templates',
+    title: 'templates.title',
+    access: { permission: 'notify.templates.manage' },
+    render: () => <TemplatesPage />,
+  },
+  {
+    pattern: '/messages/templates/:organisation/:code/:language',
+    title: 'templates.title',
+    access: { permission: 'notify.templates.manage' },
+    render: ({ organisation, code, language }) => (
+      <TemplateEditPage organisation={organisation ?? ''} code={code ?? ''} language={language ?? ''} />
+    ),
+  },
+  {
+    pattern: '/messages/campaigns',
+    title: 'campaigns.title',
+    access: { permission: 'notify.campaigns.manage' },
+    render: () => <CampaignsPage />,
+  },
+  {
+    pattern: '/messages/people/:type/:id',
+    title: 'history.title',
+    access: { permission: 'notify.people.read' },
+    render: ({ type, id }) => <PersonHistoryPage type={type ?? ''} id={id ?? ''} />,
+  },
+  {
+    pattern: '/account/messages',
+    title: 'prefs.title',
+    access: 'session',
+    render: () => <MessagePreferencesPage />,
+  },
+  { pattern: '/unsubscribe', title: 'unsubscribe.title', render: () => <UnsubscribePage /> },
 ];
 
 function resolve(path: string): { route: Route; params: Record<string, string> } | undefined {
@@ -175,6 +237,9 @@ export function App() {
     ...services.map((service) => ({ path: service.path, label: service.name })),
     ...(permissions.has('identity.staff.read')
       ? [{ path: '/staff', label: 'nav.staff' as MessageKey }]
+      : []),
+    ...(messageSections.some((section) => permissions.has(section.permission)) || permissions.has('notify.people.read')
+      ? [{ path: '/messages', label: 'nav.messages' as MessageKey }]
       : []),
     { path: '/status', label: 'nav.status' },
   ];

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { Text } from '../components/form';
+import { PushSubscribe } from '../components/push_subscribe';
 import { useSignOut } from '../components/user_menu';
 import { useI18n } from '../i18n';
 import { languageName, profileName, statusName } from '../labels';
@@ -85,6 +86,11 @@ export function AccountPage() {
           <Link href="/change-password">{t('account.password.change')}</Link>
         </p>
       </section>
+
+      <p>
+        <Link href="/account/messages">{t('prefs.link')}</Link>
+      </p>
+      <PushSubscribe />
 
       <section aria-labelledby="account-sessions-title">
         <h2 id="account-sessions-title">{t('account.sessions')}</h2>
