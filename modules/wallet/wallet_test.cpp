@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "modules/wallet/upload.h"
+#include "modules/wallet/wallet_http.h"
+#include "platform/notify/templates.h"
 #include "modules/wallet/wallet.h"
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
@@ -95,6 +97,27 @@ TEST(WalletUploadSchema, RefusesWhatTheSchemaRefuses) {
     EXPECT_EQ(parsed.error().code, "invalid_xml") << xml;
     ASSERT_FALSE(parsed.error().fields.empty()) << xml;
     EXPECT_EQ(parsed.error().fields[0].pointer.rfind("/line/", 0), 0u) << xml;
+  }
+}
+
+TEST(WalletTemplates, EveryTemplateChecksAndRendersItsSamplesInBothLanguages) {
+  notify::TemplateCatalog catalog;
+  AddTemplates(catalog);
+  ASSERT_EQ(catalog.codes().size(), 5u);
+  for (const notify::TemplateCode& code : catalog.codes()) {
+    boost::json::object samples;
+    for (const notify::VariableSpec& variable : code.variables) samples[variable.name] = variable.sample;
+    for (const std::string language : {"fr", "en"}) {
+      const auto found = code.builtin.find(language);
+      ASSERT_NE(found, code.builtin.end()) << code.code << " " << language;
+      for (const auto& [part, source] : {std::pair<std::string, std::string>{"subject", found->second.subject},
+                                         {"text", found->second.text}, {"html", found->second.html}}) {
+        EXPECT_TRUE(notify::CheckTemplate(source, code, part).ok()) << code.code << " " << language << " " << part;
+        auto rendered = notify::Render(source, samples, {language, part == "html"});
+        ASSERT_TRUE(rendered.ok()) << code.code << " " << language << " " << part;
+        EXPECT_EQ(rendered->find("{{"), std::string::npos) << *rendered;
+      }
+    }
   }
 }
 
