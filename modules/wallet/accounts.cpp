@@ -519,6 +519,17 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
   if (!holder.ok()) return std::move(holder).error();
   if (!holder->has_value()) return Error::NotFound(std::string(code::kHolderNotFound), "No such holder.");
   if (!movement.service_operation) GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
+  // W11 on every path: a reload is at most max_reload, a debit with a support at most the
+  // support type's max_transaction (the maximum balance is checked after the transfer).
+  std::optional<Thresholds> thresholds;
+  if (!movement.service_operation && movement.counter == kEuro) {
+    auto loaded = LoadThresholds(tx);
+    if (!loaded.ok()) return std::move(loaded).error();
+    thresholds = std::move(*loaded);
+    if (movement.direction == Direction::kCredit && movement.kind.rfind("reload", 0) == 0) {
+      GUICHET_TRY_STATUS(CheckReloadAmount(*thresholds, movement.amount));
+    }
+  }
   if (movement.support_id) {
     auto support = FindSupport(tx, *movement.support_id);
     if (!support.ok()) return std::move(support).error();
@@ -526,6 +537,9 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
       return Error::NotFound(std::string(code::kSupportNotFound), "No such support.");
     }
     if (!movement.service_operation) GUICHET_TRY_STATUS(RequireSupportUsable(**support));
+    if (thresholds && movement.direction == Direction::kDebit) {
+      GUICHET_TRY_STATUS(CheckTransactionAmount(*thresholds, (*support)->technology, movement.amount));
+    }
   }
   auto account = HolderAccountFor(tx, movement.holder_id, movement.counter, now_ms);
   if (!account.ok()) return std::move(account).error();
@@ -584,9 +598,9 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
   if (replayed) return outcome;
 
   if (credit && movement.enforce_max_balance && account->counter.euro) {
-    auto thresholds = LoadThresholds(tx);
-    if (!thresholds.ok()) return std::move(thresholds).error();
-    GUICHET_TRY_STATUS(CheckBalanceAfter(*thresholds, outcome.balance_after));
+    auto loaded = LoadThresholds(tx);
+    if (!loaded.ok()) return std::move(loaded).error();
+    GUICHET_TRY_STATUS(CheckBalanceAfter(*loaded, outcome.balance_after));
   }
   GUICHET_TRY_STATUS(WriteMovementRow(tx, caller, movement.holder_id, movement.counter, movement.direction,
                                       movement.amount, movement.transfer_id, movement.kind, movement.mode,

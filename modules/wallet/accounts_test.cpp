@@ -62,7 +62,8 @@ class WalletAccountsTest : public ::testing::TestWithParam<storage::Backend> {
 
   storage::Database& Db() { return test_->db(); }
 
-  Result<MovementResult> Move(Direction direction, int64_t amount, std::string id, int64_t fee = 0) {
+  Result<MovementResult> Move(Direction direction, int64_t amount, std::string id, int64_t fee = 0,
+                              std::string kind = "") {
     return Db().Transact<MovementResult>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
       auto counterpart = OperatorAccount(tx, national_, kEuro, purpose::kCardAcquirer, kNow);
       if (!counterpart.ok()) return std::move(counterpart).error();
@@ -72,7 +73,7 @@ class WalletAccountsTest : public ::testing::TestWithParam<storage::Backend> {
       movement.amount = amount;
       movement.counterpart_account_id = *counterpart;
       movement.transfer_id = id;
-      movement.kind = direction == Direction::kCredit ? "reload.card" : "payment";
+      movement.kind = !kind.empty() ? kind : direction == Direction::kCredit ? "reload.card" : "payment";
       movement.mode = "card";
       movement.label = "test";
       if (fee > 0) {
@@ -104,7 +105,10 @@ TEST_P(WalletAccountsTest, CreditDebitFeeAndRefusals) {
   auto too_much = Move(Direction::kDebit, 5000, "t2");
   ASSERT_FALSE(too_much.ok());
   EXPECT_EQ(too_much.error().code, code::kInsufficientFunds);
-  auto over_max = Move(Direction::kCredit, 100000, "t3");
+  auto over_reload = Move(Direction::kCredit, 50001, "t3r");
+  ASSERT_FALSE(over_reload.ok());
+  EXPECT_EQ(over_reload.error().fields.at(0).pointer, "/max_reload");
+  auto over_max = Move(Direction::kCredit, 100000, "t3", 0, "transfer");
   ASSERT_FALSE(over_max.ok());
   EXPECT_EQ(over_max.error().code, code::kThresholdExceeded);
   ASSERT_EQ(over_max.error().fields.size(), 1u);

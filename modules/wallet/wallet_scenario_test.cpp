@@ -273,18 +273,6 @@ void WalletScenarioTest::Move(const Line& line, Direction direction) {
       movement.fee_amount = std::stoll(*fee);
       movement.fee_account_id = *fees;
     }
-    if (direction == Direction::kDebit && support) {
-      auto thresholds = LoadThresholds(tx);
-      if (!thresholds.ok()) return std::move(thresholds).error();
-      auto found = FindSupport(tx, *support);
-      if (!found.ok()) return std::move(found).error();
-      GUICHET_TRY_STATUS(CheckTransactionAmount(*thresholds, (*found)->technology, amount));
-    }
-    if (direction == Direction::kCredit && counter == kEuro) {
-      auto thresholds = LoadThresholds(tx);
-      if (!thresholds.ok()) return std::move(thresholds).error();
-      GUICHET_TRY_STATUS(CheckReloadAmount(*thresholds, amount));
-    }
     return MoveHolder(tx, system_, movement, clock_.NowMs());
   });
   Expect(line, moved);
