@@ -1,5 +1,6 @@
 #include "app/catalog.h"
 
+#include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
 #include "platform/notify/content.h"
@@ -21,7 +22,9 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                       {"identity.orgs.read"}, false, {"site"}});
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
                       {"identity.orgs.read", "audit.read", "notify.addresses.read", "notify.messages.read",
-                       "notify.people.read", "notify.preferences.manage", "notify.campaigns.manage"},
+                       "notify.people.read", "notify.preferences.manage", "notify.campaigns.manage",
+                       std::string(wallet::right::kCreate), std::string(wallet::right::kRead),
+                       std::string(wallet::right::kUpdate), std::string(wallet::right::kOppose)},
                       true,
                       {"national", "region"}});
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
@@ -30,10 +33,10 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
                        "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
                        "notify.templates.manage",
-                       "notify.webhooks.read", "notify.webhooks.manage"},
+                       "notify.webhooks.read", "notify.webhooks.manage", std::string(wallet::right::kReactivate)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
-                      "wallet.regional_admin", {}, true, {"national"}});
+                      "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
 }
 
 void AddPassProfiles(identity::RightsCatalog& catalog) {
@@ -82,6 +85,7 @@ identity::RightsCatalog BuildCatalog() {
   notify::DeclarePermissions(catalog);
   notify::DeclareContentPermissions(catalog);
   notify::DeclareWebhookPermissions(catalog);
+  wallet::DeclarePermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

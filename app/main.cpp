@@ -10,6 +10,7 @@
 
 #include "app/catalog.h"
 #include "app/demo.h"
+#include "app/export.h"
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/base/crypto.h"
@@ -40,6 +41,10 @@
 #include "platform/notify/webhooks_http.h"
 #include "platform/notify/webpush.h"
 #include "platform/ledger/ledger.h"
+#include "modules/wallet/accounts.h"
+#include "modules/wallet/upload.h"
+#include "modules/wallet/wallet.h"
+#include "modules/wallet/wallet_http.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
 #include "platform/privacy/privacy_http.h"
@@ -66,7 +71,8 @@ std::vector<storage::Migration> AllMigrations() {
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(), secrets::Migrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
+                      secrets::Migrations(), wallet::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -301,6 +307,8 @@ int Serve(const Settings& settings) {
   if (auto filled = FillMessageContent(message_content, settings, **database, clock); !filled.ok()) {
     return Fail(filled.error());
   }
+  wallet::RegisterContacts(message_content.contacts);
+  wallet::AddTemplates(message_content.templates);
   Delivery delivery;
   WireDelivery(delivery, settings, **database, clock, runner, message_content);
   notify::RegisterDigestJob(runner, **database, clock, message_content.contacts, message_content.templates);
@@ -319,6 +327,14 @@ int Serve(const Settings& settings) {
   }
   notify::AddWebhookRoutes(router, identity_http, *hooks.webhooks);
   notify::AddPushRoutes(router, identity_http, *hooks.push_http);
+  wallet::WalletOptions wallet_options;
+  wallet_options.password_hash = IdentityOptionsOf(settings).password_hash;
+  wallet_options.public_url = settings.public_url;
+  wallet::Wallet wallet_service(**database, clock, authorizer, wallet_options);
+  wallet::Uploads wallet_uploads(wallet_service);
+  wallet::AddWalletRoutes(router, identity_http, wallet_service, wallet_uploads);
+  wallet::RegisterJobs(runner, wallet_service, wallet_uploads);
+  wallet::RegisterPrivacy(privacy_service);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);
@@ -366,7 +382,7 @@ int LoadDemoData(const Settings& settings) {
   const identity::RightsCatalog catalog = app::BuildCatalog();
   const identity::Authorizer authorizer(catalog);
   identity::Identity identity(**database, clock, authorizer, IdentityOptionsOf(settings));
-  auto logins = app::LoadDemo(**database, identity, clock);
+  auto logins = app::LoadDemo(**database, identity, clock, IdentityOptionsOf(settings).password_hash);
   if (!logins.ok()) return Fail(logins.error());
   std::printf("guichet: demo data ready in %s\n", settings.db.c_str());
   std::printf("  demo logins (password for all: %s)\n", std::string(app::kDemoPassword).c_str());
@@ -447,6 +463,22 @@ int VerifyAudit(const Settings& settings) {
   return report->ok ? 0 : 3;
 }
 
+// W22: the reversibility archive (app/export.h).
+int Export(const Settings& settings, const std::string& directory) {
+  SystemClock clock;
+  auto database = OpenAndMigrate(settings, clock);
+  if (!database.ok()) return Fail(database.error());
+  auto report = app::WriteExport(**database, directory, clock);
+  if (!report.ok()) return Fail(report.error());
+  std::printf("guichet: export written to %s\n", report->directory.c_str());
+  for (const app::ExportedFile& file : report->files) {
+    std::printf("  %-24s %10lld rows  sha256 %s\n", file.name.c_str(), static_cast<long long>(file.rows),
+                file.sha256.c_str());
+  }
+  std::printf("  README.md describes every file and field; manifest.json lists them.\n");
+  return 0;
+}
+
 }  // namespace
 }  // namespace guichet
 
@@ -489,6 +521,11 @@ int main(int argc, char** argv) {
   CLI::App* verify = audit_command->add_subcommand("verify", "recompute the hash chain; exit 3 if tampered");
   add_common(verify);
   audit_command->require_subcommand(1);
+  CLI::App* export_command =
+      app.add_subcommand("export", "write a documented archive of holders, staff, balances and transactions");
+  add_common(export_command);
+  std::string export_directory;
+  export_command->add_option("--out", export_directory, "directory to create for the archive")->required();
   app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -504,6 +541,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("migrate")) return Migrate(*settings);
   if (app.got_subcommand("audit")) return VerifyAudit(*settings);
+  if (app.got_subcommand("export")) return Export(*settings, export_directory);
   if (app.got_subcommand("bootstrap")) return Bootstrap(*settings, bootstrap_flags);
   if (app.got_subcommand("demo")) {
     const int loaded = LoadDemoData(*settings);
