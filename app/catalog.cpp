@@ -1,5 +1,6 @@
 #include "app/catalog.h"
 
+#include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
 #include "platform/privacy/privacy.h"
@@ -17,14 +18,18 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"wallet.merchant", "wallet", "Commerçant", "Merchant", std::nullopt,
                       {"identity.orgs.read"}, false, {"site"}});
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
-                      {"identity.orgs.read", "audit.read"}, true, {"national", "region"}});
+                      {"identity.orgs.read", "audit.read", std::string(wallet::right::kCreate),
+                       std::string(wallet::right::kRead), std::string(wallet::right::kUpdate),
+                       std::string(wallet::right::kOppose)},
+                      true, {"national", "region"}});
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
-                       "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase"},
+                       "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
+                       std::string(wallet::right::kReactivate)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
-                      "wallet.regional_admin", {}, true, {"national"}});
+                      "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
 }
 
 void AddPassProfiles(identity::RightsCatalog& catalog) {
@@ -59,6 +64,7 @@ identity::RightsCatalog BuildCatalog() {
   identity::DeclarePermissions(catalog);
   identity::DeclareMachinePermissions(catalog);
   privacy::DeclarePermissions(catalog);
+  wallet::DeclarePermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
+#include "modules/wallet/wallet.h"
 #include "platform/audit/audit.h"
 
 namespace guichet::app {
@@ -87,10 +88,133 @@ Result<std::map<std::string, orgs::Organisation, std::less<>>> EnsureOrganisatio
   });
 }
 
+struct DemoHolder {
+  std::string_view university_id;
+  std::string_view last_name;
+  std::string_view first_name;
+  std::string_view email;
+  std::string_view birth_date;
+  std::string_view tariff;
+  std::string_view card;
+  std::string_view org_key;
+};
+
+constexpr DemoHolder kHolders[] = {
+    {"UGA-20231001", "Martin", "Camille", "camille.martin@etu.demo.guichet.fr", "2004-03-12", "boursier",
+     "04A1B2C3D4E5F6", "crous-ga"},
+    {"UGA-20231002", "Bernard", "Hugo", "hugo.bernard@etu.demo.guichet.fr", "2003-11-02", "etudiant",
+     "04A1B2C3D4E5F7", "crous-ga"},
+    {"UDL-20239001", "Nguyen", "Linh", "linh.nguyen@etu.demo.guichet.fr", "2005-06-30", "etudiant",
+     "04A1B2C3D4E5F8", "crous-lyon"},
+};
+
+// The wallet: two token counters (one active), three holders with a card each, and a few
+// movements on the first one so that its statement tells a story.
+Status LoadWalletDemo(storage::Database& database, const identity::Authorizer& authorizer, const Clock& clock,
+                      const identity::PasswordHashOptions& holder_hash,
+                      const std::map<std::string, orgs::Organisation, std::less<>>& organisations,
+                      std::vector<DemoLogin>& logins) {
+  wallet::WalletOptions options;
+  options.password_hash = holder_hash;
+  wallet::Wallet wallet(database, clock, authorizer, options);
+  identity::Caller system;
+  system.kind = identity::Caller::Kind::kSystem;
+  system.request_id = "demo";
+  wallet::CounterInput meal;
+  meal.code = "MEAL";
+  meal.nature = "Repas sociaux";
+  meal.token_name = "repas";
+  meal.information_fr = "Vos repas à tarif social, servis dans les restaurants universitaires.";
+  meal.information_en = "Your social-rate meals, served in the university restaurants.";
+  meal.labels[0] = "Matin";
+  meal.labels[1] = "Midi";
+  meal.labels[2] = "Soir";
+  meal.labels[3] = "Autre";
+  meal.active = true;
+  wallet::CounterInput points = meal;
+  points.code = "POINTS";
+  points.nature = "Points de fidélité";
+  points.token_name = "points";
+  points.information_fr = "Points de fidélité des cafétérias.";
+  points.information_en = "Cafeteria loyalty points.";
+  points.active = false;
+  for (const auto* counter : {&meal, &points}) {
+    auto defined = wallet.DefineCounter(system, *counter);
+    if (!defined.ok() && defined.error().code != "counter_duplicate") return std::move(defined).error();
+  }
+  std::optional<int64_t> first_holder;
+  for (const DemoHolder& demo : kHolders) {
+    wallet::NewHolder holder;
+    holder.organisation_id = organisations.find(demo.org_key)->second.id;
+    holder.university_id = std::string(demo.university_id);
+    holder.last_name = std::string(demo.last_name);
+    holder.first_name = std::string(demo.first_name);
+    holder.email = std::string(demo.email);
+    holder.birth_date = std::string(demo.birth_date);
+    holder.tariff_profile = std::string(demo.tariff);
+    holder.end_of_validity = "2027-08-31";
+    holder.supports = {{std::string(demo.card), "desfire", false}};
+    holder.initial_password = std::string(kDemoPassword);
+    auto created = wallet.CreateHolder(system, holder, "demo");
+    if (!created.ok() && created.error().code != "holder_duplicate") return std::move(created).error();
+    if (created.ok() && !first_holder) first_holder = created->id;
+    logins.push_back({std::string(demo.email), "wallet holder (wallet login)",
+                      organisations.find(demo.org_key)->second.name});
+  }
+  if (!first_holder) return OkStatus();  // loaded before
+  const int64_t national = organisations.find("cnous")->second.id;
+  const int64_t holder_id = *first_holder;
+  return database.Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Ok> {
+    const int64_t now = clock.NowMs();
+    auto card = wallet::OperatorAccount(tx, national, wallet::kEuro, wallet::purpose::kCardAcquirer, now);
+    if (!card.ok()) return std::move(card).error();
+    auto sales = wallet::OperatorAccount(tx, national, wallet::kEuro, wallet::purpose::kSales, now);
+    if (!sales.ok()) return std::move(sales).error();
+    auto issue = wallet::OperatorAccount(tx, national, "MEAL", wallet::purpose::kTokenIssue, now);
+    if (!issue.ok()) return std::move(issue).error();
+    auto holder = wallet::FindHolder(tx, holder_id);
+    if (!holder.ok()) return std::move(holder).error();
+    const std::optional<int64_t> support = (*holder)->supports.front().id;
+    struct Step {
+      std::string id;
+      std::string counter;
+      wallet::Direction direction;
+      int64_t amount;
+      int64_t counterpart;
+      std::string kind, mode, label;
+      std::optional<int64_t> support;
+    };
+    const Step steps[] = {
+        {"demo-reload-1", "EUR", wallet::Direction::kCredit, 3000, *card, "reload.card", "card", "Recharge CB", {}},
+        {"demo-meals-1", "MEAL", wallet::Direction::kCredit, 10, *issue, "load", "api", "Repas du mois", {}},
+        {"demo-pay-1", "EUR", wallet::Direction::kDebit, 330, *sales, "payment", "support", "RU Diderot", support},
+        {"demo-meal-1", "MEAL", wallet::Direction::kDebit, 1, *issue, "payment", "support", "RU Diderot — midi",
+         support},
+    };
+    for (const Step& step : steps) {
+      wallet::Movement movement;
+      movement.holder_id = holder_id;
+      movement.counter = step.counter;
+      movement.direction = step.direction;
+      movement.amount = step.amount;
+      movement.counterpart_account_id = step.counterpart;
+      movement.transfer_id = step.id;
+      movement.kind = step.kind;
+      movement.mode = step.mode;
+      movement.label = step.label;
+      movement.support_id = step.support;
+      if (step.counter == "MEAL" && step.direction == wallet::Direction::kDebit) movement.stamp_field = 2;
+      auto moved = wallet::MoveHolder(tx, system, movement, now);
+      if (!moved.ok()) return std::move(moved).error();
+    }
+    return Ok{};
+  });
+}
+
 }  // namespace
 
 Result<std::vector<DemoLogin>> LoadDemo(storage::Database& database, identity::Identity& identity,
-                                        const Clock& clock) {
+                                        const Clock& clock, const identity::PasswordHashOptions& holder_hash) {
   auto organisations = EnsureOrganisations(database, clock);
   if (!organisations.ok()) return std::move(organisations).error();
   std::vector<DemoLogin> logins;
@@ -107,6 +231,8 @@ Result<std::vector<DemoLogin>> LoadDemo(storage::Database& database, identity::I
     if (!created.ok() && created.error().code != "email_taken") return std::move(created).error();
     logins.push_back({std::string(staff.email), std::string(staff.profile), org.name});
   }
+  GUICHET_TRY_STATUS(
+      LoadWalletDemo(database, identity.authorizer(), clock, holder_hash, *organisations, logins));
   return logins;
 }
 

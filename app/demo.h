@@ -17,8 +17,9 @@ struct DemoLogin {
   std::string organisation;
 };
 
-// Returns the logins (also when they existed already).
+// Returns the logins (also when they existed already). Holders of the wallet (demo password
+// too) log in to the wallet with their e-mail; their passwords are hashed with `holder_hash`.
 Result<std::vector<DemoLogin>> LoadDemo(storage::Database& database, identity::Identity& identity,
-                                        const Clock& clock);
+                                        const Clock& clock, const identity::PasswordHashOptions& holder_hash);
 
 }  // namespace guichet::app

@@ -23,6 +23,10 @@
 #include "platform/identity/oidc.h"
 #include "platform/notify/outbox.h"
 #include "platform/ledger/ledger.h"
+#include "modules/wallet/accounts.h"
+#include "modules/wallet/upload.h"
+#include "modules/wallet/wallet.h"
+#include "modules/wallet/wallet_http.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
 #include "platform/privacy/privacy_http.h"
@@ -48,7 +52,7 @@ std::vector<storage::Migration> AllMigrations() {
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations(), ledger::Migrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations(), wallet::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -171,6 +175,13 @@ int Serve(const Settings& settings) {
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
   RegisterLedgerJobs(runner, **database, clock);
+  wallet::WalletOptions wallet_options;
+  wallet_options.password_hash = IdentityOptionsOf(settings).password_hash;
+  wallet::Wallet wallet_service(**database, clock, authorizer, wallet_options);
+  wallet::Uploads wallet_uploads(wallet_service);
+  wallet::AddWalletRoutes(router, identity_http, wallet_service, wallet_uploads);
+  wallet::RegisterJobs(runner, wallet_service, wallet_uploads);
+  wallet::RegisterPrivacy(privacy_service);
   if (settings.diagnostics) {
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);
@@ -216,7 +227,7 @@ int LoadDemoData(const Settings& settings) {
   const identity::RightsCatalog catalog = app::BuildCatalog();
   const identity::Authorizer authorizer(catalog);
   identity::Identity identity(**database, clock, authorizer, IdentityOptionsOf(settings));
-  auto logins = app::LoadDemo(**database, identity, clock);
+  auto logins = app::LoadDemo(**database, identity, clock, IdentityOptionsOf(settings).password_hash);
   if (!logins.ok()) return Fail(logins.error());
   std::printf("guichet: demo data ready in %s\n", settings.db.c_str());
   std::printf("  demo logins (password for all: %s)\n", std::string(app::kDemoPassword).c_str());

@@ -1,0 +1,35 @@
+// The wallet's API: holder accounts for staff and machine clients (creation, upload, search,
+// profile, history, oppositions), the national admin's counters and thresholds, activation and
+// the holder's own routes behind a holder session (cookie guichet_holder + X-CSRF-Token).
+#pragma once
+
+#include "modules/wallet/upload.h"
+#include "modules/wallet/wallet.h"
+#include "platform/identity/identity_http.h"
+
+namespace guichet::jobs {
+class Runner;
+}
+namespace guichet::privacy {
+class Privacy;
+}
+
+namespace guichet::wallet {
+
+// Jobs: "wallet.upload" (one per uploaded file) and "wallet.activation_resend" (hourly: the
+// weekly reminder to holders who have not activated yet).
+inline constexpr int64_t kActivationResendEveryMs = int64_t{3600} * 1000;
+void RegisterJobs(jobs::Runner& runner, Wallet& wallet, Uploads& uploads);
+
+// The holder as a person of the privacy registries (person type "wallet.holder"): an export
+// section, an erasure step that keeps the ledger's history, and the processing activity.
+void RegisterPrivacy(privacy::Privacy& privacy);
+
+inline constexpr std::string_view kHolderCookie = "guichet_holder";
+// The x-guichet-right of the holder's own routes: a holder session, which no staff profile holds.
+inline constexpr std::string_view kHolderSessionRight = "wallet.holder_session";
+
+void AddWalletRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                     Uploads& uploads);
+
+}  // namespace guichet::wallet
