@@ -1,5 +1,6 @@
 #include "app/catalog.h"
 
+#include "modules/wallet/reloads.h"
 #include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
@@ -20,13 +21,13 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
                       {"identity.orgs.read", "audit.read", std::string(wallet::right::kCreate),
                        std::string(wallet::right::kRead), std::string(wallet::right::kUpdate),
-                       std::string(wallet::right::kOppose)},
+                       std::string(wallet::right::kOppose), std::string(wallet::right::kCashRecord)},
                       true, {"national", "region"}});
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
-                       std::string(wallet::right::kReactivate)},
+                       std::string(wallet::right::kReactivate), std::string(wallet::right::kSepaManage)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
@@ -65,6 +66,7 @@ identity::RightsCatalog BuildCatalog() {
   identity::DeclareMachinePermissions(catalog);
   privacy::DeclarePermissions(catalog);
   wallet::DeclarePermissions(catalog);
+  wallet::DeclareMoneyPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

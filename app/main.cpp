@@ -27,6 +27,10 @@
 #include "modules/wallet/upload.h"
 #include "modules/wallet/wallet.h"
 #include "modules/wallet/wallet_http.h"
+#include "modules/wallet/reloads_http.h"
+#include "platform/banking/iban.h"
+#include "platform/base/crypto.h"
+#include "platform/payments/payment_provider.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
 #include "platform/privacy/privacy_http.h"
@@ -47,12 +51,37 @@ struct CommonFlags {
   std::string db;
 };
 
+// The wallet's money settings; the institution's bank identifiers are checked at start.
+Result<wallet::MoneyOptions> MoneyOptionsOf(const Settings& settings) {
+  wallet::MoneyOptions options;
+  options.card_reload_min_cents = settings.wallet_card_reload_min_cents;
+  options.card_fee_below_min_cents = settings.wallet_card_fee_below_min_cents;
+  options.refund_min_cents = settings.wallet_refund_min_cents;
+  options.public_url = settings.public_url.empty()
+                           ? fmt::format("http://{}:{}", settings.http_host, settings.http_port)
+                           : settings.public_url;
+  options.link_secret = settings.wallet_link_secret.empty()
+                            ? crypto::Sha256Hex("reload-links:" + settings.card_acquirer_secret)
+                            : settings.wallet_link_secret;
+  auto iban = banking::NormaliseIban(settings.sepa_iban);
+  if (!iban.ok()) return std::move(iban).error();
+  std::string bic;
+  if (!settings.sepa_bic.empty()) {
+    auto normalised = banking::NormaliseBic(settings.sepa_bic);
+    if (!normalised.ok()) return std::move(normalised).error();
+    bic = *normalised;
+  }
+  options.account = {settings.sepa_account_name, *iban, bic};
+  return options;
+}
+
 std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
-                      identity::OidcMigrations(), ledger::Migrations(), wallet::Migrations()}) {
+                      identity::OidcMigrations(), ledger::Migrations(), wallet::Migrations(),
+                      wallet::MoneyMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -182,6 +211,12 @@ int Serve(const Settings& settings) {
   wallet::AddWalletRoutes(router, identity_http, wallet_service, wallet_uploads);
   wallet::RegisterJobs(runner, wallet_service, wallet_uploads);
   wallet::RegisterPrivacy(privacy_service);
+  const std::unique_ptr<payments::PaymentProvider> card_acquirer = payments::MakeHostedPageProvider(
+      {settings.card_acquirer_url, settings.card_acquirer_api_key, settings.card_acquirer_secret});
+  auto money_options = MoneyOptionsOf(settings);
+  if (!money_options.ok()) return Fail(money_options.error());
+  wallet::Money money_service(wallet_service, *card_acquirer, std::move(*money_options));
+  wallet::AddMoneyRoutes(router, identity_http, wallet_service, money_service);
   if (settings.diagnostics) {
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);
@@ -194,6 +229,7 @@ int Serve(const Settings& settings) {
   runner.Start();
   // Tests and scripts wait for this exact line on stdout.
   const std::string base = fmt::format("http://{}:{}", settings.http_host, *port);
+  if (settings.public_url.empty()) money_service.SetPublicUrl(base);
   std::printf("guichet: listening on %s\n", base.c_str());
   std::printf("  web app       %s/\n  API document  %s/api/openapi.json\n"
               "  operations    %s/healthz  %s/readyz  %s/metrics\n",
