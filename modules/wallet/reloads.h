@@ -138,7 +138,7 @@ class Money {
   Result<std::vector<SavedCard>> MySavedCards(int64_t holder_id);
   Status ForgetSavedCard(int64_t holder_id, int64_t card_id);
 
-  // The acquirer's signed notification: notification_signature_invalid (401),
+  // The acquirer's signed notification: notification_signature_invalid (400),
   // notification_malformed (400), payment_not_found (404), amount_mismatch (422). The same
   // event twice is answered as a replay and changes nothing.
   Result<NotificationOutcome> HandleNotification(std::string_view signature, std::string_view body);

@@ -277,8 +277,7 @@ void AddPublicMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
                   "chargeback); the same event twice changes nothing",
        .tag = std::string(kTag),
        .request_schema = object{{"type", "object"}},
-       .errors = {{400, "notification_malformed"},
-                  {401, "notification_signature_invalid"},
+       .errors = {{400, "notification_malformed or notification_signature_invalid"},
                   {404, "payment_not_found"},
                   {422, "amount_mismatch"}}},
       [&money](const RequestContext& request, Gate&) -> Result<Response> {

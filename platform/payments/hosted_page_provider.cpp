@@ -39,7 +39,7 @@ Error Unavailable(std::string why) {
 }
 
 Error BadSignature() {
-  return {ErrorKind::kUnauthenticated, "notification_signature_invalid",
+  return {ErrorKind::kInvalidInput, "notification_signature_invalid",
           "The notification's signature is missing, wrong or too old.", {}};
 }
 

@@ -67,7 +67,8 @@ class PaymentProvider {
   // "acquirer_refused" (422) with its reason when it refuses the request.
   virtual Result<PaymentCreated> CreatePayment(const PaymentRequest& request) = 0;
   // Checks the notification's signature and freshness and reads it. Errors:
-  // "notification_signature_invalid" (401), "notification_malformed" (400).
+  // "notification_signature_invalid" (400: an unsigned request is not a notification; the
+  // route is public, the signature is its only credential), "notification_malformed" (400).
   virtual Result<PaymentEvent> ReadNotification(std::string_view signature_header,
                                                 std::string_view body, int64_t now_ms) const = 0;
   // The name of the HTTP header carrying the signature.

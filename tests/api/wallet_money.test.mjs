@@ -130,9 +130,9 @@ for (const backend of backends()) {
       const t = Math.floor(Date.now() / 1000);
       expectProblem(await request(server, 'POST', '/api/v1/payments/card-acquirer/notifications',
         { body, headers: { 'content-type': 'application/json', 'acquirer-signature': `t=${t},v1=${sign('not-the-secret', t, body)}` } }),
-      401, 'notification_signature_invalid');
+      400, 'notification_signature_invalid');
       expectProblem(await request(server, 'POST', '/api/v1/payments/card-acquirer/notifications',
-        { body, headers: { 'content-type': 'application/json' } }), 401, 'notification_signature_invalid');
+        { body, headers: { 'content-type': 'application/json' } }), 400, 'notification_signature_invalid');
 
       // Refused card: nothing credited.
       const refused = await holder.call('POST', '/api/v1/wallet/me/card-reloads', { amount: 3000 });
