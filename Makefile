@@ -10,8 +10,12 @@ build: deps
 	@scripts/build
 
 # Installs, builds, migrates var/guichet.db, loads the demo data and serves on :8080.
+# The card acquirer simulator (tests/support/card-acquirer-simulator) runs beside it on :8090
+# for card reloads, and stops with it.
 demo: build
 	@mkdir -p var
+	@node tests/support/card-acquirer-simulator/simulator.mjs --port 8090 & sim=$$!; \
+	trap "kill $$sim" EXIT INT TERM; \
 	GUICHET_DB=$${GUICHET_DB:-sqlite:var/guichet.db} ./build/guichet demo
 
 test:

@@ -75,6 +75,19 @@ Result<wallet::MoneyOptions> MoneyOptionsOf(const Settings& settings) {
   return options;
 }
 
+Result<wallet::DirectDebitOptions> DirectDebitOptionsOf(const Settings& settings) {
+  auto money = MoneyOptionsOf(settings);
+  if (!money.ok()) return std::move(money).error();
+  auto creditor = banking::NormaliseCreditorId(settings.sepa_creditor_id);
+  if (!creditor.ok()) return std::move(creditor).error();
+  wallet::DirectDebitOptions options;
+  options.min_cents = settings.wallet_sepa_debit_min_cents;
+  options.max_cents = settings.wallet_sepa_debit_max_cents;
+  options.creditor_id = *creditor;
+  options.account = money->account;
+  return options;
+}
+
 std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
@@ -216,7 +229,11 @@ int Serve(const Settings& settings) {
   auto money_options = MoneyOptionsOf(settings);
   if (!money_options.ok()) return Fail(money_options.error());
   wallet::Money money_service(wallet_service, *card_acquirer, std::move(*money_options));
-  wallet::AddMoneyRoutes(router, identity_http, wallet_service, money_service);
+  auto debit_options = DirectDebitOptionsOf(settings);
+  if (!debit_options.ok()) return Fail(debit_options.error());
+  wallet::DirectDebits direct_debits(wallet_service, std::move(*debit_options));
+  wallet::AddMoneyRoutes(router, identity_http, wallet_service, money_service, direct_debits);
+  wallet::RegisterDirectDebitJobs(runner, direct_debits);
   if (settings.diagnostics) {
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);

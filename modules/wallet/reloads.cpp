@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "modules/wallet/internal.h"
+#include "modules/wallet/sepa_debits.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
 #include "platform/ledger/ledger.h"
@@ -802,7 +803,8 @@ std::vector<storage::Migration> MoneyMigrations() {
   };
   return {{"wallet.money", 1, "card payments, saved cards, recoveries, refunds, SEPA files",
            schema("id INTEGER PRIMARY KEY AUTOINCREMENT"),
-           schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")}};
+           schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")},
+          DirectDebitMigration()};
 }
 
 }  // namespace guichet::wallet

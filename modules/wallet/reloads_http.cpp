@@ -430,10 +430,129 @@ void AddStaffMoneyRoutes(http::Router& router, identity::IdentityHttpContext& co
                        });
 }
 
+void AddDirectDebitRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                          DirectDebits& debits) {
+  AddHolderRoute(
+      router, context, wallet, http::Verb::post, "/api/v1/wallet/me/mandates", "signMandate",
+      {.summary = "Sign a SEPA direct-debit mandate electronically (its unique reference, RUM, is answered)",
+       .request_schema = Schema({{"iban", "string"}, {"bic", "string"}, {"name", "string"}, {"accept", "boolean"}},
+                                {"iban", "accept"}),
+       .success_status = 201,
+       .errors = {{409, "mandates_limit, holder_opposed or holder_not_active"},
+                  {422, "mandate_not_accepted, iban_checksum_wrong, iban_length_wrong, iban_country_unknown, "
+                        "iban_malformed, iban_not_sepa, bic_malformed"}}},
+      [&debits](const RequestContext& request, int64_t holder_id) -> Result<Response> {
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        JsonReader reader(*body);
+        const std::string iban = reader.RequiredString("iban", {1, kIbanTextMax});
+        const std::string bic = reader.OptionalString("bic", {1, 20}).value_or("");
+        const std::string name = reader.OptionalString("name", {1, 70}).value_or("");
+        const bool accepted = reader.OptionalBool("accept").value_or(false);
+        GUICHET_TRY_STATUS(reader.Finish());
+        auto mandate = debits.SignMandate(holder_id, iban, bic, name, accepted);
+        if (!mandate.ok()) return std::move(mandate).error();
+        return Json(HttpStatus::created, MandateJson(*mandate));
+      });
+  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/mandates", "listMyMandates",
+                 {.summary = "One's SEPA mandates"},
+                 [&debits](const RequestContext&, int64_t holder_id) -> Result<Response> {
+                   auto mandates = debits.MyMandates(holder_id);
+                   if (!mandates.ok()) return std::move(mandates).error();
+                   array items;
+                   for (const Mandate& m : *mandates) items.push_back(MandateJson(m));
+                   return Json(HttpStatus::ok, object{{"mandates", std::move(items)}});
+                 });
+  AddHolderRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/mandates/{id}", "revokeMandate",
+                 {.summary = "Revoke one's mandate", .success_status = 204, .errors = {{404, "mandate_not_found"}}},
+                 [&debits](const RequestContext& request, int64_t holder_id) -> Result<Response> {
+                   auto id = http::PositiveId(request.Param("id"), "mandate id");
+                   if (!id.ok()) return std::move(id).error();
+                   GUICHET_TRY_STATUS(debits.RevokeMandate(holder_id, *id));
+                   return Response(HttpStatus::no_content, 11);
+                 });
+  AddHolderRoute(
+      router, context, wallet, http::Verb::post, "/api/v1/wallet/me/direct-debits", "requestDirectDebit",
+      {.summary = "Reload by SEPA direct debit: an explicit amount, confirmed; credited at once",
+       .request_schema = Schema({{"mandate_id", "integer"}, {"amount", "integer"}, {"confirm", "boolean"}},
+                                {"mandate_id", "amount", "confirm"}),
+       .success_status = 201,
+       .errors = {{409, "mandate_missing, holder_opposed or holder_not_active"},
+                  {422, "confirmation_required, below_minimum, above_maximum or threshold_exceeded"}}},
+      [&debits](const RequestContext& request, int64_t holder_id) -> Result<Response> {
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        JsonReader reader(*body);
+        const int64_t mandate = reader.RequiredInteger("mandate_id", 1, INT64_MAX);
+        const int64_t amount = reader.RequiredInteger("amount", 1, kAmountMax);
+        const bool confirmed = reader.OptionalBool("confirm").value_or(false);
+        GUICHET_TRY_STATUS(reader.Finish());
+        auto debit = debits.RequestDebit(holder_id, mandate, amount, confirmed);
+        if (!debit.ok()) return std::move(debit).error();
+        return Json(HttpStatus::created, DirectDebitJson(*debit));
+      });
+  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/direct-debits", "listMyDirectDebits",
+                 {.summary = "One's direct debits and their interbank state"},
+                 [&debits](const RequestContext&, int64_t holder_id) -> Result<Response> {
+                   auto list = debits.MyDebits(holder_id);
+                   if (!list.ok()) return std::move(list).error();
+                   array items;
+                   for (const DirectDebit& d : *list) items.push_back(DirectDebitJson(d));
+                   return Json(HttpStatus::ok, object{{"direct_debits", std::move(items)}});
+                 });
+  identity::AddGuarded(
+      router, context, http::Verb::post, "/api/v1/wallet/direct-debits/{id}/reject", "rejectDirectDebit",
+      right::kSepaManage,
+      {.summary = "Record the bank's reject of a direct debit in its interbank delay: reversal, opposition of the "
+                  "account, the institution's cover within its limits and a recovery record",
+       .tag = std::string(kTag),
+       .request_schema = Schema({{"reason", "string"}}, {"reason"}),
+       .errors = {{404, "debit_not_found"}, {409, "debit_not_pending"}}},
+      [&debits](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "debit id");
+        if (!id.ok()) return std::move(id).error();
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        JsonReader reader(*body);
+        const std::string reason = reader.RequiredString("reason", {1, 35});
+        GUICHET_TRY_STATUS(reader.Finish());
+        auto outcome = debits.RejectDebit(gate.caller, *id, reason);
+        if (!outcome.ok()) return std::move(outcome).error();
+        object out{{"direct_debit", DirectDebitJson(outcome->debit)},
+                   {"reversed", outcome->reversed},
+                   {"covered", outcome->covered},
+                   {"owed", outcome->owed}};
+        if (!outcome->cover_refused.empty()) out["cover_refused"] = outcome->cover_refused;
+        return Json(HttpStatus::ok, out);
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::post, "/api/v1/wallet/sepa-files/direct-debits", "exportDirectDebits",
+      right::kSepaManage,
+      {.summary = "Collect the direct debits not yet sent into one pain.008.001.08 file per collection date",
+       .tag = std::string(kTag),
+       .request_schema = Schema({{"organisation_id", "integer"}}, {"organisation_id"}),
+       .success_status = 201,
+       .errors = {{404, "organisation_not_found"}, {409, "nothing_to_export"}}},
+      [&debits](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        JsonReader reader(*body);
+        const int64_t organisation = reader.RequiredInteger("organisation_id", 1, INT64_MAX);
+        GUICHET_TRY_STATUS(reader.Finish());
+        auto files = debits.ExportDebits(gate.caller, organisation);
+        if (!files.ok()) return std::move(files).error();
+        array items;
+        for (const SepaFile& file : *files) items.push_back(SepaFileJson(file));
+        return Json(HttpStatus::created, object{{"files", std::move(items)}});
+      });
+}
+
 }  // namespace
 
-void AddMoneyRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, Money& money) {
+void AddMoneyRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, Money& money,
+                    DirectDebits& debits) {
   AddHolderMoneyRoutes(router, context, wallet, money);
+  AddDirectDebitRoutes(router, context, wallet, debits);
   AddPublicMoneyRoutes(router, context, money);
   AddStaffMoneyRoutes(router, context, money);
 }

@@ -5,10 +5,12 @@
 #pragma once
 
 #include "modules/wallet/reloads.h"
+#include "modules/wallet/sepa_debits.h"
 #include "platform/identity/identity_http.h"
 
 namespace guichet::wallet {
 
-void AddMoneyRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, Money& money);
+void AddMoneyRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, Money& money,
+                    DirectDebits& debits);
 
 }  // namespace guichet::wallet

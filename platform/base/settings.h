@@ -60,6 +60,8 @@ struct Settings {
   int64_t wallet_card_reload_min_cents = 3000;
   int64_t wallet_card_fee_below_min_cents = 0;
   int64_t wallet_refund_min_cents = 0;
+  int64_t wallet_sepa_debit_min_cents = 500;
+  int64_t wallet_sepa_debit_max_cents = 20000;
   std::string wallet_link_secret;  // empty: derived at start from card_acquirer_secret
   std::string sepa_account_name = "Etablissement public";
   std::string sepa_iban = "FR7630006000011234567890189";

@@ -86,6 +86,13 @@ for (const backend of backends()) {
     let acquirer;
     let server;
     const secrets = new Map();
+    // One staff session for the whole suite: a second login in the same 30 s would reuse the
+    // authenticator's code, which the server refuses.
+    let adminSession;
+    const regionalAdmin = async () => {
+      adminSession ??= await new Client(server).loginFully('regional.admin@demo.guichet.fr', secrets);
+      return adminSession;
+    };
     before(async () => {
       acquirer = await startCardAcquirerSimulator({ apiKey: 'k-' + Math.random().toString(36).slice(2), secret: 's-' + Math.random().toString(36).slice(2) });
       server = await startServer({ backend, demo: true, env: { ...fastHashing,
@@ -180,7 +187,7 @@ for (const backend of backends()) {
       expectProblem(await holder.call('POST', '/api/v1/wallet/me/card-reloads', { amount: 3000 }), 409, 'holder_opposed');
 
       // The regional administrator produces the refunds file and sees the recovery.
-      const admin = await new Client(server).loginFully('regional.admin@demo.guichet.fr', secrets);
+      const admin = await regionalAdmin();
       const file = await admin.call('POST', '/api/v1/wallet/sepa-files/refunds', { organisation_id: me.organisation_id });
       assert.equal(file.status, 201, file.text);
       assert.equal(file.body.kind, 'pain.001.001.09');
@@ -206,7 +213,7 @@ for (const backend of backends()) {
     });
 
     test('cash packs by an API key, transfers and third-party links', async () => {
-      const admin = await new Client(server).loginFully('regional.admin@demo.guichet.fr', secrets);
+      const admin = await regionalAdmin();
       const hugoHolder = new Holder(server);
       const hugoMe = await hugoHolder.login(hugo);
       const key = await admin.call('POST', '/api/v1/api-keys', { organisation_id: hugoMe.organisation_id, label: 'Caisse accueil', scopes: ['wallet.cash.record'] });
@@ -258,6 +265,68 @@ for (const backend of backends()) {
       const kinds = JSON.stringify(statement);
       assert.match(kinds, /reload\.link/);
       assert.match(kinds, /reload\.cash/);
+    });
+
+    test('SEPA direct debits: mandate, explicit amount, pain.008 per date, rejects with cover', async () => {
+      const admin = await regionalAdmin();
+      const hugoHolder = new Holder(server);
+      const hugoMe = await hugoHolder.login(hugo);
+      const iban = 'DE89 3704 0044 0532 0130 00';
+      expectProblem(await hugoHolder.call('POST', '/api/v1/wallet/me/mandates', { iban }), 422, 'mandate_not_accepted');
+      expectProblem(await hugoHolder.call('POST', '/api/v1/wallet/me/mandates', { iban: 'DE89370400440532013001', accept: true }), 422, 'iban_checksum_wrong');
+      const mandate = await hugoHolder.call('POST', '/api/v1/wallet/me/mandates', { iban, name: 'Hugo Bernard', accept: true });
+      assert.equal(mandate.status, 201, mandate.text);
+      assert.match(mandate.body.rum, /^GUICHET-\d+-\d{8}$/);
+      const m = mandate.body.id;
+      expectProblem(await hugoHolder.call('POST', '/api/v1/wallet/me/direct-debits', { mandate_id: m, amount: 2000, confirm: false }), 422, 'confirmation_required');
+      expectProblem(await hugoHolder.call('POST', '/api/v1/wallet/me/direct-debits', { mandate_id: m, amount: 100, confirm: true }), 422, 'below_minimum');
+      expectProblem(await hugoHolder.call('POST', '/api/v1/wallet/me/direct-debits', { mandate_id: m, amount: 30000, confirm: true }), 422, 'above_maximum');
+      expectProblem(await hugoHolder.call('POST', '/api/v1/wallet/me/direct-debits', { mandate_id: m + 1000, amount: 2000, confirm: true }), 409, 'mandate_missing');
+      const before = await hugoHolder.euros();
+      const first = await hugoHolder.call('POST', '/api/v1/wallet/me/direct-debits', { mandate_id: m, amount: 2000, confirm: true });
+      assert.equal(first.status, 201, first.text);
+      assert.equal(first.body.sequence, 'FRST');
+      assert.equal(first.body.status, 'pending');
+      const second = await hugoHolder.call('POST', '/api/v1/wallet/me/direct-debits', { mandate_id: m, amount: 1000, confirm: true });
+      assert.equal(second.body.sequence, 'RCUR');
+      assert.equal(await hugoHolder.euros(), before + 3000);  // credited at once
+
+      // The bank file: pain.008.001.08, one per collection date, checked structurally.
+      const files = await admin.call('POST', '/api/v1/wallet/sepa-files/direct-debits', { organisation_id: hugoMe.organisation_id });
+      assert.equal(files.status, 201, files.text);
+      assert.equal(files.body.files.length, 1);
+      assert.equal(files.body.files[0].kind, 'pain.008.001.08');
+      assert.equal(files.body.files[0].total, 3000);
+      expectProblem(await admin.call('POST', '/api/v1/wallet/sepa-files/direct-debits', { organisation_id: hugoMe.organisation_id }), 409, 'nothing_to_export');
+      const xml = (await admin.call('GET', `/api/v1/wallet/sepa-files/${files.body.files[0].id}`)).text;
+      assert.match(xml, /<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain\.008\.001\.08">/);
+      const plain = xml.replace(/ xmlns="[^"]*"/, '');
+      const dir = mkdtempSync(join(tmpdir(), 'pain008-'));
+      writeFileSync(join(dir, 'dd.xml'), plain);
+      const xpath = (e) => execFileSync('xmllint', ['--xpath', e, join(dir, 'dd.xml')]).toString().trim();
+      assert.equal(xpath('string(//GrpHdr/CtrlSum)'), '30.00');
+      assert.equal(xpath('count(//PmtInf)'), '2');
+      assert.equal(xpath("string(//PmtInf[PmtTpInf/SeqTp='FRST']/DrctDbtTxInf/DrctDbtTx/MndtRltdInf/MndtId)"), mandate.body.rum);
+      assert.equal(xpath('string(//CdtrSchmeId/Id/PrvtId/Othr/Id)'), 'FR72ZZZ123456');
+
+      // Hugo spends most of it; then the bank rejects both debits.
+      const spendable = (await hugoHolder.euros()) - 500;
+      assert.equal((await hugoHolder.call('POST', '/api/v1/wallet/me/transfers', { amount: spendable, to: linh, client_id: 'spend-1' })).status, 201);
+      const rejected = await admin.call('POST', `/api/v1/wallet/direct-debits/${first.body.id}/reject`, { reason: 'AM04' });
+      assert.equal(rejected.status, 200, rejected.text);
+      assert.equal(rejected.body.reversed, 500);
+      assert.equal(rejected.body.covered, 1500);  // capped at 15 € for a 20 € debit
+      assert.equal(rejected.body.owed, 1500);
+      assert.equal(await hugoHolder.euros(), 0);
+      assert.equal((await hugoHolder.call('GET', '/api/v1/wallet/me')).body.opposition, 'temporary');
+      const again = await admin.call('POST', `/api/v1/wallet/direct-debits/${second.body.id}/reject`, { reason: 'AM04' });
+      assert.equal(again.body.covered, 0);
+      assert.equal(again.body.cover_refused, 'cover_limit_reached');  // one cover per day per holder
+      assert.equal(again.body.owed, 1000);
+      expectProblem(await admin.call('POST', `/api/v1/wallet/direct-debits/${second.body.id}/reject`, { reason: 'AM04' }), 409, 'debit_not_pending');
+      expectProblem(await hugoHolder.call('POST', '/api/v1/wallet/me/direct-debits', { mandate_id: m, amount: 1000, confirm: true }), 409, 'holder_opposed');
+      const owed = (await admin.call('GET', '/api/v1/wallet/recoveries')).body.recoveries.filter((r) => r.reason === 'sepa_reject');
+      assert.deepEqual(owed.map((r) => r.amount_due).sort(), [1000, 1500]);
     });
   });
 }
