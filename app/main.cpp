@@ -10,6 +10,7 @@
 
 #include "app/catalog.h"
 #include "app/demo.h"
+#include "app/export.h"
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/base/crypto.h"
@@ -361,6 +362,22 @@ int VerifyAudit(const Settings& settings) {
   return report->ok ? 0 : 3;
 }
 
+// W22: the reversibility archive (app/export.h).
+int Export(const Settings& settings, const std::string& directory) {
+  SystemClock clock;
+  auto database = OpenAndMigrate(settings, clock);
+  if (!database.ok()) return Fail(database.error());
+  auto report = app::WriteExport(**database, directory, clock);
+  if (!report.ok()) return Fail(report.error());
+  std::printf("guichet: export written to %s\n", report->directory.c_str());
+  for (const app::ExportedFile& file : report->files) {
+    std::printf("  %-24s %10lld rows  sha256 %s\n", file.name.c_str(), static_cast<long long>(file.rows),
+                file.sha256.c_str());
+  }
+  std::printf("  README.md describes every file and field; manifest.json lists them.\n");
+  return 0;
+}
+
 }  // namespace
 }  // namespace guichet
 
@@ -403,6 +420,11 @@ int main(int argc, char** argv) {
   CLI::App* verify = audit_command->add_subcommand("verify", "recompute the hash chain; exit 3 if tampered");
   add_common(verify);
   audit_command->require_subcommand(1);
+  CLI::App* export_command =
+      app.add_subcommand("export", "write a documented archive of holders, staff, balances and transactions");
+  add_common(export_command);
+  std::string export_directory;
+  export_command->add_option("--out", export_directory, "directory to create for the archive")->required();
   app.add_subcommand("version", "print the version");
   CLI11_PARSE(app, argc, argv);
 
@@ -418,6 +440,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("migrate")) return Migrate(*settings);
   if (app.got_subcommand("audit")) return VerifyAudit(*settings);
+  if (app.got_subcommand("export")) return Export(*settings, export_directory);
   if (app.got_subcommand("bootstrap")) return Bootstrap(*settings, bootstrap_flags);
   if (app.got_subcommand("demo")) {
     const int loaded = LoadDemoData(*settings);

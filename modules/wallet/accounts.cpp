@@ -408,6 +408,22 @@ Result<int64_t> OperatorAccount(Transaction& tx, int64_t organisation_id, std::s
   return created->id;
 }
 
+Result<std::optional<HolderContact>> FindHolderContact(Transaction& tx, int64_t holder_id) {
+  auto holder = FindHolder(tx, holder_id);
+  if (!holder.ok()) return std::move(holder).error();
+  if (!holder->has_value()) return std::optional<HolderContact>();
+  const Holder& h = **holder;
+  HolderContact contact;
+  contact.display_name = h.first_name.empty() ? h.last_name : fmt::format("{} {}", h.first_name, h.last_name);
+  contact.email = h.email;
+  contact.phone = h.phone;
+  contact.language = h.language;
+  contact.organisation_id = h.organisation_id;
+  contact.organisation_path = h.organisation_path;
+  contact.active = h.state == HolderState::kActive || h.state == HolderState::kPendingActivation;
+  return std::optional<HolderContact>(std::move(contact));
+}
+
 Result<bool> ClientMayLoad(Transaction& tx, const identity::Caller& caller, std::string_view counter_code) {
   return ClientMay(tx, caller, counter_code, "may_load");
 }
@@ -492,14 +508,14 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
   auto holder = FindHolder(tx, movement.holder_id);
   if (!holder.ok()) return std::move(holder).error();
   if (!holder->has_value()) return Error::NotFound(std::string(code::kHolderNotFound), "No such holder.");
-  GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
+  if (!movement.service_operation) GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
   if (movement.support_id) {
     auto support = FindSupport(tx, *movement.support_id);
     if (!support.ok()) return std::move(support).error();
     if (!support->has_value() || (*support)->holder_id != movement.holder_id) {
       return Error::NotFound(std::string(code::kSupportNotFound), "No such support.");
     }
-    GUICHET_TRY_STATUS(RequireSupportUsable(**support));
+    if (!movement.service_operation) GUICHET_TRY_STATUS(RequireSupportUsable(**support));
   }
   auto account = HolderAccountFor(tx, movement.holder_id, movement.counter, now_ms);
   if (!account.ok()) return std::move(account).error();
@@ -569,7 +585,7 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
   int64_t field = movement.stamp_field;
   if (field == 0 && !credit && account->counter.euro) field = 1;
   GUICHET_TRY_STATUS(Stamp(tx, movement.holder_id, account->counter.id, field, now_ms));
-  GUICHET_TRY_STATUS(TouchActivity(tx, movement.holder_id, now_ms));
+  if (movement.counts_as_activity) GUICHET_TRY_STATUS(TouchActivity(tx, movement.holder_id, now_ms));
   const object details = MovementJson(movement, outcome);
   GUICHET_TRY_STATUS(QueueAlert(tx, **holder, details, now_ms));
   GUICHET_TRY_STATUS(AuditMovement(tx, caller, **holder, credit ? "wallet.movement.credit" : "wallet.movement.debit",
@@ -595,10 +611,11 @@ Result<MovementResult> TransferBetweenHolders(Transaction& tx, const identity::C
   debit.amount = transfer.amount;
   debit.counterpart_account_id = to_account->ledger_account_id;
   debit.transfer_id = transfer.transfer_id;
-  debit.kind = "transfer";
+  debit.kind = transfer.kind;
   debit.mode = "transfer";
   debit.label = transfer.label;
   debit.stamp_field = 0;
+  debit.service_operation = transfer.service_operation;
   auto sent = MoveHolder(tx, caller, debit, now_ms);
   if (!sent.ok() || sent->replayed) return sent;
   // The recipient's side: the same ledger transfer, seen as a credit.
@@ -610,7 +627,7 @@ Result<MovementResult> TransferBetweenHolders(Transaction& tx, const identity::C
   if (!thresholds.ok()) return std::move(thresholds).error();
   GUICHET_TRY_STATUS(CheckBalanceAfter(*thresholds, balance_after));
   GUICHET_TRY_STATUS(WriteMovementRow(tx, caller, transfer.to_holder_id, std::string(kEuro), Direction::kCredit,
-                                      transfer.amount, transfer.transfer_id, "transfer", "transfer",
+                                      transfer.amount, transfer.transfer_id, transfer.kind, "transfer",
                                       std::nullopt, 0, "", balance_after, transfer.label, now_ms));
   GUICHET_TRY_STATUS(TouchActivity(tx, transfer.to_holder_id, now_ms));
   Movement credit = debit;

@@ -176,6 +176,21 @@ Result<bool> ClientMayLoad(storage::Transaction& tx, const identity::Caller& cal
 Result<bool> ClientMayDebit(storage::Transaction& tx, const identity::Caller& caller,
                             std::string_view counter_code);
 
+// How to reach a holder, with the fields of notify::ContactDirectory's Contact (branch
+// notify-content): once that directory is on main, app/main.cpp registers
+//   directory.Add(std::string(wallet::kPersonType), [](tx, id) { … FindHolderContact(tx, id) … });
+// nullopt: no such holder.
+struct HolderContact {
+  std::string display_name;  // "First Last"
+  std::string email;         // empty once erased or deactivated for good
+  std::string phone;
+  std::string language = "fr";
+  int64_t organisation_id = 0;
+  std::string organisation_path;
+  bool active = true;  // false: deactivated, closed, federated: never written to
+};
+Result<std::optional<HolderContact>> FindHolderContact(storage::Transaction& tx, int64_t holder_id);
+
 // ---- Checks ------------------------------------------------------------------------------------
 
 // holder_not_active (409) unless active or pending activation; holder_opposed (409) when the
@@ -218,6 +233,12 @@ struct Movement {
   // Pending (a hold, posted or voided later by the caller through the ledger): timeout in s.
   bool pending = false;
   int64_t timeout_s = 0;
+  // Operations of the service itself on the account (closure, federation, inactivity fee):
+  // the holder's and support's state are not checked.
+  bool service_operation = false;
+  // Whether the movement is the holder's activity (resets the 18-month inactivity clock and
+  // any notice). An inactivity fee is not.
+  bool counts_as_activity = true;
 };
 
 struct MovementResult {
@@ -245,6 +266,8 @@ struct HolderTransfer {
   int64_t amount = 0;
   std::string transfer_id;
   std::string label;
+  std::string kind = "transfer";  // "federation" for a federation's euro balance
+  bool service_operation = false;  // see Movement::service_operation (the sender's side)
 };
 Result<MovementResult> TransferBetweenHolders(storage::Transaction& tx,
                                               const identity::Caller& caller,

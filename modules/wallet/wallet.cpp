@@ -784,6 +784,28 @@ Result<std::pair<Support, Holder>> SupportInScope(Transaction& tx, int64_t suppo
   return std::make_pair(std::move(**support), std::move(*holder));
 }
 
+// The holder for an action needing `needed`: 404 outside what the caller can read, 403 when the
+// caller can read it but lacks the right there.
+Result<Holder> HolderForAction(Transaction& tx, const identity::Authorizer& authorizer, const Caller& caller,
+                               int64_t holder_id, std::string_view needed) {
+  auto holder = HolderInScope(tx, holder_id, authorizer.Scopes(caller, needed));
+  if (holder.ok()) return holder;
+  if (HolderInScope(tx, holder_id, authorizer.Scopes(caller, right::kRead)).ok()) {
+    return Error{ErrorKind::kForbidden, "forbidden", fmt::format("You do not have the right {} here.", needed), {}};
+  }
+  return holder;
+}
+
+Result<std::pair<Support, Holder>> SupportForAction(Transaction& tx, const identity::Authorizer& authorizer,
+                                                    const Caller& caller, int64_t support_id, std::string_view needed) {
+  auto found = SupportInScope(tx, support_id, authorizer.Scopes(caller, needed));
+  if (found.ok()) return found;
+  if (SupportInScope(tx, support_id, authorizer.Scopes(caller, right::kRead)).ok()) {
+    return Error{ErrorKind::kForbidden, "forbidden", fmt::format("You do not have the right {} here.", needed), {}};
+  }
+  return found;
+}
+
 Error OppositionKindError() {
   return Error{ErrorKind::kValidation, "validation_failed", "The kind of opposition is temporary or permanent.",
                {{"/kind", "must be temporary or permanent"}}};
@@ -795,7 +817,7 @@ Result<Holder> Wallet::OpposeHolder(const Caller& caller, int64_t holder_id, Opp
   if (kind == Opposition::kNone) return OppositionKindError();
   const int64_t now = clock_.NowMs();
   return database_.Transact<Holder>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Holder> {
-    auto holder = HolderInScope(tx, holder_id, authorizer_.Scopes(caller, right::kOppose));
+    auto holder = HolderForAction(tx, authorizer_, caller, holder_id, right::kOppose);
     if (!holder.ok()) return std::move(holder).error();
     return SetHolderOpposition(tx, &caller, *holder, kind, "wallet.holder.oppose", caller.request_id, now);
   });
@@ -804,7 +826,7 @@ Result<Holder> Wallet::OpposeHolder(const Caller& caller, int64_t holder_id, Opp
 Result<Holder> Wallet::ReactivateHolder(const Caller& caller, int64_t holder_id) {
   const int64_t now = clock_.NowMs();
   return database_.Transact<Holder>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Holder> {
-    auto holder = HolderInScope(tx, holder_id, authorizer_.Scopes(caller, right::kReactivate));
+    auto holder = HolderForAction(tx, authorizer_, caller, holder_id, right::kReactivate);
     if (!holder.ok()) return std::move(holder).error();
     if (holder->opposition == Opposition::kNone) {
       return Error::Conflict("not_opposed", "This account is not opposed.");
@@ -818,7 +840,7 @@ Result<Support> Wallet::OpposeSupport(const Caller& caller, int64_t support_id, 
   if (kind == Opposition::kNone) return OppositionKindError();
   const int64_t now = clock_.NowMs();
   return database_.Transact<Support>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Support> {
-    auto found = SupportInScope(tx, support_id, authorizer_.Scopes(caller, right::kOppose));
+    auto found = SupportForAction(tx, authorizer_, caller, support_id, right::kOppose);
     if (!found.ok()) return std::move(found).error();
     return SetSupportOpposition(tx, &caller, found->first, found->second, kind, "wallet.support.oppose",
                                 caller.request_id, now);
@@ -828,7 +850,7 @@ Result<Support> Wallet::OpposeSupport(const Caller& caller, int64_t support_id, 
 Result<Support> Wallet::ReactivateSupport(const Caller& caller, int64_t support_id) {
   const int64_t now = clock_.NowMs();
   return database_.Transact<Support>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Support> {
-    auto found = SupportInScope(tx, support_id, authorizer_.Scopes(caller, right::kReactivate));
+    auto found = SupportForAction(tx, authorizer_, caller, support_id, right::kReactivate);
     if (!found.ok()) return std::move(found).error();
     if (found->first.opposition == Opposition::kNone) {
       return Error::Conflict("not_opposed", "This support is not opposed.");
@@ -871,7 +893,7 @@ Result<std::vector<std::pair<Support, Holder>>> Wallet::OpposedSupports(const Ca
 Status Wallet::ResendActivation(const Caller& caller, int64_t holder_id) {
   const int64_t now = clock_.NowMs();
   return database_.Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Ok> {
-    auto holder = HolderInScope(tx, holder_id, authorizer_.Scopes(caller, right::kUpdate));
+    auto holder = HolderForAction(tx, authorizer_, caller, holder_id, right::kUpdate);
     if (!holder.ok()) return std::move(holder).error();
     if (holder->state != HolderState::kPendingActivation) {
       return Error::Conflict("holder_already_activated", "This account is not waiting for activation.");
@@ -1022,6 +1044,11 @@ Result<ActivationTokens> Wallet::HolderLogin(std::string_view email, std::string
   return database_.Transact<ActivationTokens>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<ActivationTokens> {
     auto session = OpenHolderSession(tx, holder_id, now);
     if (!session.ok()) return std::move(session).error();
+    // Logging in is activity: the inactivity clock and any notice start again.
+    auto touched = tx.Execute("UPDATE wallet_holders SET last_activity_at = $1, notice_kind = NULL,"
+                              " notice_sent_at = NULL WHERE id = $2",
+                              {now, holder_id});
+    if (!touched.ok()) return std::move(touched).error();
     auto holder = LoadHolder(tx, holder_id);
     if (!holder.ok()) return std::move(holder).error();
     GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.login", "wallet_holder", holder_id,
@@ -1131,8 +1158,18 @@ Status ValidateCounterTexts(const CounterInput& input, bool creating) {
 
 Result<Counter> Wallet::DefineCounter(const Caller& caller, const CounterInput& input) {
   GUICHET_TRY_STATUS(RequireNational(authorizer_, caller));
-  GUICHET_TRY_STATUS(CheckCounterCode(input.code));
-  GUICHET_TRY_STATUS(ValidateCounterTexts(input, true));
+  {
+    // Every problem at once: the code's and the texts'.
+    Status code_ok = CheckCounterCode(input.code);
+    Status texts_ok = ValidateCounterTexts(input, true);
+    if (!code_ok.ok() || !texts_ok.ok()) {
+      Error error = !code_ok.ok() ? code_ok.error() : texts_ok.error();
+      if (!code_ok.ok() && !texts_ok.ok()) {
+        for (const FieldError& field : texts_ok.error().fields) error.fields.push_back(field);
+      }
+      return error;
+    }
+  }
   const int64_t now = clock_.NowMs();
   return database_.Transact<Counter>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Counter> {
     auto existing = tx.QueryOne("SELECT count(*) FROM wallet_counters WHERE code = $1", {input.code});

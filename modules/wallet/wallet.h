@@ -139,6 +139,22 @@ struct ActivationTokens {
 
 struct WalletOptions {
   identity::PasswordHashOptions password_hash;
+  // W10: where the institution is told of a closure; empty: the regional administrators of
+  // the holder's region (and above).
+  std::string closure_notice_email;
+};
+
+// W10: inactivity. After 18 months without activity, a holder with euros is told that a fee
+// will be charged 18 days later (at most 3 € a year, within the balance); a holder without
+// euros is told that the account will be deleted 18 days later.
+inline constexpr int64_t kInactivityMs = int64_t{548} * 24 * 3600 * 1000;  // 18 months
+inline constexpr int64_t kNoticeMs = int64_t{18} * 24 * 3600 * 1000;       // 18 days
+inline constexpr int64_t kInactivityFeeYearMs = int64_t{365} * 24 * 3600 * 1000;
+inline constexpr int64_t kInactivityFeeCentsPerYear = 300;
+inline constexpr int64_t kInactivityBatchMax = 500;  // holders looked at per job run
+
+struct InactivityReport {
+  int64_t fee_notices = 0, fees_charged = 0, deletion_notices = 0, deleted = 0;
 };
 
 // ---- Use cases --------------------------------------------------------------------------------
@@ -202,6 +218,22 @@ class Wallet {
   Result<Holder> OpposeMyAccount(int64_t holder_id, Opposition kind, std::string_view request_id);
   Result<Support> OpposeMySupport(int64_t holder_id, int64_t support_id, Opposition kind,
                                   std::string_view request_id);
+
+  // W10: the holder closes the account (only with a zero euro balance: balance_not_zero, 409);
+  // token balances are lost and the holder is told; the institution is told.
+  Result<Holder> CloseMyAccount(int64_t holder_id, std::string_view request_id);
+  // W4: the holder logged in to a new account takes over an older one, proven by its e-mail
+  // and password: the euro balance moves as a "federation" reload, tokens are not moved (the
+  // message says so), the old account becomes "federated" and stays visible to managers.
+  struct Federation {
+    Holder old_account;
+    int64_t euros_moved = 0;
+    std::vector<std::pair<std::string, int64_t>> tokens_not_moved;
+  };
+  Result<Federation> FederateOldAccount(int64_t holder_id, std::string_view old_email,
+                                        std::string_view old_password, std::string_view request_id);
+  // The daily job: notices, inactivity fees and deletions (W10).
+  Result<InactivityReport> RunInactivity();
 
   // W5 and W11: the national admin's settings.
   Result<std::vector<Counter>> Counters(const identity::Caller& caller);

@@ -800,6 +800,41 @@ void AddHolderSelfRoutes(http::Router& router, identity::IdentityHttpContext& co
                    if (!query.ok()) return std::move(query).error();
                    return StatementResponse(wallet.MyStatement(gate.holder_id, *query), query->limit);
                  });
+  AddHolderRoute(router, context, wallet, http::Verb::post, "/api/v1/wallet/me/closure", "closeMyAccount",
+                 {.summary = "Close one's account (only with a zero euro balance); token balances are lost",
+                  .errors = {{409, "balance_not_zero or holder_not_active"}}},
+                 [&wallet, secure](const RequestContext& request, HolderGate& gate) -> Result<Response> {
+                   auto holder = wallet.CloseMyAccount(gate.holder_id, request.request_id);
+                   if (!holder.ok()) return std::move(holder).error();
+                   Response response = Json(HttpStatus::ok, HolderJson(*holder));
+                   response.set(http::beast::http::field::set_cookie, HolderCookie("", 0, secure));
+                   return response;
+                 });
+  AddHolderRoute(
+      router, context, wallet, http::Verb::post, "/api/v1/wallet/me/federation", "federateOldAccount",
+      {.summary = "Take over an older account (its e-mail and password): its euro balance moves here, its "
+                  "tokens are not moved, it becomes inactive",
+       .request_schema = object{{"type", "object"},
+                                {"required", {"email", "password"}},
+                                {"properties", {{"email", {{"type", "string"}}}, {"password", {{"type", "string"}}}}}},
+       .errors = {{409, "operations_pending"}, {422, "same_holder, threshold_exceeded"}}},
+      [&wallet](const RequestContext& request, HolderGate& gate) -> Result<Response> {
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        JsonReader reader(*body);
+        const std::string email = reader.RequiredString("email", {1, kEmailLengthMax});
+        const std::string password = reader.RequiredString("password", {1, kSecretLengthMax});
+        GUICHET_TRY_STATUS(reader.Finish());
+        auto federation = wallet.FederateOldAccount(gate.holder_id, email, password, request.request_id);
+        if (!federation.ok()) return std::move(federation).error();
+        array tokens;
+        for (const auto& [counter, amount] : federation->tokens_not_moved) {
+          tokens.push_back(object{{"counter", counter}, {"amount", amount}});
+        }
+        return Json(HttpStatus::ok, object{{"old_account_id", federation->old_account.id},
+                                           {"euros_moved", federation->euros_moved},
+                                           {"tokens_not_moved", std::move(tokens)}});
+      });
   AddHolderRoute(router, context, wallet, http::Verb::post, "/api/v1/wallet/me/opposition", "opposeMyAccount",
                  {.summary = "Oppose one's whole account, temporarily or for good", .request_schema = kKindSchema,
                   .errors = {{409, "opposition_permanent"}, {422, "Invalid kind"}}},

@@ -16,9 +16,11 @@ class Privacy;
 
 namespace guichet::wallet {
 
-// Jobs: "wallet.upload" (one per uploaded file) and "wallet.activation_resend" (hourly: the
-// weekly reminder to holders who have not activated yet).
+// Jobs: "wallet.upload" (one per uploaded file), "wallet.activation_resend" (hourly: the
+// weekly reminder to holders who have not activated yet) and "wallet.inactivity" (daily).
 inline constexpr int64_t kActivationResendEveryMs = int64_t{3600} * 1000;
+// "wallet.inactivity" (W10): daily notices, inactivity fees and deletions after notice.
+inline constexpr int64_t kInactivityEveryMs = int64_t{24} * 3600 * 1000;
 void RegisterJobs(jobs::Runner& runner, Wallet& wallet, Uploads& uploads);
 
 // The holder as a person of the privacy registries (person type "wallet.holder"): an export

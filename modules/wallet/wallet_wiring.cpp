@@ -31,6 +31,14 @@ void RegisterJobs(jobs::Runner& runner, Wallet& wallet, Uploads& uploads) {
     return OkStatus();
   });
   runner.Every("wallet.activation_resend", kActivationResendEveryMs);
+  runner.Register("wallet.inactivity", [&wallet](const jobs::JobRecord&) -> Status {
+    auto report = wallet.RunInactivity();
+    if (!report.ok()) return std::move(report).error();
+    log::Info("wallet inactivity", {{"fee_notices", report->fee_notices}, {"fees_charged", report->fees_charged},
+                                    {"deletion_notices", report->deletion_notices}, {"deleted", report->deleted}});
+    return OkStatus();
+  });
+  runner.Every("wallet.inactivity", kInactivityEveryMs);
 }
 
 void RegisterPrivacy(privacy::Privacy& privacy) {
