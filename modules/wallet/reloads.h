@@ -146,7 +146,7 @@ class Money {
   // Third-party reload links: self-contained "<holder>.<amount|0>.<expires_ms>.<nonce>.<hmac>".
   Result<ReloadLink> CreateReloadLink(int64_t holder_id, std::optional<int64_t> amount,
                                       std::optional<int64_t> validity_ms);
-  // link_invalid (404: forged or unknown), link_expired (410).
+  // link_invalid (404: forged or unknown), link_expired (404: gone, say so).
   Result<ReloadLink> ReadReloadLink(std::string_view token);
   // The payer's amount when the link has none; amount_mismatch (422) when it has another.
   Result<CardPayment> StartLinkReload(std::string_view token, std::optional<int64_t> amount);
