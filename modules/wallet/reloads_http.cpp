@@ -298,7 +298,7 @@ void AddPublicMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
         const std::string status = http::QueryParameter(*request.request, "status").value_or("");
         const bool ok = status == "authorised";
         return Html(HttpStatus::ok,
-                    fmt::format("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet</title>"
+                    fmt::format("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet</title><link rel=\"icon\" href=\"/favicon.svg\">"
                                 "</head><body><h1 id=\"outcome\" data-status=\"{}\">{}</h1><p>{}</p>"
                                 "<p><a href=\"/\">Retour au Guichet / Back to Guichet</a></p></body></html>",
                                 EscapeHtml(status),

@@ -61,7 +61,7 @@ function readBody(req) {
 }
 
 function page(title, inner) {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><link rel="icon" href="data:,">
 <style>body{font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:.6rem 0 .2rem}input{font-size:1.1rem;width:100%;padding:.3rem}
 button{margin-top:1rem;font-size:1.1rem;padding:.4rem 1rem}.banner{background:#fff3cd;padding:.5rem;border:1px solid #e0c36a}
