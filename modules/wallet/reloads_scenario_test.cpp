@@ -11,12 +11,18 @@
 //   card <name> <cents> [save] → pending | <error code>
 //   notify <name> authorised|refused|chargeback [event=<id>] → <status> [replayed] | <error code>
 //   forged <name> → <error code>      a notification signed with another key
+//   notify <name> authorised amount=<c> → <error code>   a notification for another amount
+//   malformed <name> → <error code>   a well-signed notification that is not one
+//   unknown-payment → <error code>    a well-signed notification for a reference we never made
+//   card-offline <name> <cents> → <error code>   the acquirer cannot be reached
+//   oppose <name>                     the holder opposes their account (temporary)
 //   balance <name> = <cents>
 //   opposition <name> = none|temporary
 //   refund <name> <cents>|full <iban> → ok | <error code>
-//   mandate <name> <iban> → ok | <error code>
+//   mandate <name> <iban> [<bic>] → ok | <error code>
 //   debit <name> <cents> → FRST | RCUR | <error code>
 //   reject <name> <n> → reversed=<c> covered=<c> owed=<c> [cover_limit_reached] | <error code>
+//   reject-id <id> → <error code>
 //   settle → <count>
 //   link <name> <cents>|any <hours> → ok | <error code>
 //   readlink <name> → ok | <error code>   the last link of <name>
@@ -168,7 +174,8 @@ class WalletMoneyScenario : public ::testing::TestWithParam<std::tuple<storage::
     EXPECT_NE(found, holders_.end()) << "unknown holder " << name;
     return found == holders_.end() ? 0 : found->second;
   }
-  std::string Notify(const std::string& name, const std::string& type, const std::string& event_id, bool forged);
+  std::string Notify(const std::string& name, const std::string& type, const std::string& event_id, bool forged,
+                     std::optional<int64_t> amount = std::nullopt, std::optional<std::string> raw = std::nullopt);
 
   ManualClock clock_{ParseTime("2026-12-01T08:00:00Z")};
   identity::RightsCatalog catalog_ = app::BuildCatalog();
@@ -189,8 +196,8 @@ class WalletMoneyScenario : public ::testing::TestWithParam<std::tuple<storage::
 };
 
 std::string WalletMoneyScenario::Notify(const std::string& name, const std::string& type, const std::string& event_id,
-                                        bool forged) {
-  const std::string reference = last_payment_[name];
+                                        bool forged, std::optional<int64_t> amount, std::optional<std::string> raw) {
+  const std::string reference = name.empty() ? "CR-never-made" : last_payment_[name];
   auto row = Db().Transact<std::pair<std::string, int64_t>>(
       TransactionMode::kRead, [&](Transaction& tx) -> Result<std::pair<std::string, int64_t>> {
         auto r = tx.QueryOne("SELECT provider_payment_id, amount FROM wallet_card_payments WHERE reference = $1",
@@ -199,11 +206,11 @@ std::string WalletMoneyScenario::Notify(const std::string& name, const std::stri
         if (!r->has_value()) return Error::NotFound("x", "no payment");
         return std::make_pair((**r).OptionalText(0).value_or(""), (**r).Int(1));
       });
-  if (!row.ok()) return row.error().code;
-  boost::json::object payment{{"id", row->first}, {"reference", reference}, {"amount", row->second},
+  const std::pair<std::string, int64_t> known = row.ok() ? *row : std::make_pair(std::string("pay_x"), int64_t{1000});
+  boost::json::object payment{{"id", known.first}, {"reference", reference}, {"amount", amount.value_or(known.second)},
                               {"currency", "EUR"}, {"status", type}};
   payment["card"] = boost::json::object{{"brand", "VISA"}, {"last4", "0077"}, {"token", "tok_" + reference}};
-  const std::string body = boost::json::serialize(boost::json::object{
+  const std::string body = raw ? *raw : boost::json::serialize(boost::json::object{
       {"id", event_id.empty() ? "evt-" + reference + "-" + type : event_id},
       {"type", "payment." + type},
       {"payment", payment}});
@@ -257,9 +264,31 @@ std::string WalletMoneyScenario::Do(const std::vector<std::string>& w, const std
   }
   if (verb == "notify") {
     std::string event;
-    if (w.size() > 3 && w[3].starts_with("event=")) event = w[3].substr(6);
-    return Notify(w[1], w[2], event, false);
+    std::optional<int64_t> amount;
+    for (size_t i = 3; i < w.size(); ++i) {
+      if (w[i].starts_with("event=")) event = w[i].substr(6);
+      if (w[i].starts_with("amount=")) amount = std::stoll(w[i].substr(7));
+    }
+    return Notify(w[1], w[2], event, false, amount);
   }
+  if (verb == "malformed") return Notify(w[1], "authorised", "", false, std::nullopt, std::string("[1, 2]"));
+  if (verb == "unknown-payment") return Notify("", "authorised", "", false);
+  if (verb == "card-offline") {
+    auto offline = payments::MakeHostedPageProvider({"http://127.0.0.1:9", "k", std::string(kSecret)});
+    Money money(*wallet_, *offline, money_->options());
+    CardReloadRequest request;
+    request.amount = std::stoll(w[2]);
+    return code(money.StartCardReload(Holder(w[1]), request));
+  }
+  if (verb == "oppose") {
+    const int64_t holder = Holder(w[1]);
+    auto done = Db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) {
+      return tx.Execute("UPDATE wallet_holders SET opposition = 'temporary' WHERE id = $1", {holder});
+    });
+    EXPECT_TRUE(done.ok()) << line;
+    return "";
+  }
+  if (verb == "reject-id") return code(debits_->RejectDebit(staff_, std::stoll(w[1]), "AM04"));
   if (verb == "forged") return Notify(w[1], "authorised", "", true);
   if (verb == "balance" || verb == "opposition") {
     const int64_t holder = Holder(w[1]);
@@ -285,7 +314,7 @@ std::string WalletMoneyScenario::Do(const std::vector<std::string>& w, const std
     return code(money_->RequestRefund(Holder(w[1]), request));
   }
   if (verb == "mandate") {
-    auto mandate = debits_->SignMandate(Holder(w[1]), w[2], "", "", true);
+    auto mandate = debits_->SignMandate(Holder(w[1]), w[2], w.size() > 3 ? w[3] : "", "", true);
     if (mandate.ok()) mandates_[w[1]] = mandate->id;
     return code(mandate);
   }
