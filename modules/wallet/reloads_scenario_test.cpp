@@ -417,3 +417,31 @@ INSTANTIATE_TEST_SUITE_P(Files, WalletMoneyScenario,
 
 }  // namespace
 }  // namespace guichet::wallet
+
+namespace guichet::wallet {
+namespace {
+
+// Every refusal code of the money side is the expectation of a scenario line or of an API
+// test assertion: each is reachable and checked.
+TEST(WalletMoneyCoverage, EveryRefusalCodeIsExpectedSomewhere) {
+  std::string corpus;
+  for (const std::string& name : ScenarioFiles()) {
+    std::ifstream in(Root() / "tests/scenarios/wallet_money" / (name + ".txt"));
+    corpus += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ifstream api(Root() / "tests/api/wallet_money.test.mjs");
+  corpus += std::string(std::istreambuf_iterator<char>(api), {});
+  for (std::string_view code :
+       {"below_minimum", "above_maximum", "threshold_exceeded", "holder_opposed", "card_not_found",
+        "notification_signature_invalid", "notification_malformed", "payment_not_found", "amount_mismatch",
+        "acquirer_unavailable", "credit_failed", "link_invalid", "link_expired", "holder_not_found", "same_holder",
+        "insufficient_funds", "duplicate_operation", "cash_pack_invalid", "support_not_found", "refund_below_minimum",
+        "iban_malformed", "iban_country_unknown", "iban_length_wrong", "iban_checksum_wrong", "iban_not_sepa",
+        "bic_malformed", "nothing_to_export", "sepa_file_not_found", "mandate_not_accepted", "mandates_limit",
+        "mandate_missing", "confirmation_required", "debit_not_found", "debit_not_pending", "cover_limit_reached"}) {
+    EXPECT_NE(corpus.find(code), std::string::npos) << code << " is never expected";
+  }
+}
+
+}  // namespace
+}  // namespace guichet::wallet
