@@ -497,7 +497,13 @@ Result<MovementResult> Money::RecordCashPack(const identity::Caller& caller, std
     if (!support.ok()) return std::move(support).error();
     if (!support->has_value()) return Error::NotFound(std::string(code::kSupportNotFound), "No such support.");
     auto holder = HolderInScope(tx, (**support).holder_id, wallet_.authorizer().Scopes(caller, right::kCashRecord));
-    if (!holder.ok()) return Error::NotFound(std::string(code::kSupportNotFound), "No such support.");
+    if (!holder.ok()) {
+      // Outside the caller's subtree: the support does not exist for this caller.
+      if (holder.error().code == code::kHolderNotFound) {
+        return Error::NotFound(std::string(code::kSupportNotFound), "No such support.");
+      }
+      return std::move(holder).error();
+    }
     GUICHET_TRY_STATUS(CheckCredit(tx, holder->id, pack_cents, now));
     auto cash = OperatorAccount(tx, holder->organisation_id, kEuro, purpose::kCash, now);
     if (!cash.ok()) return std::move(cash).error();

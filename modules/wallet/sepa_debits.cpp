@@ -247,7 +247,12 @@ Result<RejectOutcome> DirectDebits::RejectDebit(const identity::Caller& caller, 
     auto debit = LoadDebit(tx, debit_id);
     if (!debit.ok()) return std::move(debit).error();
     auto holder = HolderInScope(tx, debit->holder_id, wallet_.authorizer().Scopes(caller, right::kSepaManage));
-    if (!holder.ok()) return Error::NotFound("debit_not_found", "No such direct debit.");
+    if (!holder.ok()) {
+      if (holder.error().code == code::kHolderNotFound) {
+        return Error::NotFound("debit_not_found", "No such direct debit.");  // outside the caller's subtree
+      }
+      return std::move(holder).error();
+    }
     if (debit->status != "pending") return Error::Conflict("debit_not_pending", "Only a debit in its interbank delay can be rejected.");
     RejectOutcome outcome;
     const int64_t organisation_id = holder->organisation_id;
