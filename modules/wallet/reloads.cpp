@@ -412,7 +412,7 @@ Result<ReloadLink> Money::CreateReloadLink(int64_t holder_id, std::optional<int6
   const std::string payload = fmt::format("{}.{}.{}.{}", holder_id, amount.value_or(0), link.expires_at_ms,
                                           crypto::ToHex(crypto::RandomBytes(6)));
   link.token = payload + "." + LinkSignature(options_.link_secret, payload);
-  link.url = options_.public_url + "/reload/" + link.token;
+  link.url = options_.public_url + "/api/v1/wallet/reload-links/" + link.token + "/page";
   return link;
 }
 
@@ -441,7 +441,7 @@ Result<ReloadLink> Money::ReadReloadLink(std::string_view token) {
     return Error{ErrorKind::kNotFound, "link_expired", "This reload link has expired: ask for a new one.", {}};
   }
   link.token = std::string(token);
-  link.url = options_.public_url + "/reload/" + link.token;
+  link.url = options_.public_url + "/api/v1/wallet/reload-links/" + link.token + "/page";
   return link;
 }
 

@@ -51,6 +51,52 @@ std::string EscapeHtml(std::string_view text) {
   return out;
 }
 
+// "32", "32.5", "32,50" (a form's euros) → cents; nullopt otherwise.
+std::optional<int64_t> ParseEuros(std::string_view text) {
+  std::string clean;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text.substr(i, 3) == "%2C" || text.substr(i, 3) == "%2c") {
+      clean.push_back('.');
+      i += 2;
+    } else if (text[i] == ',') {
+      clean.push_back('.');
+    } else if (text[i] != '+' && text[i] != ' ') {
+      clean.push_back(text[i]);
+    }
+  }
+  const size_t dot = clean.find('.');
+  const std::string units = clean.substr(0, dot);
+  std::string cents = dot == std::string::npos ? "00" : clean.substr(dot + 1);
+  if (cents.size() == 1) cents += "0";
+  if (units.empty() || units.size() > 7 || cents.size() != 2) return std::nullopt;
+  for (char c : units + cents) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return std::stoll(units) * 100 + std::stoll(cents);
+}
+
+std::string LinkPage(const ReloadLink& link, int64_t minimum, std::string_view error) {
+  const std::string amount =
+      link.amount ? fmt::format("<p>Montant / Amount : <strong id=\"amount\">{} EUR</strong></p>",
+                                banking::FormatEuros(*link.amount))
+                  : fmt::format("<p><label for=\"amount\">Montant en euros / Amount in euros (min. {})</label> "
+                                "<input id=\"amount\" name=\"amount\" inputmode=\"decimal\" required></p>",
+                                banking::FormatEuros(minimum));
+  return fmt::format(
+      "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet</title>"
+      // The form's POST must carry our Origin (the server's default policy would send "null").
+      "<meta name=\"referrer\" content=\"same-origin\">"
+      "<link rel=\"icon\" href=\"/favicon.svg\"></head><body><main><h1>Recharger un compte Guichet / Reload a "
+      "Guichet account</h1><p>Quelqu'un vous demande de recharger son compte. Vous payez par carte sur la page "
+      "de notre prestataire ; vous n'avez pas besoin de compte. / Someone asks you to reload their account. You "
+      "pay by card on our provider's page; you need no account.</p>{}"
+      "<p>Valable jusqu'au / Valid until {}</p>"
+      "<form method=\"post\" action=\"/api/v1/wallet/reload-links/{}/page\">{}"
+      "<button type=\"submit\">Payer par carte / Pay by card</button></form></main></body></html>",
+      error.empty() ? std::string() : fmt::format("<p role=\"alert\">{}</p>", EscapeHtml(error)),
+      FormatIso8601(link.expires_at_ms).substr(0, 16), EscapeHtml(link.token), amount);
+}
+
 // ---- The holder's session (the same rules as wallet_http.cpp's holder routes) ----------------
 
 bool Unsafe(http::Verb method) {
@@ -340,6 +386,61 @@ void AddPublicMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
       });
 }
 
+void AddLinkPageRoutes(http::Router& router, identity::IdentityHttpContext& context, Money& money) {
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/reload-links/{token}/page", "reloadLinkPage",
+      identity::kPublic,
+      {.summary = "The page a third party opens from a reload link (HTML, no account, no script): the amount, "
+                  "or a field for it, and a button to the acquirer's payment page",
+       .tag = std::string(kTag),
+       .success_media_type = "text/html",
+       .errors = {{404, "link_invalid or link_expired"}}},
+      [&money](const RequestContext& request, Gate&) -> Result<Response> {
+        auto link = money.ReadReloadLink(request.Param("token"));
+        if (!link.ok()) return std::move(link).error();
+        return Html(HttpStatus::ok, LinkPage(*link, money.options().card_reload_min_cents, ""));
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::post, "/api/v1/wallet/reload-links/{token}/page", "reloadLinkPagePay",
+      identity::kPublic,
+      {.summary = "The link page's form (application/x-www-form-urlencoded, field amount in euros when the link "
+                  "has none): 303 to the acquirer's payment page, or the page again with the refusal",
+       .tag = std::string(kTag),
+       .success_status = 303,
+       .success_media_type = "text/html",
+       .errors = {{404, "link_invalid or link_expired"}, {503, "acquirer_unavailable"}}},
+      [&money](const RequestContext& request, Gate&) -> Result<Response> {
+        auto link = money.ReadReloadLink(request.Param("token"));
+        if (!link.ok()) return std::move(link).error();
+        std::optional<int64_t> amount;
+        const std::string_view body = request.request->body();
+        if (const auto at = body.find("amount="); at != std::string_view::npos) {
+          const std::string_view value = body.substr(at + 7, body.find('&', at) == std::string_view::npos
+                                                                  ? std::string_view::npos
+                                                                  : body.find('&', at) - at - 7);
+          amount = ParseEuros(value);
+          if (!amount) {
+            return Html(HttpStatus::unprocessable_entity,
+                        LinkPage(*link, money.options().card_reload_min_cents, "Montant invalide / Invalid amount"));
+          }
+        }
+        auto payment = money.StartLinkReload(request.Param("token"), amount);
+        if (!payment.ok()) {
+          if (payment.error().kind != ErrorKind::kValidation) return std::move(payment).error();
+          return Html(HttpStatus::unprocessable_entity,
+                      LinkPage(*link, money.options().card_reload_min_cents, payment.error().message));
+        }
+        const std::string target = EscapeHtml(payment->redirect_url);
+        return Html(HttpStatus::ok,
+                    fmt::format("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet</title>"
+                                "<link rel=\"icon\" href=\"/favicon.svg\">"
+                                "<meta http-equiv=\"refresh\" content=\"0;url={0}\"></head><body><main>"
+                                "<p><a href=\"{0}\">Continuer vers la page de paiement / Continue to the payment "
+                                "page</a></p></main></body></html>",
+                                target));
+      });
+}
+
 void AddStaffMoneyRoutes(http::Router& router, identity::IdentityHttpContext& context, Money& money) {
   identity::AddGuarded(
       router, context, http::Verb::post, "/api/v1/wallet/cash-reloads", "recordCashPack", right::kCashRecord,
@@ -554,6 +655,7 @@ void AddMoneyRoutes(http::Router& router, identity::IdentityHttpContext& context
   AddHolderMoneyRoutes(router, context, wallet, money);
   AddDirectDebitRoutes(router, context, wallet, debits);
   AddPublicMoneyRoutes(router, context, money);
+  AddLinkPageRoutes(router, context, money);
   AddStaffMoneyRoutes(router, context, money);
 }
 

@@ -1,5 +1,5 @@
-// A payer in a real browser on the card acquirer simulator's hosted payment page: a holder
-// sends a third-party reload link; the payer, without an account, opens the acquirer's page,
+// A payer in a real browser: a holder sends a third-party reload link; the payer, without an
+// account, opens the link's page, chooses an amount, goes to the acquirer simulator's page,
 // types a test card (first an invalid number, then the 3-D-Secure-like card and its code) and
 // lands on Guichet's return page; the holder's account is credited by the signed notification.
 import assert from 'node:assert/strict';
@@ -34,13 +34,19 @@ for (const backend of backends()) {
       const euros = async () => (await holder('GET', '/api/v1/wallet/me/accounts')).body.accounts
         .find((a) => a.counter.code === 'EUR').balance;
       const before = await euros();
-      const link = await holder('POST', '/api/v1/wallet/me/reload-links', { amount: 3200 });
+      const link = await holder('POST', '/api/v1/wallet/me/reload-links', {});  // the payer chooses
       assert.equal(link.status, 201, link.text);
-      const paid = await request(server, 'POST', `/api/v1/wallet/reload-links/${link.body.token}/payments`, { json: {} });
-      assert.equal(paid.status, 201, paid.text);
 
-      await withPage(suite.browser, { locale: 'fr-FR' }, async (page) => {
-        await page.goto(paid.body.redirect_url);
+      // The amount below the minimum is refused on purpose: the browser logs its 422.
+      await withPage(suite.browser, { locale: 'fr-FR', allowConsole: [/status of 422/] }, async (page) => {
+        // The link's own page (no account): the payer types an amount in euros.
+        await page.goto(link.body.url);
+        await page.getByLabel(/Montant en euros/).fill('12');
+        await page.getByRole('button', { name: /Payer par carte/ }).click();
+        await page.getByRole('alert').filter({ hasText: 'at least 30.00 EUR' }).waitFor();  // below the minimum
+        await page.getByLabel(/Montant en euros/).fill('32,00');
+        await page.getByRole('button', { name: /Payer par carte/ }).click();
+        // The acquirer's page.
         await page.getByText('Card acquirer simulator').waitFor();
         assert.equal(await page.locator('#amount').textContent(), '32.00 EUR');
         await page.getByLabel('Card number').fill('4000 0000 0000 0001');
