@@ -13,6 +13,7 @@
 //   forged <name> → <error code>      a notification signed with another key
 //   notify <name> authorised amount=<c> → <error code>   a notification for another amount
 //   malformed <name> → <error code>   a well-signed notification that is not one
+//   stale <name> → <error code>       a well-signed notification signed 6 minutes ago (replay window)
 //   unknown-payment → <error code>    a well-signed notification for a reference we never made
 //   card-offline <name> <cents> → <error code>   the acquirer cannot be reached
 //   oppose <name>                     the holder opposes their account (temporary)
@@ -175,7 +176,8 @@ class WalletMoneyScenario : public ::testing::TestWithParam<std::tuple<storage::
     return found == holders_.end() ? 0 : found->second;
   }
   std::string Notify(const std::string& name, const std::string& type, const std::string& event_id, bool forged,
-                     std::optional<int64_t> amount = std::nullopt, std::optional<std::string> raw = std::nullopt);
+                     std::optional<int64_t> amount = std::nullopt, std::optional<std::string> raw = std::nullopt,
+                     int64_t signed_ago_s = 0);
 
   ManualClock clock_{ParseTime("2026-12-01T08:00:00Z")};
   identity::RightsCatalog catalog_ = app::BuildCatalog();
@@ -196,7 +198,8 @@ class WalletMoneyScenario : public ::testing::TestWithParam<std::tuple<storage::
 };
 
 std::string WalletMoneyScenario::Notify(const std::string& name, const std::string& type, const std::string& event_id,
-                                        bool forged, std::optional<int64_t> amount, std::optional<std::string> raw) {
+                                        bool forged, std::optional<int64_t> amount, std::optional<std::string> raw,
+                                        int64_t signed_ago_s) {
   const std::string reference = name.empty() ? "CR-never-made" : last_payment_[name];
   auto row = Db().Transact<std::pair<std::string, int64_t>>(
       TransactionMode::kRead, [&](Transaction& tx) -> Result<std::pair<std::string, int64_t>> {
@@ -214,7 +217,7 @@ std::string WalletMoneyScenario::Notify(const std::string& name, const std::stri
       {"id", event_id.empty() ? "evt-" + reference + "-" + type : event_id},
       {"type", "payment." + type},
       {"payment", payment}});
-  const int64_t unix_s = clock_.NowMs() / 1000;
+  const int64_t unix_s = clock_.NowMs() / 1000 - signed_ago_s;
   const std::string signature =
       fmt::format("t={},v1={}", unix_s, payments::SignNotification(forged ? "not-the-key" : kSecret, unix_s, body));
   auto outcome = money_->HandleNotification(signature, body);
@@ -272,6 +275,7 @@ std::string WalletMoneyScenario::Do(const std::vector<std::string>& w, const std
     return Notify(w[1], w[2], event, false, amount);
   }
   if (verb == "malformed") return Notify(w[1], "authorised", "", false, std::nullopt, std::string("[1, 2]"));
+  if (verb == "stale") return Notify(w[1], "authorised", "", false, std::nullopt, std::nullopt, 6 * 60);
   if (verb == "unknown-payment") return Notify("", "authorised", "", false);
   if (verb == "card-offline") {
     auto offline = payments::MakeHostedPageProvider({"http://127.0.0.1:9", "k", std::string(kSecret)});
