@@ -161,22 +161,13 @@ Result<Holder> Wallet::CloseMyAccount(int64_t holder_id, std::string_view reques
 Result<Wallet::Federation> Wallet::FederateOldAccount(int64_t holder_id, std::string_view old_email,
                                                       std::string_view old_password, std::string_view request_id) {
   const int64_t now = clock_.NowMs();
-  const std::string email = identity::NormalizeEmail(old_email);
-  auto old_row = database_.Transact<std::optional<std::pair<int64_t, std::string>>>(
-      TransactionMode::kRead, [&](Transaction& tx) -> Result<std::optional<std::pair<int64_t, std::string>>> {
-        auto row = tx.QueryOne("SELECT id, password_hash FROM wallet_holders WHERE email = $1 AND state = 'active'"
-                               " AND password_hash IS NOT NULL",
-                               {email});
-        if (!row.ok()) return std::move(row).error();
-        if (!row->has_value()) return std::optional<std::pair<int64_t, std::string>>();
-        return std::optional<std::pair<int64_t, std::string>>(std::make_pair((*row)->Int(0), (*row)->Text(1)));
-      });
-  if (!old_row.ok()) return std::move(old_row).error();
-  if (!old_row->has_value() || !identity::VerifyPassword(old_password, (*old_row)->second)) {
+  auto verified = VerifyHolderPassword(old_email, old_password, request_id);
+  if (!verified.ok()) {
+    if (verified.error().code != "login_failed") return std::move(verified).error();
     return Error{ErrorKind::kUnauthenticated, "old_account_login_failed",
                  "Wrong e-mail or password for the older account.", {}};
   }
-  const int64_t old_id = (*old_row)->first;
+  const int64_t old_id = *verified;
   if (old_id == holder_id) {
     return Error{ErrorKind::kValidation, "same_holder", "This is the account you are logged in to.", {}};
   }

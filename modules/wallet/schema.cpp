@@ -119,10 +119,16 @@ std::string Schema(std::string_view id, std::string_view true_literal) {
 
 }  // namespace
 
+// Holder login throttling: consecutive failures and the end of a lockout.
+constexpr std::string_view kLoginThrottling =
+    "ALTER TABLE wallet_holders ADD COLUMN failed_logins BIGINT NOT NULL DEFAULT 0;"
+    " ALTER TABLE wallet_holders ADD COLUMN locked_until BIGINT NOT NULL DEFAULT 0;";
+
 std::vector<storage::Migration> Migrations() {
   return {{"wallet", 1, "create holders, supports, counters, accounts, thresholds, movements",
            Schema("id INTEGER PRIMARY KEY AUTOINCREMENT", "1"),
-           Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "TRUE")}};
+           Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "TRUE")},
+          {"wallet", 2, "holder login throttling", std::string(kLoginThrottling), std::string(kLoginThrottling)}};
 }
 
 }  // namespace guichet::wallet

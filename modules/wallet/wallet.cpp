@@ -467,6 +467,47 @@ object StatementLineJson(const StatementLine& line) {
           {"support_number", OptionalText(line.support_number)}};
 }
 
+Result<object> HolderExport(Transaction& tx, int64_t holder_id, int64_t now_ms) {
+  auto holder = FindHolder(tx, holder_id);
+  if (!holder.ok()) return std::move(holder).error();
+  if (!holder->has_value()) return NotFoundHolder();
+  object section{{"profile", HolderJson(**holder)}};
+  auto balances = tx.Query("SELECT c.code, a.credits_posted - a.debits_posted FROM wallet_holder_accounts ha"
+                           " JOIN ledger_accounts a ON a.id = ha.ledger_account_id JOIN wallet_counters c"
+                           " ON c.id = ha.counter_id WHERE ha.holder_id = $1 ORDER BY c.id",
+                           {holder_id});
+  if (!balances.ok()) return std::move(balances).error();
+  array balance_items;
+  for (const Row& row : balances->rows) balance_items.push_back(object{{"counter", row.Text(0)}, {"balance", row.Int(1)}});
+  section["balances"] = std::move(balance_items);
+  StatementQuery query;
+  query.limit = kStatementPageMax;
+  array lines;
+  for (;;) {
+    auto page = ReadStatement(tx, holder_id, query);
+    if (!page.ok()) return std::move(page).error();
+    for (const StatementLine& line : *page) lines.push_back(StatementLineJson(line));
+    if (static_cast<int64_t>(page->size()) < kStatementPageMax || static_cast<int64_t>(lines.size()) >= kExportLinesMax) break;
+    query.before_id = page->back().id;
+  }
+  section["statement"] = std::move(lines);
+  auto changes = tx.Query("SELECT field, old_value, new_value, source, at_ms FROM wallet_holder_changes"
+                          " WHERE holder_id = $1 ORDER BY id LIMIT $2",
+                          {holder_id, kExportLinesMax});
+  if (!changes.ok()) return std::move(changes).error();
+  array change_items;
+  for (const Row& row : changes->rows) {
+    change_items.push_back(object{{"field", row.Text(0)},
+                                  {"old_value", row.OptionalText(1) ? value(*row.OptionalText(1)) : value(nullptr)},
+                                  {"new_value", row.OptionalText(2) ? value(*row.OptionalText(2)) : value(nullptr)},
+                                  {"source", row.Text(3)},
+                                  {"at_ms", row.Int(4)}});
+  }
+  section["profile_changes"] = std::move(change_items);
+  (void)now_ms;
+  return section;
+}
+
 // ---- Wallet ------------------------------------------------------------------------------------
 
 Wallet::Wallet(storage::Database& database, const Clock& clock, const identity::Authorizer& authorizer,
@@ -1020,27 +1061,74 @@ Result<int64_t> Wallet::ResendDueActivations() {
   });
 }
 
-Result<ActivationTokens> Wallet::HolderLogin(std::string_view email, std::string_view password,
+Result<int64_t> Wallet::VerifyHolderPassword(std::string_view email, std::string_view password,
                                              std::string_view request_id) {
   const int64_t now = clock_.NowMs();
   const std::string normalized = Lower(email);
-  auto found = database_.Transact<std::optional<std::pair<int64_t, std::string>>>(
-      TransactionMode::kRead, [&](Transaction& tx) -> Result<std::optional<std::pair<int64_t, std::string>>> {
-        auto row = tx.QueryOne("SELECT id, password_hash FROM wallet_holders WHERE email = $1 AND state = 'active'"
-                               " AND password_hash IS NOT NULL",
+  struct Account {
+    int64_t id = 0;
+    std::string hash;
+    int64_t failed = 0;
+    int64_t locked_until = 0;
+    int64_t organisation_id = 0;
+  };
+  auto found = database_.Transact<std::optional<Account>>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<std::optional<Account>> {
+        auto row = tx.QueryOne("SELECT id, password_hash, failed_logins, locked_until, organisation_id"
+                               " FROM wallet_holders WHERE email = $1 AND state = 'active' AND password_hash IS NOT NULL",
                                {normalized});
         if (!row.ok()) return std::move(row).error();
-        if (!row->has_value()) return std::optional<std::pair<int64_t, std::string>>();
-        return std::optional<std::pair<int64_t, std::string>>(std::make_pair((*row)->Int(0), (*row)->Text(1)));
+        if (!row->has_value()) return std::optional<Account>();
+        return std::optional<Account>(
+            Account{(*row)->Int(0), (*row)->Text(1), (*row)->Int(2), (*row)->Int(3), (*row)->Int(4)});
       });
   if (!found.ok()) return std::move(found).error();
-  // A dummy verification keeps the time the same for unknown addresses.
-  static const std::string kDummy = identity::HashPassword("not-a-password-of-anyone", {1, 8192}).value();
-  const bool verified = identity::VerifyPassword(password, found->has_value() ? (*found)->second : kDummy);
-  if (!found->has_value() || !verified) {
-    return Error{ErrorKind::kUnauthenticated, "login_failed", "Wrong e-mail or password.", {}};
+  const Error failed{ErrorKind::kUnauthenticated, "login_failed", "Wrong e-mail or password.", {}};
+  if (!found->has_value()) {
+    // A decoy verification keeps the time the same for unknown addresses.
+    static const std::string decoy = identity::HashPassword("not-a-password-of-anyone", options_.password_hash).value();
+    (void)identity::VerifyPassword(password, decoy);
+    return failed;
   }
-  const int64_t holder_id = (*found)->first;
+  const Account account = **found;
+  if (account.locked_until > now) {
+    const int64_t minutes = (account.locked_until - now + 59999) / 60000;
+    return Error{ErrorKind::kTooManyRequests, "account_locked",
+                 fmt::format("Too many failed attempts: try again in {} minute{}.", minutes, minutes > 1 ? "s" : ""),
+                 {}};
+  }
+  const bool verified = identity::VerifyPassword(password, account.hash);
+  // A failure is committed (the counter, the lock): the transaction succeeds and the refusal
+  // is returned after it.
+  auto counted = database_.Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Ok> {
+    if (verified) {
+      auto reset = tx.Execute("UPDATE wallet_holders SET failed_logins = 0, locked_until = 0 WHERE id = $1", {account.id});
+      if (!reset.ok()) return std::move(reset).error();
+      return Ok{};
+    }
+    const bool lock = account.failed + 1 >= kHolderLoginFailuresMax;
+    auto updated = tx.Execute("UPDATE wallet_holders SET failed_logins = CASE WHEN $2 THEN 0 ELSE failed_logins + 1 END,"
+                              " locked_until = CASE WHEN $2 THEN $3 ELSE locked_until END WHERE id = $1",
+                              {account.id, lock, now + kHolderLockoutMs});
+    if (!updated.ok()) return std::move(updated).error();
+    if (lock) {
+      GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.locked", "wallet_holder", account.id,
+                                         account.organisation_id, nullptr,
+                                         object{{"locked_for_s", kHolderLockoutMs / 1000}}, request_id, now));
+    }
+    return Ok{};
+  });
+  if (!counted.ok()) return std::move(counted).error();
+  if (!verified) return failed;
+  return account.id;
+}
+
+Result<ActivationTokens> Wallet::HolderLogin(std::string_view email, std::string_view password,
+                                             std::string_view request_id) {
+  const int64_t now = clock_.NowMs();
+  auto verified = VerifyHolderPassword(email, password, request_id);
+  if (!verified.ok()) return std::move(verified).error();
+  const int64_t holder_id = *verified;
   return database_.Transact<ActivationTokens>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<ActivationTokens> {
     auto session = OpenHolderSession(tx, holder_id, now);
     if (!session.ok()) return std::move(session).error();
@@ -1120,6 +1208,19 @@ Result<Support> Wallet::OpposeMySupport(int64_t holder_id, int64_t support_id, O
     auto holder = LoadHolder(tx, holder_id);
     if (!holder.ok()) return std::move(holder).error();
     return SetSupportOpposition(tx, nullptr, **support, *holder, kind, "wallet.support.oppose", request_id, now);
+  });
+}
+
+Result<object> Wallet::ExportMine(int64_t holder_id) {
+  const int64_t now = clock_.NowMs();
+  return database_.Transact<object>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<object> {
+    auto section = HolderExport(tx, holder_id, now);
+    if (!section.ok()) return std::move(section).error();
+    auto holder = LoadHolder(tx, holder_id);
+    if (!holder.ok()) return std::move(holder).error();
+    GUICHET_TRY_STATUS(internal::Audit(tx, nullptr, "wallet.holder.export", "wallet_holder", holder_id,
+                                       holder->organisation_id, nullptr, object{{"by", "holder"}}, "", now));
+    return section;
   });
 }
 

@@ -32,6 +32,7 @@ inline constexpr int64_t kTechnologyLengthMax = 40;
 inline constexpr int64_t kSupportsPerHolderMax = 10;
 inline constexpr int64_t kSearchPageMax = 100;
 inline constexpr int64_t kStatementPageMax = 200;
+inline constexpr int64_t kExportLinesMax = 10000;  // statement lines and changes in an export
 inline constexpr int64_t kCounterTextLengthMax = 2000;  // information texts
 inline constexpr int64_t kCounterLabelLengthMax = 40;
 inline constexpr int64_t kThresholdCentsMax = int64_t{100'000'000};  // 1 000 000 €
@@ -43,6 +44,9 @@ inline constexpr size_t kTokenBytes = 32;
 // Holder sessions.
 inline constexpr int64_t kHolderSessionIdleMs = int64_t{30} * 60 * 1000;
 inline constexpr int64_t kHolderSessionAbsoluteMs = int64_t{12} * 3600 * 1000;
+// Holder login throttling, as for staff: this many consecutive failures lock the login.
+inline constexpr int64_t kHolderLoginFailuresMax = 5;
+inline constexpr int64_t kHolderLockoutMs = int64_t{15} * 60 * 1000;
 
 // ---- Permissions (declared in DeclarePermissions, bundled by app/catalog.cpp) ---------------
 
@@ -209,6 +213,10 @@ class Wallet {
     std::string csrf_token;
   };
   Result<HolderSession> AuthenticateHolder(std::string_view session_token);
+  // The active holder with this e-mail and password: login_failed (401) or account_locked
+  // (429) after kHolderLoginFailuresMax failures in a row, for kHolderLockoutMs.
+  Result<int64_t> VerifyHolderPassword(std::string_view email, std::string_view password,
+                                       std::string_view request_id);
   Status HolderLogout(std::string_view session_token);
 
   // The holder's own view (a holder session).
@@ -218,6 +226,10 @@ class Wallet {
   Result<Holder> OpposeMyAccount(int64_t holder_id, Opposition kind, std::string_view request_id);
   Result<Support> OpposeMySupport(int64_t holder_id, int64_t support_id, Opposition kind,
                                   std::string_view request_id);
+
+  // Everything held on the holder (GDPR access and portability): profile, supports, balances,
+  // statement lines and profile history, at most privacy's kExportRowsMax rows per list.
+  Result<boost::json::object> ExportMine(int64_t holder_id);
 
   // W10: the holder closes the account (only with a zero euro balance: balance_not_zero, 409);
   // token balances are lost and the holder is told; the institution is told.
@@ -259,6 +271,8 @@ class Wallet {
 // ---- JSON forms shared by the API, the export and the upload report ------------------------
 
 boost::json::object HolderJson(const Holder& holder);
+// The export section of one holder (used by ExportMine and the privacy ExportRegistry).
+Result<boost::json::object> HolderExport(storage::Transaction& tx, int64_t holder_id, int64_t now_ms);
 boost::json::object SupportJson(const Support& support);
 boost::json::object CounterJson(const Counter& counter);
 boost::json::object AccountJson(const HolderAccount& account);

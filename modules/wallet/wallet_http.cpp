@@ -755,7 +755,7 @@ void AddActivationRoutes(http::Router& router, identity::IdentityHttpContext& co
        .request_schema = object{{"type", "object"},
                                 {"required", {"email", "password"}},
                                 {"properties", {{"email", {{"type", "string"}}}, {"password", {{"type", "string"}}}}}},
-       .errors = {{401, "login_failed"}, {422, "Missing field"}}},
+       .errors = {{401, "login_failed"}, {422, "Missing field"}, {429, "account_locked after repeated failures"}}},
       [&wallet, secure](const RequestContext& request, Gate&) -> Result<Response> {
         auto body = http::ParseJsonObjectBody(*request.request);
         if (!body.ok()) return std::move(body).error();
@@ -799,6 +799,16 @@ void AddHolderSelfRoutes(http::Router& router, identity::IdentityHttpContext& co
                    auto query = ParseStatementQuery(request);
                    if (!query.ok()) return std::move(query).error();
                    return StatementResponse(wallet.MyStatement(gate.holder_id, *query), query->limit);
+                 });
+  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/export", "exportMyWallet",
+                 {.summary = "Everything held on oneself in the wallet, as one JSON document (access, portability)"},
+                 [&wallet](const RequestContext&, HolderGate& gate) -> Result<Response> {
+                   auto document = wallet.ExportMine(gate.holder_id);
+                   if (!document.ok()) return std::move(document).error();
+                   Response response = Json(HttpStatus::ok, *document);
+                   response.set(http::beast::http::field::content_disposition,
+                                fmt::format("attachment; filename=\"guichet-wallet-{}.json\"", gate.holder_id));
+                   return response;
                  });
   AddHolderRoute(router, context, wallet, http::Verb::post, "/api/v1/wallet/me/closure", "closeMyAccount",
                  {.summary = "Close one's account (only with a zero euro balance); token balances are lost",

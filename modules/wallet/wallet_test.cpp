@@ -445,6 +445,21 @@ TEST_P(WalletTest, OnlyAuthorisedMachineClientsLoadOrDebitACounter) {
   ASSERT_TRUE(check.ok());
 }
 
+TEST_P(WalletTest, RepeatedLoginFailuresLockTheLoginForAWhile) {
+  Active("lou");
+  for (int64_t i = 0; i < kHolderLoginFailuresMax; ++i) {
+    auto wrong = wallet_->HolderLogin("lou@example.org", "not-the-password", "t");
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_EQ(wrong.error().code, "login_failed");
+  }
+  auto locked = wallet_->HolderLogin("lou@example.org", kPassword, "t");
+  ASSERT_FALSE(locked.ok());
+  EXPECT_EQ(locked.error().code, "account_locked");
+  EXPECT_EQ(locked.error().kind, ErrorKind::kTooManyRequests);
+  clock_.Advance(kHolderLockoutMs);
+  EXPECT_TRUE(wallet_->HolderLogin("lou@example.org", kPassword, "t").ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WalletTest, ::testing::ValuesIn(testing::TestBackends()),
                          [](const ::testing::TestParamInfo<storage::Backend>& param_info) {
                            return testing::BackendParamName(param_info.param);

@@ -47,19 +47,10 @@ void RegisterPrivacy(privacy::Privacy& privacy) {
     auto holder = FindHolder(tx, person.id);
     if (!holder.ok()) return std::move(holder).error();
     if (!holder->has_value()) return value(nullptr);
-    object section{{"profile", HolderJson(**holder)}};
-    auto rows = tx.Query("SELECT at_ms, counter_code, direction, amount, fee_amount, kind, mode, label, balance_after"
-                         " FROM wallet_movements WHERE holder_id = $1 ORDER BY id LIMIT $2",
-                         {person.id, privacy::kExportRowsMax});
-    if (!rows.ok()) return std::move(rows).error();
-    array movements;
-    for (const Row& row : rows->rows) {
-      movements.push_back(object{{"at_ms", row.Int(0)}, {"counter", row.Text(1)}, {"direction", row.Text(2)},
-                                 {"amount", row.Int(3)}, {"fee", row.Int(4)}, {"kind", row.Text(5)},
-                                 {"mode", row.Text(6)}, {"label", row.Text(7)}, {"balance_after", row.Int(8)}});
-    }
-    section["movements"] = std::move(movements);
-    return value(std::move(section));
+    // Read-only: balances of accounts not created yet are zero and left out.
+    auto section = HolderExport(tx, person.id, 0);
+    if (!section.ok()) return std::move(section).error();
+    return value(std::move(*section));
   });
   privacy.erasures().Add(privacy::ErasureStep{
       "wallet",

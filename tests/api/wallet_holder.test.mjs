@@ -82,6 +82,13 @@ for (const backend of backends()) {
       const future = (await holder.call('GET', `/api/v1/wallet/me/statement?from_ms=${Date.now() + 3600000}`)).body;
       assert.deepEqual(future.lines, []);
       expectProblem(await holder.call('GET', '/api/v1/wallet/me/statement?limit=zero'), 400, 'invalid_parameter');
+      const exported = await holder.call('GET', '/api/v1/wallet/me/export');
+      assert.equal(exported.status, 200, exported.text);
+      assert.match(exported.headers.get('content-disposition'), /attachment; filename="guichet-wallet-\d+\.json"/);
+      assert.equal(exported.body.profile.email, 'camille.martin@etu.demo.guichet.fr');
+      assert.deepEqual(exported.body.balances, [{ counter: 'EUR', balance: 2670 }, { counter: 'MEAL', balance: 9 }]);
+      assert.equal(exported.body.statement.length, 4);
+      assert.ok(!exported.text.includes('argon2'), 'no password hash in the export');
     });
 
     test('a holder opposes a support or the whole account; CSRF and staff are refused', async () => {
