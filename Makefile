@@ -10,11 +10,14 @@ build: deps
 	@scripts/build
 
 # Installs, builds, migrates var/guichet.db, loads the demo data and serves on :8080.
-# Mail goes to a local maildev: read it at http://127.0.0.1:1080 (stopped with the demo).
+# Mail goes to a local maildev: read it at http://127.0.0.1:1080; the card acquirer simulator
+# (tests/support/card-acquirer-simulator) runs beside it on :8090 for card reloads. Both stop
+# with the demo.
 demo: build
 	@mkdir -p var
 	@node tests/support/maildev.mjs --smtp 1025 --web 1080 & maildev=$$!; \
-	trap 'kill $$maildev 2>/dev/null' EXIT INT TERM; \
+	node tests/support/card-acquirer-simulator/simulator.mjs --port 8090 & sim=$$!; \
+	trap 'kill $$maildev $$sim 2>/dev/null' EXIT INT TERM; \
 	echo "demo mail: http://127.0.0.1:1080"; \
 	GUICHET_DB=$${GUICHET_DB:-sqlite:var/guichet.db} \
 	GUICHET_SMTP_URL=$${GUICHET_SMTP_URL:-smtp://127.0.0.1:1025} \

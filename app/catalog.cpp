@@ -1,5 +1,6 @@
 #include "app/catalog.h"
 
+#include "modules/wallet/reloads.h"
 #include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
@@ -24,7 +25,8 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                       {"identity.orgs.read", "audit.read", "notify.addresses.read", "notify.messages.read",
                        "notify.people.read", "notify.preferences.manage", "notify.campaigns.manage",
                        std::string(wallet::right::kCreate), std::string(wallet::right::kRead),
-                       std::string(wallet::right::kUpdate), std::string(wallet::right::kOppose)},
+                       std::string(wallet::right::kUpdate), std::string(wallet::right::kOppose),
+                       std::string(wallet::right::kCashRecord)},
                       true,
                       {"national", "region"}});
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
@@ -33,7 +35,8 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
                        "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
                        "notify.templates.manage",
-                       "notify.webhooks.read", "notify.webhooks.manage", std::string(wallet::right::kReactivate)},
+                       "notify.webhooks.read", "notify.webhooks.manage", std::string(wallet::right::kReactivate),
+                       std::string(wallet::right::kSepaManage)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
@@ -86,6 +89,7 @@ identity::RightsCatalog BuildCatalog() {
   notify::DeclareContentPermissions(catalog);
   notify::DeclareWebhookPermissions(catalog);
   wallet::DeclarePermissions(catalog);
+  wallet::DeclareMoneyPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

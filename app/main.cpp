@@ -45,6 +45,10 @@
 #include "modules/wallet/upload.h"
 #include "modules/wallet/wallet.h"
 #include "modules/wallet/wallet_http.h"
+#include "modules/wallet/reloads_http.h"
+#include "platform/banking/iban.h"
+#include "platform/base/crypto.h"
+#include "platform/payments/payment_provider.h"
 #include "platform/orgs/orgs.h"
 #include "platform/privacy/privacy.h"
 #include "platform/privacy/privacy_http.h"
@@ -66,13 +70,53 @@ struct CommonFlags {
   std::string db;
 };
 
+// Where people's browsers and outside services reach this server: links in messages, card
+// payment return pages and notifications. Unset: the listening address (a random test port is
+// put right once known, see Serve).
+std::string PublicUrlOf(const Settings& settings) {
+  return settings.public_url.empty() ? fmt::format("http://{}:{}", settings.http_host, settings.http_port)
+                                     : settings.public_url;
+}
+
+// The wallet's money settings; the institution's bank identifiers are checked at start.
+Result<wallet::MoneyOptions> MoneyOptionsOf(const Settings& settings) {
+  wallet::MoneyOptions options;
+  options.card_reload_min_cents = settings.wallet_card_reload_min_cents;
+  options.card_fee_below_min_cents = settings.wallet_card_fee_below_min_cents;
+  options.refund_min_cents = settings.wallet_refund_min_cents;
+  options.public_url = PublicUrlOf(settings);
+  auto iban = banking::NormaliseIban(settings.sepa_iban);
+  if (!iban.ok()) return std::move(iban).error();
+  std::string bic;
+  if (!settings.sepa_bic.empty()) {
+    auto normalised = banking::NormaliseBic(settings.sepa_bic);
+    if (!normalised.ok()) return std::move(normalised).error();
+    bic = *normalised;
+  }
+  options.account = {settings.sepa_account_name, *iban, bic};
+  return options;
+}
+
+Result<wallet::DirectDebitOptions> DirectDebitOptionsOf(const Settings& settings) {
+  auto money = MoneyOptionsOf(settings);
+  if (!money.ok()) return std::move(money).error();
+  auto creditor = banking::NormaliseCreditorId(settings.sepa_creditor_id);
+  if (!creditor.ok()) return std::move(creditor).error();
+  wallet::DirectDebitOptions options;
+  options.min_cents = settings.wallet_sepa_debit_min_cents;
+  options.max_cents = settings.wallet_sepa_debit_max_cents;
+  options.creditor_id = *creditor;
+  options.account = money->account;
+  return options;
+}
+
 std::vector<storage::Migration> AllMigrations() {
   std::vector<storage::Migration> all;
   // Order matters where tables refer to each other: organisations before identity.
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
-                      secrets::Migrations(), wallet::Migrations()}) {
+                      secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -224,7 +268,7 @@ struct Delivery {
 void WireDelivery(Delivery& delivery, const Settings& settings, storage::Database& database, const Clock& clock,
                   jobs::Runner& runner, const MessageContent& content) {
   delivery.composer = std::make_unique<notify::TemplateComposer>(
-      content.templates, clock, notify::ComposerOptions{settings.public_url, content.link_secret});
+      content.templates, clock, notify::ComposerOptions{PublicUrlOf(settings), content.link_secret});
   delivery.engine = std::make_unique<notify::DeliveryEngine>(database, clock, *delivery.composer,
                                                              DeliveryOptionsOf(settings));
   delivery.smtp = std::make_unique<notify::SmtpChannel>(database, clock, SmtpOptionsOf(settings));
@@ -329,12 +373,27 @@ int Serve(const Settings& settings) {
   notify::AddPushRoutes(router, identity_http, *hooks.push_http);
   wallet::WalletOptions wallet_options;
   wallet_options.password_hash = IdentityOptionsOf(settings).password_hash;
-  wallet_options.public_url = settings.public_url;
+  wallet_options.public_url = PublicUrlOf(settings);
   wallet::Wallet wallet_service(**database, clock, authorizer, wallet_options);
   wallet::Uploads wallet_uploads(wallet_service);
   wallet::AddWalletRoutes(router, identity_http, wallet_service, wallet_uploads);
   wallet::RegisterJobs(runner, wallet_service, wallet_uploads);
   wallet::RegisterPrivacy(privacy_service);
+  const std::unique_ptr<payments::PaymentProvider> card_acquirer = payments::MakeHostedPageProvider(
+      {settings.card_acquirer_url, settings.card_acquirer_api_key, settings.card_acquirer_secret});
+  auto money_options = MoneyOptionsOf(settings);
+  if (!money_options.ok()) return Fail(money_options.error());
+  // Unset: a key generated once and kept in the database, shared by every process.
+  auto reload_link_secret = secrets::LoadOrCreate(**database, "wallet.reload_links", settings.wallet_link_secret,
+                                                  clock.NowMs());
+  if (!reload_link_secret.ok()) return Fail(reload_link_secret.error());
+  money_options->link_secret = std::move(*reload_link_secret);
+  wallet::Money money_service(wallet_service, *card_acquirer, std::move(*money_options));
+  auto debit_options = DirectDebitOptionsOf(settings);
+  if (!debit_options.ok()) return Fail(debit_options.error());
+  wallet::DirectDebits direct_debits(wallet_service, std::move(*debit_options));
+  wallet::AddMoneyRoutes(router, identity_http, wallet_service, money_service, direct_debits);
+  wallet::RegisterDirectDebitJobs(runner, direct_debits);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);
@@ -349,6 +408,7 @@ int Serve(const Settings& settings) {
   runner.Start();
   // Tests and scripts wait for this exact line on stdout.
   const std::string base = fmt::format("http://{}:{}", settings.http_host, *port);
+  if (settings.public_url.empty()) money_service.SetPublicUrl(base);
   std::printf("guichet: listening on %s\n", base.c_str());
   std::printf("  web app       %s/\n  API document  %s/api/openapi.json\n"
               "  operations    %s/healthz  %s/readyz  %s/metrics\n",

@@ -78,8 +78,23 @@ struct Settings {
   int64_t webhook_timeout_ms = 15 * 1000;
   std::string vapid_private_key;  // base64url P-256 scalar; empty: generated once, kept in the database
   std::string vapid_subject = "mailto:support@guichet.invalid";
-  std::string public_url = "http://localhost:8080";  // where links in messages point (no trailing /)
   std::string notify_link_secret;  // HMAC key of unsubscribe and open links; empty: generated once, kept in the database
+  // Public base URL of this service, as payers' browsers and the card acquirer reach it
+  // (return pages and server-to-server notifications); empty: http://http_host:http_port.
+  std::string public_url;
+  std::string card_acquirer_url = "http://127.0.0.1:8090";
+  std::string card_acquirer_api_key = "sim_api_key";
+  std::string card_acquirer_secret = "sim_secret";
+  int64_t wallet_card_reload_min_cents = 3000;
+  int64_t wallet_card_fee_below_min_cents = 0;
+  int64_t wallet_refund_min_cents = 0;
+  int64_t wallet_sepa_debit_min_cents = 500;
+  int64_t wallet_sepa_debit_max_cents = 20000;
+  std::string wallet_link_secret;  // empty: generated once, kept in the database
+  std::string sepa_account_name = "Etablissement public";
+  std::string sepa_iban = "FR7630006000011234567890189";
+  std::string sepa_bic = "AGRIFRPP";
+  std::string sepa_creditor_id = "FR72ZZZ123456";
 
   std::string log_level = "info";
   std::string log_format = "text";
