@@ -1,5 +1,7 @@
 #include "modules/wallet/reloads_http.h"
 
+#include "platform/base/markup.h"
+
 #include <fmt/format.h>
 
 #include <boost/json/array.hpp>
@@ -36,20 +38,6 @@ Response Html(HttpStatus status, std::string body) {
   return response;
 }
 
-std::string EscapeHtml(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // "32", "32.5", "32,50" (a form's euros) → cents; nullopt otherwise.
 std::optional<int64_t> ParseEuros(std::string_view text) {
@@ -93,8 +81,8 @@ std::string LinkPage(const ReloadLink& link, int64_t minimum, std::string_view e
       "<p>Valable jusqu'au / Valid until {}</p>"
       "<form method=\"post\" action=\"/api/v1/wallet/reload-links/{}/page\">{}"
       "<button type=\"submit\">Payer par carte / Pay by card</button></form></main></body></html>",
-      error.empty() ? std::string() : fmt::format("<p role=\"alert\">{}</p>", EscapeHtml(error)),
-      FormatIso8601(link.expires_at_ms).substr(0, 16), EscapeHtml(link.token), amount);
+      error.empty() ? std::string() : fmt::format("<p role=\"alert\">{}</p>", EscapeMarkup(error)),
+      FormatIso8601(link.expires_at_ms).substr(0, 16), EscapeMarkup(link.token), amount);
 }
 
 // ---- The holder's session (the same rules as wallet_http.cpp's holder routes) ----------------
@@ -347,7 +335,7 @@ void AddPublicMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
                     fmt::format("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet</title><link rel=\"icon\" href=\"/favicon.svg\">"
                                 "</head><body><h1 id=\"outcome\" data-status=\"{}\">{}</h1><p>{}</p>"
                                 "<p><a href=\"/\">Retour au Guichet / Back to Guichet</a></p></body></html>",
-                                EscapeHtml(status),
+                                EscapeMarkup(status),
                                 ok ? "Paiement accepté — Payment accepted" : "Paiement non abouti — Payment not completed",
                                 ok ? "Votre compte est crédité. Your account is credited."
                                    : "Aucun montant n'a été crédité. Nothing was credited."));
@@ -430,7 +418,7 @@ void AddLinkPageRoutes(http::Router& router, identity::IdentityHttpContext& cont
           return Html(HttpStatus::unprocessable_entity,
                       LinkPage(*link, money.options().card_reload_min_cents, payment.error().message));
         }
-        const std::string target = EscapeHtml(payment->redirect_url);
+        const std::string target = EscapeMarkup(payment->redirect_url);
         return Html(HttpStatus::ok,
                     fmt::format("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet</title>"
                                 "<link rel=\"icon\" href=\"/favicon.svg\">"

@@ -1,3 +1,4 @@
+#include "platform/base/markup.h"
 #include "platform/notify/composer.h"
 
 #include <boost/json/parse.hpp>
@@ -71,13 +72,13 @@ Result<ComposedMessage> TemplateComposer::Compose(storage::Transaction& tx,
     composed.text += en ? "\n--\nUnsubscribe: " : "\n--\nSe désinscrire : ";
     composed.text += page + "\n";
     if (!composed.html.empty()) {
-      composed.html += "<p style=\"font-size:small\"><a href=\"" + EscapeHtml(page) + "\">" +
+      composed.html += "<p style=\"font-size:small\"><a href=\"" + EscapeMarkup(page) + "\">" +
                        (en ? "Unsubscribe" : "Se désinscrire") + "</a></p>";
     }
   }
   if (message.campaign_id && message.channel == "email" && !composed.html.empty()) {
     composed.html += "<img src=\"" +
-                     EscapeHtml(options_.public_url + "/api/v1/notify/opened/" +
+                     EscapeMarkup(options_.public_url + "/api/v1/notify/opened/" +
                                 SignOpen(options_.secret, message.id)) +
                      "\" width=\"1\" height=\"1\" alt=\"\">";
   }

@@ -1,3 +1,4 @@
+#include "platform/base/markup.h"
 #include "platform/notify/notify_http.h"
 
 #include <fmt/format.h>
@@ -366,7 +367,7 @@ bool WantsHtml(const http::Request& request) {
 // does, and a button that does it (the same POST a mail client sends for one-click).
 Response UnsubscribePage(const http::Request& request, const UnsubscribeView& view, bool done) {
   const bool en = view.language == "en";
-  const std::string purpose = EscapeHtml(view.token.purpose);
+  const std::string purpose = EscapeMarkup(view.token.purpose);
   const std::string channel = view.token.channel == "sms" ? "SMS" : "e-mail";
   std::string body = fmt::format(
       "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
@@ -374,13 +375,13 @@ Response UnsubscribePage(const http::Request& request, const UnsubscribeView& vi
       en ? "en" : "fr", en ? "Unsubscribe" : "Désinscription",
       en ? "Unsubscribe" : "Désinscription");
   if (done || view.already) {
-    const std::string name = EscapeHtml(view.display_name);
+    const std::string name = EscapeMarkup(view.display_name);
     body += en ? fmt::format("<p>{}, you will no longer receive messages of type “{}” by {}.</p>",
                              name, purpose, channel)
                : fmt::format("<p>{}, vous ne recevrez plus de messages « {} » par {}.</p>", name,
                              purpose, channel);
   } else {
-    const std::string name = EscapeHtml(view.display_name);
+    const std::string name = EscapeMarkup(view.display_name);
     body += en ? fmt::format(
                      "<p>{}, this stops messages of type “{}” by {}. Mandatory messages (account, "
                      "movements on your wallet) are not affected.</p>",

@@ -1,5 +1,7 @@
 #include "platform/notify/templates.h"
 
+#include "platform/base/markup.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -216,32 +218,6 @@ std::string FormatDate(int64_t epoch_ms, std::string_view language, bool with_ti
                           : fmt::format("{} à {:02d}h{:02d}", date, hours, minutes);
 }
 
-std::string EscapeHtml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 void TemplateCatalog::Add(TemplateCode code) {
   GUICHET_ASSERT(Find(code.code) == nullptr);
@@ -296,7 +272,7 @@ Result<std::string> Render(std::string_view source, const boost::json::object& v
           if (options.html) text += "<ul>";
           for (const boost::json::value& item : value->as_array()) {
             if (options.html) {
-              text += "<li>" + EscapeHtml(ValueText(item)) + "</li>";
+              text += "<li>" + EscapeMarkup(ValueText(item)) + "</li>";
             } else {
               text += "- " + ValueText(item) + "\n";
             }
@@ -331,7 +307,7 @@ Result<std::string> Render(std::string_view source, const boost::json::object& v
                            [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
           }
         }
-        out += options.html ? EscapeHtml(text) : text;
+        out += options.html ? EscapeMarkup(text) : text;
         if (static_cast<int64_t>(out.size()) > kRenderedBytesMax) {
           return Error{ErrorKind::kValidation,
                        "template_too_large",

@@ -83,7 +83,6 @@ Result<std::string> Render(std::string_view source, const boost::json::object& v
 // Filters, public for tests and digests.
 std::string FormatMoney(int64_t cents, std::string_view language);
 std::string FormatDate(int64_t epoch_ms, std::string_view language, bool with_time);
-std::string EscapeHtml(std::string_view text);
 
 // Europe/Paris: the offset from UTC at an instant (EU rule: CEST from the last Sunday of March
 // 01:00 UTC to the last Sunday of October 01:00 UTC).
