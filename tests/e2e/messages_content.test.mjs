@@ -11,6 +11,7 @@ import {
   browserLocales, mainHeading, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage,
 } from './browser.mjs';
 import { demo, identityServer, logIn, words } from './identity_support.mjs';
+import { pollUntil } from '../api/lib.mjs';
 
 async function logInFully(page, baseUrl, email, lang = 'fr') {
   await logIn(page, baseUrl, email, { lang });
@@ -82,7 +83,8 @@ for (const backend of backends()) {
         await page.getByText('Origine : Propre à l’organisation').waitFor();
         await page.getByRole('button', { name: 'Revenir au modèle hérité' }).click();
         await page.getByText('Origine : Modèle de base').waitFor();
-        assert.equal(await subject.inputValue(), 'Solde bas : {{ balance_cents | money }}');
+        await pollUntil(async () => (await subject.inputValue()) === 'Solde bas : {{ balance_cents | money }}' || undefined,
+          { timeoutMs: 5000, what: 'the inherited subject back in the field' });
       });
     });
 

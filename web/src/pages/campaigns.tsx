@@ -1,6 +1,6 @@
 // Campaigns: a message to an audience (people of a type matching criteria), sent now or at a
 // chosen time, with their delivery statistics.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import {
   ChoiceFieldset, ErrorSummary, LiveMessage, SelectField, SubmitButton, Text, TextField, errorFor, useSubmission,
 } from '../components/form';
@@ -106,7 +106,7 @@ function NewCampaignForm({ onCreated }: { onCreated: (campaign: Campaign) => voi
   const depth = baseDepth(list);
   const audience = audiences.value?.find((item) => item.person_type === personType);
   const template = codes.value?.find((item) => item.code === code);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!personType && audiences.value?.[0]) setPersonType(audiences.value[0].person_type);
   }, [audiences.value]);
 

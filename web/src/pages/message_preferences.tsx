@@ -1,6 +1,6 @@
 // A person's own message preferences: how often movement alerts come (each, daily, weekly),
 // the optional low-balance threshold, and the consent given per purpose and channel.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import {
   ChoiceFieldset, ErrorSummary, LiveMessage, SubmitButton, Text, TextField, errorFor, useSubmission,
 } from '../components/form';
@@ -29,7 +29,7 @@ function ConsentRow({ choice, onChanged }: { choice: ChannelChoice; onChanged: (
   const [problem, setProblem] = useState<Localised | null>(null);
   // The box follows the click at once; it goes back if the server refuses the choice.
   const [granted, setGranted] = useState(choice.granted);
-  useEffect(() => setGranted(choice.granted), [choice.granted]);
+  useLayoutEffect(() => setGranted(choice.granted), [choice.granted]);
   const label = t('prefs.consent.label', {
     purpose: named(t, 'prefs.purpose', choice.purpose),
     channel: named(t, 'prefs.channel', choice.channel),
@@ -81,7 +81,7 @@ export function MessagePreferencesPage() {
   const [message, setMessage] = useState<Localised | null>(null);
   const submission = useSubmission();
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!preferences.value) return;
     setFrequency(preferences.value.alert_frequency);
     setThreshold(formatEuros(preferences.value.low_balance_threshold_cents));

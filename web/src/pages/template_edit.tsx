@@ -1,7 +1,7 @@
 // Editing one template of an organisation in one language: subject, text and HTML parts with
 // the variables it may use, a preview with sample values, saving, and going back to the
 // inherited or built-in template.
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { ErrorSummary, LiveMessage, SubmitButton, Text, errorFor, useSubmission } from '../components/form';
 import { useI18n } from '../i18n';
 import { languageName, named } from '../labels';
@@ -51,7 +51,9 @@ export function TemplateEditPage({ organisation, code, language }: { organisatio
   const [preview, setPreview] = useState<Rendered | null>(null);
   const [message, setMessage] = useState<Localised | null>(null);
   const submission = useSubmission();
-  useEffect(() => {
+  // A layout effect, not an effect: the loaded text must be in the fields before anyone can
+  // type, or a late effect would overwrite what was typed.
+  useLayoutEffect(() => {
     if (stored.value) setParts({ subject: stored.value.subject, text: stored.value.text, html: stored.value.html });
   }, [stored.value]);
   const described = codes.value?.find((item) => item.code === code);
