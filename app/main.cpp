@@ -377,6 +377,7 @@ int Serve(const Settings& settings) {
   wallet::Wallet wallet_service(**database, clock, authorizer, wallet_options);
   wallet::Uploads wallet_uploads(wallet_service);
   wallet::AddWalletRoutes(router, identity_http, wallet_service, wallet_uploads);
+  wallet::AddHolderPreferenceRoutes(router, identity_http, wallet_service, content_service);
   wallet::RegisterJobs(runner, wallet_service, wallet_uploads);
   wallet::RegisterPrivacy(privacy_service);
   const std::unique_ptr<payments::PaymentProvider> card_acquirer = payments::MakeHostedPageProvider(

@@ -8,6 +8,8 @@
 #include "platform/http/json.h"
 #include "platform/http/problem.h"
 #include "platform/http/request.h"
+#include "platform/notify/notify_http.h"
+#include "platform/notify/preferences.h"
 
 namespace guichet::wallet {
 namespace {
@@ -870,7 +872,97 @@ void AddHolderSelfRoutes(http::Router& router, identity::IdentityHttpContext& co
                  });
 }
 
+// ---- The holder's message preferences -----------------------------------------------------------
+
+privacy::PersonRef HolderPerson(const HolderGate& gate) { return {std::string(kPersonType), gate.holder_id}; }
+
+struct ConsentChoice {
+  std::string purpose;
+  std::string channel;
+  bool granted = false;
+  std::string wording;
+  std::string wording_version;
+};
+
+Result<ConsentChoice> ParseConsentChoice(const http::Request& request) {
+  auto body = http::ParseJsonObjectBody(request);
+  if (!body.ok()) return std::move(body).error();
+  JsonReader reader(*body);
+  ConsentChoice choice;
+  choice.purpose = reader.RequiredString("purpose", {1, privacy::kPurposeLengthMax});
+  choice.channel = reader.RequiredString("channel", {1, 10});
+  const std::optional<bool> granted = reader.OptionalBool("granted");
+  if (!granted) reader.Fail("granted", "is required: true or false");
+  choice.granted = granted.value_or(false);
+  choice.wording = reader.RequiredString("wording", {1, privacy::kWordingLengthMax});
+  choice.wording_version = reader.RequiredString("wording_version", {1, privacy::kWordingVersionLengthMax});
+  if (choice.purpose != notify::kAlerts && choice.purpose != notify::kLowBalance &&
+      choice.purpose != notify::kCampaign) {
+    reader.Fail("purpose", "is alerts, low_balance or campaign");
+  }
+  if (choice.channel != "email" && choice.channel != "sms") reader.Fail("channel", "is email or sms");
+  GUICHET_TRY_STATUS(reader.Finish());
+  return choice;
+}
+
+object ConsentChoiceSchema() {
+  const object text{{"type", "string"}};
+  return {{"type", "object"},
+          {"required", {"purpose", "channel", "granted", "wording", "wording_version"}},
+          {"properties",
+           {{"purpose", {{"type", "string"}, {"enum", {"alerts", "low_balance", "campaign"}}}},
+            {"channel", {{"type", "string"}, {"enum", {"email", "sms"}}}},
+            {"granted", {{"type", "boolean"}}},
+            {"wording", text},
+            {"wording_version", text}}}};
+}
+
 }  // namespace
+
+void AddHolderPreferenceRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                               notify::Content& content) {
+  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/message-preferences",
+                 "getMyWalletMessagePreferences",
+                 {.summary = "The holder's message preferences: alert frequency (weekly by default), low-balance "
+                             "threshold, and per purpose and channel whether messages go out",
+                  .response_schema = notify::PreferencesResponseSchema()},
+                 [&content](const RequestContext&, HolderGate& gate) -> Result<Response> {
+                   auto preferences = content.OwnPreferences(HolderPerson(gate));
+                   if (!preferences.ok()) return std::move(preferences).error();
+                   return Json(HttpStatus::ok, *preferences);
+                 });
+  AddHolderRoute(router, context, wallet, http::Verb::put, "/api/v1/wallet/me/message-preferences",
+                 "setMyWalletMessagePreferences",
+                 {.summary = "Change the holder's alert frequency (each, daily, weekly) or low-balance threshold "
+                             "(null: none)",
+                  .request_schema = notify::PreferencesRequestSchema(),
+                  .response_schema = notify::PreferencesResponseSchema(),
+                  .errors = {{422, "Unknown frequency, threshold out of range"}}},
+                 [&content](const RequestContext& request, HolderGate& gate) -> Result<Response> {
+                   auto change = notify::ParsePreferencesChange(*request.request);
+                   if (!change.ok()) return std::move(change).error();
+                   auto preferences = content.SetOwnPreferences(HolderPerson(gate), *change);
+                   if (!preferences.ok()) return std::move(preferences).error();
+                   return Json(HttpStatus::ok, *preferences);
+                 });
+  AddHolderRoute(router, context, wallet, http::Verb::post, "/api/v1/wallet/me/message-consents",
+                 "recordMyWalletMessageConsent",
+                 {.summary = "Grant or withdraw an optional message consent (SMS alerts, low-balance alerts, "
+                             "campaigns) with the exact wording shown; answers the preferences",
+                  .request_schema = ConsentChoiceSchema(),
+                  .response_schema = notify::PreferencesResponseSchema(),
+                  .errors = {{409, "consent_mandatory (transactional messages, alerts by e-mail)"},
+                             {422, "Unknown purpose or channel, missing wording"}}},
+                 [&content](const RequestContext& request, HolderGate& gate) -> Result<Response> {
+                   auto choice = ParseConsentChoice(*request.request);
+                   if (!choice.ok()) return std::move(choice).error();
+                   auto preferences =
+                       content.RecordOwnConsent(HolderPerson(gate), choice->purpose, choice->channel, choice->granted,
+                                                choice->wording, choice->wording_version, request.request_id);
+                   if (!preferences.ok()) return std::move(preferences).error();
+                   return Json(HttpStatus::ok, *preferences);
+                 });
+}
 
 void AddWalletRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, Uploads& uploads) {
   AddHolderAdminRoutes(router, context, wallet);

@@ -6,6 +6,7 @@
 #include "modules/wallet/upload.h"
 #include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
+#include "platform/notify/content.h"
 
 namespace guichet::jobs {
 class Runner;
@@ -42,5 +43,12 @@ inline constexpr std::string_view kHolderSessionRight = "wallet.holder_session";
 
 void AddWalletRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
                      Uploads& uploads);
+
+// The holder's message preferences behind the holder session (GET/PUT
+// /api/v1/wallet/me/message-preferences, POST /api/v1/wallet/me/message-consents): the same
+// preferences and consents as staff's, for the person ("wallet.holder", holder id), through
+// messages' own use cases.
+void AddHolderPreferenceRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                               notify::Content& content);
 
 }  // namespace guichet::wallet

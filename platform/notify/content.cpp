@@ -234,16 +234,43 @@ Result<object> Content::ApplyChange(Transaction& tx, const PersonRef& person,
 
 Result<object> Content::MyPreferences(const Caller& caller) {
   GUICHET_TRY_STATUS(RequirePerson(caller));
-  return database_.Transact<object>(TransactionMode::kRead, [&](Transaction& tx) {
-    return PreferencesJson(tx, {std::string(privacy::kStaff), caller.id});
-  });
+  return OwnPreferences({std::string(privacy::kStaff), caller.id});
 }
 
 Result<object> Content::SetMyPreferences(const Caller& caller, const PreferencesChange& change) {
   GUICHET_TRY_STATUS(RequirePerson(caller));
-  return database_.Transact<object>(TransactionMode::kWrite, [&](Transaction& tx) {
-    return ApplyChange(tx, {std::string(privacy::kStaff), caller.id}, change);
+  return SetOwnPreferences({std::string(privacy::kStaff), caller.id}, change);
+}
+
+Result<object> Content::OwnPreferences(const PersonRef& person) {
+  return database_.Transact<object>(TransactionMode::kRead, [&](Transaction& tx) {
+    return PreferencesJson(tx, person);
   });
+}
+
+Result<object> Content::SetOwnPreferences(const PersonRef& person, const PreferencesChange& change) {
+  return database_.Transact<object>(TransactionMode::kWrite, [&](Transaction& tx) {
+    return ApplyChange(tx, person, change);
+  });
+}
+
+Result<object> Content::RecordOwnConsent(const PersonRef& person, std::string_view purpose,
+                                         std::string_view channel, bool granted,
+                                         std::string_view wording, std::string_view wording_version,
+                                         std::string_view request_id) {
+  if (!IsOptional(purpose, channel)) {
+    return Error{ErrorKind::kConflict,
+                 "consent_mandatory",
+                 "These messages are always sent: there is no consent to give or withdraw.",
+                 {}};
+  }
+  const int64_t now_ms = clock_.NowMs();
+  return database_.Transact<object>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<object> {
+        GUICHET_TRY_STATUS(RecordConsent(tx, person, purpose, channel, granted, wording,
+                                         wording_version, "web", request_id, now_ms));
+        return PreferencesJson(tx, person);
+      });
 }
 
 Result<object> Content::PersonPreferences(const Caller& caller, const PersonRef& person) {

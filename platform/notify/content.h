@@ -83,6 +83,19 @@ class Content {
   Result<boost::json::object> MyPreferences(const identity::Caller& caller);
   Result<boost::json::object> SetMyPreferences(const identity::Caller& caller,
                                                const PreferencesChange& change);
+  // The same for a person authenticated by a module of its own (wallet holders, whose session
+  // is the wallet's): the caller's module vouches for `person`.
+  Result<boost::json::object> OwnPreferences(const privacy::PersonRef& person);
+  Result<boost::json::object> SetOwnPreferences(const privacy::PersonRef& person,
+                                                const PreferencesChange& change);
+  // Records an optional consent (SMS alerts, low balance, campaigns) of such a person, then
+  // answers the preferences. Mandatory ones (transactional, alerts by e-mail):
+  // consent_mandatory.
+  Result<boost::json::object> RecordOwnConsent(const privacy::PersonRef& person,
+                                               std::string_view purpose, std::string_view channel,
+                                               bool granted, std::string_view wording,
+                                               std::string_view wording_version,
+                                               std::string_view request_id);
   Result<boost::json::object> PersonPreferences(const identity::Caller& caller,
                                                 const privacy::PersonRef& person);
   Result<boost::json::object> SetPersonPreferences(const identity::Caller& caller,

@@ -960,4 +960,12 @@ void AddContentRoutes(http::Router& router, identity::IdentityHttpContext& conte
   AddCampaignRoutes(router, context, content);
 }
 
+Result<PreferencesChange> ParsePreferencesChange(const http::Request& request) {
+  return ParsePreferences(request);
+}
+
+object PreferencesResponseSchema() { return PreferencesSchema(); }
+
+object PreferencesRequestSchema() { return PreferencesChangeSchema(); }
+
 }  // namespace guichet::notify

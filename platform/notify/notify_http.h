@@ -38,4 +38,10 @@ namespace guichet::notify {
 void AddContentRoutes(http::Router& router, identity::IdentityHttpContext& context,
                       Content& content);
 
+// For modules that offer the same preferences behind their own sessions (wallet holders): the
+// body parser of PUT …/preferences and the OpenAPI schemas of the preferences routes.
+Result<PreferencesChange> ParsePreferencesChange(const http::Request& request);
+boost::json::object PreferencesResponseSchema();
+boost::json::object PreferencesRequestSchema();
+
 }  // namespace guichet::notify
