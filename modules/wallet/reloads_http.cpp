@@ -334,7 +334,7 @@ void AddPublicMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
         return Html(HttpStatus::ok,
                     fmt::format("<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet</title><link rel=\"icon\" href=\"/favicon.svg\">"
                                 "</head><body><h1 id=\"outcome\" data-status=\"{}\">{}</h1><p>{}</p>"
-                                "<p><a href=\"/\">Retour au Guichet / Back to Guichet</a></p></body></html>",
+                                "<p><a href=\"/wallet\">Mon porte-monnaie / My wallet</a> · <a href=\"/\">Guichet</a></p></body></html>",
                                 EscapeMarkup(status),
                                 ok ? "Paiement accepté — Payment accepted" : "Paiement non abouti — Payment not completed",
                                 ok ? "Votre compte est crédité. Your account is credited."

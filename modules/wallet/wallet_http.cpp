@@ -233,6 +233,7 @@ bool Unsafe(http::Verb method) {
 struct HolderGate {
   int64_t holder_id = 0;
   std::string session_token;
+  std::string csrf_token;  // handed back by GET holder-session, so a reloaded page can act again
 };
 
 Result<HolderGate> AdmitHolder(Wallet& wallet, const RequestContext& request) {
@@ -262,6 +263,7 @@ Result<HolderGate> AdmitHolder(Wallet& wallet, const RequestContext& request) {
                  "This request lacks the X-CSRF-Token of your session: reload the page.", {}};
   }
   gate.holder_id = session->holder_id;
+  gate.csrf_token = session->csrf_token;
   return gate;
 }
 
@@ -749,6 +751,24 @@ void AddActivationRoutes(http::Router& router, identity::IdentityHttpContext& co
         GUICHET_TRY_STATUS(reader.Finish());
         GUICHET_TRY_STATUS(wallet.DeactivateForGood(token, request.request_id));
         return Response(HttpStatus::no_content, 11);
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/holder-session", "getHolderSession", identity::kPublic,
+      {.summary = "Whether this browser has a holder session: the profile and the CSRF token to send back with "
+                  "X-CSRF-Token (a reloaded page has lost the one the login answered), or holder null",
+       .description = "Answers 200 either way, so that a page can ask without an error in the console; "
+                      "staff and machine callers are not holders and get null.",
+       .tag = std::string(kTag)},
+      [&wallet](const RequestContext& request, Gate&) -> Result<Response> {
+        auto gate = AdmitHolder(wallet, request);
+        if (!gate.ok()) {
+          const Error& error = gate.error();
+          if (error.kind != ErrorKind::kUnauthenticated && error.code != "holder_only") return std::move(gate).error();
+          return Json(HttpStatus::ok, object{{"holder", nullptr}, {"csrf_token", nullptr}});
+        }
+        auto holder = wallet.Me(gate->holder_id);
+        if (!holder.ok()) return std::move(holder).error();
+        return Json(HttpStatus::ok, object{{"holder", HolderJson(*holder)}, {"csrf_token", gate->csrf_token}});
       });
   identity::AddGuarded(
       router, context, http::Verb::post, "/api/v1/wallet/holder-session", "holderLogin", identity::kPublic,

@@ -40,6 +40,18 @@ for (const backend of backends()) {
       const me = await holder.call('GET', '/api/v1/wallet/me');
       assert.equal(me.status, 200, me.text);
       assert.equal(me.body.id, created.id);
+      // A reloaded page reads its session back, with the same CSRF token as the login's.
+      const session = await holder.call('GET', '/api/v1/wallet/holder-session');
+      assert.equal(session.status, 200, session.text);
+      assert.equal(session.body.holder.id, created.id);
+      assert.equal(session.body.csrf_token, activated.body.csrf_token);
+      // Without a holder session the answer is 200 with null, so a page can ask quietly.
+      const nobody = await new HolderClient(server).call('GET', '/api/v1/wallet/holder-session');
+      assert.equal(nobody.status, 200, nobody.text);
+      assert.deepEqual(nobody.body, { holder: null, csrf_token: null });
+      const staff = await manager.call('GET', '/api/v1/wallet/holder-session');
+      assert.equal(staff.status, 200, staff.text);
+      assert.equal(staff.body.holder, null);
       expectProblem(await new HolderClient(server).call('POST', '/api/v1/wallet/activation', { token, password: goodPassword }),
         404, 'activation_link_invalid');
       expectProblem(await manager.call('POST', `/api/v1/wallet/holders/${created.id}/activation-message`, {}),

@@ -28,6 +28,10 @@ import { StaffDetailPage } from './pages/staff_detail';
 import { StaffListPage } from './pages/staff_list';
 import { StaffNewPage } from './pages/staff_new';
 import { StatusPage } from './pages/status';
+import { WalletActivatePage } from './pages/wallet_activate';
+import { WalletHomePage, WalletPreferencesPage } from './pages/wallet_home';
+import { WalletReloadPage } from './pages/wallet_reload';
+import { WalletStatementPage } from './pages/wallet_statement';
 import { Link, Redirect, matchPath, useLocation, withNext, type AppLocation } from './router';
 import { services } from './services';
 import { useSession } from './session';
@@ -50,6 +54,16 @@ interface Route {
 const routes: Route[] = [
   { pattern: '/', title: 'home.title', render: () => <HomePage /> },
   { pattern: '/status', title: 'status.title', render: () => <StatusPage /> },
+  // The wallet's holders have their own session (the wallet pages show their login form).
+  { pattern: '/wallet', title: 'service.wallet.name', render: () => <WalletHomePage /> },
+  { pattern: '/wallet/activate', title: 'wallet.activate.title', render: () => <WalletActivatePage /> },
+  { pattern: '/wallet/statement', title: 'wallet.statement.title', render: () => <WalletStatementPage /> },
+  { pattern: '/wallet/reload', title: 'wallet.reload.title', render: () => <WalletReloadPage /> },
+  {
+    pattern: '/wallet/preferences',
+    title: 'prefs.title',
+    render: () => <WalletPreferencesPage />,
+  },
   ...services.map((service) => ({
     pattern: service.path,
     title: service.name,

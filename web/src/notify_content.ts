@@ -37,12 +37,30 @@ export function isPreferences(body: unknown): body is MessagePreferences {
   );
 }
 
+/** Where one's preferences are read and written: staff and wallet holders have their own routes. */
+export interface PreferencesApi {
+  get: (signal?: AbortSignal) => Promise<MessagePreferences>;
+  set: (change: { alert_frequency: Frequency; low_balance_threshold_cents: number | null }) => Promise<MessagePreferences>;
+  consent: (purpose: string, channel: string, granted: boolean, wording: string) => Promise<void>;
+}
+
 export const getMyPreferences = (signal?: AbortSignal) =>
   getJson('/api/v1/me/notify/preferences', isPreferences, signal);
 export const setMyPreferences = (change: { alert_frequency: Frequency; low_balance_threshold_cents: number | null }) =>
   sendJson('PUT', '/api/v1/me/notify/preferences', change, isPreferences);
 export const recordMyConsent = (purpose: string, channel: string, granted: boolean, wording: string) =>
   sendEmpty('POST', '/api/v1/me/consents', { purpose, channel, granted, wording, wording_version: 'messages-1' });
+
+export const staffPreferencesApi: PreferencesApi = {
+  get: getMyPreferences, set: setMyPreferences, consent: recordMyConsent,
+};
+export const holderPreferencesApi: PreferencesApi = {
+  get: (signal) => getJson('/api/v1/wallet/me/message-preferences', isPreferences, signal, { sessionRequired: false }),
+  set: (change) => sendJson('PUT', '/api/v1/wallet/me/message-preferences', change, isPreferences, { sessionRequired: false }),
+  consent: (purpose, channel, granted, wording) =>
+    sendEmpty('POST', '/api/v1/wallet/me/message-consents',
+      { purpose, channel, granted, wording, wording_version: 'messages-1' }, { sessionRequired: false }),
+};
 
 export interface UnsubscribeView {
   display_name: string;

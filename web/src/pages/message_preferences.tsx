@@ -7,7 +7,7 @@ import {
 import { useI18n } from '../i18n';
 import { named } from '../labels';
 import {
-  getMyPreferences, recordMyConsent, setMyPreferences, type ChannelChoice, type Frequency,
+  staffPreferencesApi, type ChannelChoice, type Frequency, type PreferencesApi,
 } from '../notify_content';
 import { formErrors, problemMessage, type Localised } from '../problems';
 import { problemOf } from '../api';
@@ -21,10 +21,12 @@ export function parseEuros(text: string): number | null {
   return Math.round(Number(trimmed.replace(',', '.')) * 100);
 }
 
-const formatEuros = (cents: number | null) =>
+export const formatEuros = (cents: number | null) =>
   cents === null ? '' : (cents / 100).toFixed(2).replace('.', ',');
 
-function ConsentRow({ choice, onChanged }: { choice: ChannelChoice; onChanged: (text: Localised) => void }) {
+function ConsentRow({ api, choice, onChanged }: {
+  api: PreferencesApi; choice: ChannelChoice; onChanged: (text: Localised) => void;
+}) {
   const { t } = useI18n();
   const [problem, setProblem] = useState<Localised | null>(null);
   // The box follows the click at once; it goes back if the server refuses the choice.
@@ -38,7 +40,7 @@ function ConsentRow({ choice, onChanged }: { choice: ChannelChoice; onChanged: (
     setProblem(null);
     setGranted(wanted);
     try {
-      await recordMyConsent(choice.purpose, choice.channel, wanted, label);
+      await api.consent(choice.purpose, choice.channel, wanted, label);
       onChanged({ text: t(wanted ? 'prefs.consent.given' : 'prefs.consent.withdrawn', { what: label }) });
     } catch (error) {
       setGranted(!wanted);
@@ -73,9 +75,10 @@ function ConsentRow({ choice, onChanged }: { choice: ChannelChoice; onChanged: (
   );
 }
 
-export function MessagePreferencesPage() {
+/** One's own preferences; `api` says whose routes (staff by default, or a wallet holder's). */
+export function MessagePreferencesPage({ api = staffPreferencesApi }: { api?: PreferencesApi } = {}) {
   const { t } = useI18n();
-  const preferences = useLoad(getMyPreferences, []);
+  const preferences = useLoad(api.get, [api]);
   const [frequency, setFrequency] = useState<Frequency>('weekly');
   const [threshold, setThreshold] = useState('');
   const [message, setMessage] = useState<Localised | null>(null);
@@ -98,7 +101,7 @@ export function MessagePreferencesPage() {
     }
     submission.setBusy(true);
     try {
-      const saved = await setMyPreferences({ alert_frequency: frequency, low_balance_threshold_cents: cents });
+      const saved = await api.set({ alert_frequency: frequency, low_balance_threshold_cents: cents });
       preferences.set(saved);
       submission.clear();
       setMessage({ text: t('prefs.saved') });
@@ -160,6 +163,7 @@ export function MessagePreferencesPage() {
             <ul class="plain-list choices">
               {preferences.value.channels.map((choice) => (
                 <ConsentRow
+                  api={api}
                   key={`${choice.purpose}-${choice.channel}`}
                   choice={choice}
                   onChanged={(text) => {
