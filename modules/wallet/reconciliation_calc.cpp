@@ -220,8 +220,8 @@ std::string FieldFr(std::string_view field) {
 
 const std::vector<TableColumn>& TransactionColumns() {
   static const std::vector<TableColumn> columns = {
-      {"Date (heure de Paris)", 106}, {"Transaction du point", 125}, {"Opération", 80},
-      {"Compteur", 55},               {"Montant", 75, Align::kRight}, {"État", 70}};
+      {"Date (Paris)", 95}, {"Transaction du point", 115}, {"Opération", 80},
+      {"Compteur", 55},              {"Montant", 75, Align::kRight}, {"État", 91}};
   return columns;
 }
 
@@ -259,11 +259,13 @@ void TotalsTable(PdfFlow& flow, const ReconciliationReport& r) {
                       report::QuantityFr(key.first, service.acknowledged_amount), same ? "oui" : "non"},
                      !same});
   }
-  flow.Table({{"Compteur", 60}, {"Opération", 90}, {"Point : acq. / total", 85, Align::kRight},
-              {"Point : montant acq.", 80, Align::kRight},
-              {"Service : acq. / total", 85, Align::kRight},
-              {"Service : montant acq.", 80, Align::kRight}, {"Égal", 26, Align::kCenter}},
+  // "acq." = acknowledged (paid) transactions, then all transactions whatever their state.
+  flow.Table({{"Compteur", 55}, {"Opération", 85}, {"Point acq./tot.", 85, Align::kRight},
+              {"Point montant", 85, Align::kRight}, {"Service acq./tot.", 85, Align::kRight},
+              {"Service montant", 85, Align::kRight}, {"Égal", 26, Align::kCenter}},
              table);
+  flow.Paragraph("acq./tot. : transactions acquittées / toutes, quel que soit leur état ; "
+                 "montant : somme des transactions acquittées, dans l’unité du compteur.");
 }
 
 }  // namespace
@@ -296,10 +298,9 @@ std::string ReconciliationPdf(const ReconciliationReport& r, int64_t generated_a
       std::string fields;
       for (const auto& field : pair.differences) fields += (fields.empty() ? "" : ", ") + FieldFr(field);
       TableRow point = TransactionRow(pair.point);
-      point.cells[0] = "point : " + report::DateTimeParis(pair.point.at_ms);
+      point.cells[1] = "point : " + pair.point.point_txn_id;
       TableRow service = TransactionRow(pair.service);
-      service.cells[0] = "service : " + report::DateTimeParis(pair.service.at_ms);
-      service.cells[1] = "écart : " + fields;
+      service.cells[1] = "service, écart : " + fields;
       point.rule_above = true;
       rows.push_back(std::move(point));
       rows.push_back(std::move(service));

@@ -76,9 +76,9 @@ std::vector<std::string> AmountCells(const SettlementAmounts& a) {
 
 // Content width is 511 pt: a label column, a count and six amount columns.
 std::vector<TableColumn> AmountColumns(std::string first) {
-  std::vector<TableColumn> columns = {{std::move(first), 131}, {"Nb", 30, Align::kRight}};
+  std::vector<TableColumn> columns = {{std::move(first), 101}, {"Nb", 30, Align::kRight}};
   for (const char* title : {"Débits", "Annulations", "Commission", "Espèces", "Frais", "Net"}) {
-    columns.push_back({title, 58, Align::kRight});
+    columns.push_back({title, 63, Align::kRight});
   }
   return columns;
 }
