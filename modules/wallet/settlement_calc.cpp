@@ -155,45 +155,9 @@ void ShareCommission(std::vector<SettlementDay*>& lines, int64_t basis_points) {
   for (int64_t i = 0; i < left; ++i) lines[remainders[static_cast<size_t>(i)].second]->amounts.commission_cents += 1;
 }
 
-}  // namespace
-
-std::string_view SettlementOperationName(SettlementOperation operation) {
-  switch (operation) {
-    case SettlementOperation::kDebit: return "debit";
-    case SettlementOperation::kCancel: return "cancel";
-    case SettlementOperation::kCashReload: return "cash_reload";
-    case SettlementOperation::kLoad: return "load";
-  }
-  return "debit";
-}
-
-std::optional<SettlementOperation> ParseSettlementOperation(std::string_view name) {
-  for (auto op : {SettlementOperation::kDebit, SettlementOperation::kCancel,
-                  SettlementOperation::kCashReload, SettlementOperation::kLoad}) {
-    if (SettlementOperationName(op) == name) return op;
-  }
-  return std::nullopt;
-}
-
-Result<SettlementStatement> CalculateSettlement(const SettlementInput& input) {
-  GUICHET_TRY_STATUS(Validate(input));
-  SettlementStatement statement;
-  statement.statement_id = input.statement_id;
-  statement.merchant = input.merchant;
-  auto iban = banking::NormaliseIban(input.merchant.iban);
-  if (!iban) return Invalid("/merchant/iban", iban.error().message);
-  statement.merchant.iban = *iban;
-  if (!input.merchant.bic.empty()) {
-    auto bic = banking::NormaliseBic(input.merchant.bic);
-    if (!bic) return Invalid("/merchant/bic", bic.error().message);
-    statement.merchant.bic = *bic;
-  }
-  statement.period_start_ms = input.period_start_ms;
-  statement.period_end_ms = input.period_end_ms;
-  statement.commission_basis_points = input.commission_basis_points;
-  statement.brought_forward_cents = input.brought_forward_cents;
-
-  // Points in id order, items in time order within each.
+// Points in id order; items and fees to their point; items in time order within each point,
+// summed per Paris day and per counter.
+void GroupItems(const SettlementInput& input, SettlementStatement& statement) {
   std::vector<SettlementPoint> points = input.points;
   std::sort(points.begin(), points.end(),
             [](const auto& a, const auto& b) { return a.point_id < b.point_id; });
@@ -232,6 +196,47 @@ Result<SettlementStatement> CalculateSettlement(const SettlementInput& input) {
   }
   std::sort(statement.counters.begin(), statement.counters.end(),
             [](const auto& a, const auto& b) { return a.counter < b.counter; });
+}
+
+}  // namespace
+
+std::string_view SettlementOperationName(SettlementOperation operation) {
+  switch (operation) {
+    case SettlementOperation::kDebit: return "debit";
+    case SettlementOperation::kCancel: return "cancel";
+    case SettlementOperation::kCashReload: return "cash_reload";
+    case SettlementOperation::kLoad: return "load";
+  }
+  return "debit";
+}
+
+std::optional<SettlementOperation> ParseSettlementOperation(std::string_view name) {
+  for (auto op : {SettlementOperation::kDebit, SettlementOperation::kCancel,
+                  SettlementOperation::kCashReload, SettlementOperation::kLoad}) {
+    if (SettlementOperationName(op) == name) return op;
+  }
+  return std::nullopt;
+}
+
+Result<SettlementStatement> CalculateSettlement(const SettlementInput& input) {
+  GUICHET_TRY_STATUS(Validate(input));
+  SettlementStatement statement;
+  statement.statement_id = input.statement_id;
+  statement.merchant = input.merchant;
+  auto iban = banking::NormaliseIban(input.merchant.iban);
+  if (!iban) return Invalid("/merchant/iban", iban.error().message);
+  statement.merchant.iban = *iban;
+  if (!input.merchant.bic.empty()) {
+    auto bic = banking::NormaliseBic(input.merchant.bic);
+    if (!bic) return Invalid("/merchant/bic", bic.error().message);
+    statement.merchant.bic = *bic;
+  }
+  statement.period_start_ms = input.period_start_ms;
+  statement.period_end_ms = input.period_end_ms;
+  statement.commission_basis_points = input.commission_basis_points;
+  statement.brought_forward_cents = input.brought_forward_cents;
+
+  GroupItems(input, statement);
 
   std::vector<SettlementDay*> days;
   for (SettlementPointStatement& point : statement.points) {
