@@ -153,9 +153,10 @@ std::string SettlementStatementXml(const SettlementStatement& statement, int64_t
 // the XML statement embedded as "settlement-<statement_id>.xml".
 std::string SettlementStatementPdf(const SettlementStatement& statement, int64_t generated_at_ms);
 
-// One point's statement alone (for a point manager), with the same XML embedded.
-std::string SettlementPointPdf(const SettlementStatement& statement, int64_t point_id,
-                               int64_t generated_at_ms);
+// One point's statement alone (for a point manager), with the same XML embedded;
+// "settlement_point_not_found" (404) when the point is not on the statement.
+Result<std::string> SettlementPointPdf(const SettlementStatement& statement, int64_t point_id,
+                                       int64_t generated_at_ms);
 
 // Accounts of the journal (docs/settlement.md, "Accounting export").
 constexpr std::string_view kAccountHolderFunds = "4191";    // holders' euro balances

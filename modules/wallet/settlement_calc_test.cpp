@@ -334,11 +334,15 @@ TEST(WalletSettlement, W19_the_pdf_statement_reads_right_and_carries_its_xml) {
   const auto xml = ShellOn(pdf, ".pdf", "qpdf --show-attachment=settlement-STL-2026-11-M42.xml '{}'");
   EXPECT_EQ(xml.output, SettlementStatementXml(*s, generated));
   // One point alone.
-  const std::string point = SettlementPointPdf(*s, 9, generated);
-  const std::string point_text = PdfText(point);
+  auto point = SettlementPointPdf(*s, 9, generated);
+  ASSERT_TRUE(point.ok());
+  const std::string point_text = PdfText(*point);
   EXPECT_NE(point_text.find("Distributeur hall"), std::string::npos);
   EXPECT_EQ(point_text.find("Caisse 1"), std::string::npos);
-  EXPECT_EQ(ShellOn(point, ".pdf", "qpdf --check '{}'").status, 0);
+  EXPECT_EQ(ShellOn(*point, ".pdf", "qpdf --check '{}'").status, 0);
+  auto unknown = SettlementPointPdf(*s, 8, generated);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "settlement_point_not_found");
 }
 
 TEST(WalletSettlement, W19_a_long_statement_runs_over_pages) {

@@ -3,6 +3,7 @@
 // figures the calculation made; none adds anything up on its own.
 #include <fmt/format.h>
 
+#include <cctype>
 #include <utility>
 
 #include "modules/wallet/report_format.h"
@@ -200,6 +201,17 @@ void Header(PdfFlow& flow, const SettlementStatement& s, int64_t generated_at_ms
   flow.Fields(fields);
 }
 
+// "settlement-<id>.xml" with the characters a file name cannot hold (the SEPA set allows '/',
+// ':', '?' and spaces) replaced by '-'.
+std::string SettlementXmlFileName(std::string_view statement_id) {
+  std::string name = "settlement-";
+  for (char c : statement_id) {
+    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    name.push_back(safe ? c : '-');
+  }
+  return name + ".xml";
+}
+
 std::string Document(const SettlementStatement& s, int64_t generated_at_ms,
                      const SettlementPointStatement* only) {
   const std::string title =
@@ -214,7 +226,7 @@ std::string Document(const SettlementStatement& s, int64_t generated_at_ms,
     SummarySection(flow, s);
     for (const SettlementPointStatement& point : s.points) PointSection(flow, point);
   }
-  document.Attach({fmt::format("settlement-{}.xml", s.statement_id),
+  document.Attach({SettlementXmlFileName(s.statement_id),
                    "Relevé de règlement (XML, docs/settlement-statement.xsd)", "application/xml",
                    "Data", SettlementStatementXml(s, generated_at_ms)});
   return document.Write();
@@ -309,13 +321,12 @@ std::string SettlementStatementPdf(const SettlementStatement& statement, int64_t
   return Document(statement, generated_at_ms, nullptr);
 }
 
-std::string SettlementPointPdf(const SettlementStatement& statement, int64_t point_id,
-                               int64_t generated_at_ms) {
+Result<std::string> SettlementPointPdf(const SettlementStatement& statement, int64_t point_id,
+                                       int64_t generated_at_ms) {
   for (const SettlementPointStatement& point : statement.points) {
     if (point.point.point_id == point_id) return Document(statement, generated_at_ms, &point);
   }
-  GUICHET_ASSERT(false && "SettlementPointPdf: the point is not on the statement");
-  return "";
+  return Error::NotFound("settlement_point_not_found", "This point is not on the statement.");
 }
 
 std::string SettlementJournalCsv(const SettlementStatement& s) {
