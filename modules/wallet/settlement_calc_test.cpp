@@ -331,6 +331,8 @@ TEST(WalletSettlement, W19_the_pdf_statement_reads_right_and_carries_its_xml) {
   EXPECT_NE(text.find("-19,17"), std::string::npos) << text;  // the no-break space may read as a space
   EXPECT_NE(text.find("Point de vente 9 — Distributeur hall"), std::string::npos);
   EXPECT_NE(text.find("non valorisé"), std::string::npos);
+  EXPECT_NE(text.find("Par type de point"), std::string::npos);
+  EXPECT_NE(text.find("vending_machine"), std::string::npos);
   const auto xml = ShellOn(pdf, ".pdf", "qpdf --show-attachment=settlement-STL-2026-11-M42.xml '{}'");
   EXPECT_EQ(xml.output, SettlementStatementXml(*s, generated));
   // One point alone.

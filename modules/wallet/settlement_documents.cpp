@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <map>
 #include <utility>
 
 #include "modules/wallet/report_format.h"
@@ -182,6 +183,24 @@ void SummarySection(PdfFlow& flow, const SettlementStatement& s) {
   points.push_back(AmountRow("Total", t, true));
   flow.Table(AmountColumns("Point"), points);
   FeesTable(flow, s.merchant_fees);
+  // Takings by point type (till, vending machine…), as merchants compare them (W12).
+  std::map<std::string, SettlementAmounts> by_type;
+  for (const SettlementPointStatement& p : s.points) {
+    SettlementAmounts& sum = by_type[p.point.type];
+    sum.debits_cents += p.totals.debits_cents;
+    sum.cancellations_cents += p.totals.cancellations_cents;
+    sum.commission_cents += p.totals.commission_cents;
+    sum.cash_reloads_cents += p.totals.cash_reloads_cents;
+    sum.fees_cents += p.totals.fees_cents;
+    sum.net_cents += p.totals.net_cents;
+    sum.transactions += p.totals.transactions;
+  }
+  if (by_type.size() > 1) {
+    flow.Heading("Par type de point");
+    std::vector<TableRow> types;
+    for (const auto& [type, amounts] : by_type) types.push_back(AmountRow(type, amounts));
+    flow.Table(AmountColumns("Type"), types);
+  }
   flow.Heading("Par compteur");
   CountersTable(flow, s.counters);
   flow.Paragraph("Les montants en jetons d’un compteur non valorisé sont listés sans être payés. "
