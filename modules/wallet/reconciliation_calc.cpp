@@ -19,30 +19,35 @@ namespace guichet::wallet {
 namespace {
 
 constexpr std::string_view kOperations[] = {"debit", "load", "cash_reload", "cancel"};
-constexpr std::string_view kStates[] = {"pending",   "acknowledged", "refused",       "voided",
-                                        "expired",   "cancelled",    "awaiting_funds"};
+constexpr std::string_view kStates[] = {"pending", "acknowledged", "refused",       "voided",
+                                        "expired", "cancelled",    "awaiting_funds"};
 
 bool OneOf(std::string_view value, const auto& names) {
   return std::find(std::begin(names), std::end(names), value) != std::end(names);
 }
 
 Error Invalid(std::string pointer, std::string message) {
-  return {ErrorKind::kValidation, "reconciliation_input_invalid",
+  return {ErrorKind::kValidation,
+          "reconciliation_input_invalid",
           "The reconciliation cannot be made: " + message,
           {{std::move(pointer), std::move(message)}}};
 }
 
 Status ValidateSide(const ReconciliationInput& input,
                     const std::vector<ReconciliationTransaction>& side, std::string_view name) {
-  if (side.size() > kReconciliationItemsMax) return Invalid(fmt::format("/{}", name), "too many transactions");
+  if (side.size() > kReconciliationItemsMax)
+    return Invalid(fmt::format("/{}", name), "too many transactions");
   std::set<std::string_view> ids;
   for (size_t i = 0; i < side.size(); ++i) {
     const ReconciliationTransaction& t = side[i];
-    const auto at = [&](std::string_view field) { return fmt::format("/{}/{}/{}", name, i, field); };
+    const auto at = [&](std::string_view field) {
+      return fmt::format("/{}/{}/{}", name, i, field);
+    };
     if (t.point_txn_id.empty() || t.point_txn_id.size() > kPointTransactionIdLengthMax) {
       return Invalid(at("point_txn_id"), "a transaction id must have 1 to 64 characters");
     }
-    if (!ids.insert(t.point_txn_id).second) return Invalid(at("point_txn_id"), "a transaction is listed twice");
+    if (!ids.insert(t.point_txn_id).second)
+      return Invalid(at("point_txn_id"), "a transaction is listed twice");
     if (!OneOf(t.operation, kOperations)) return Invalid(at("operation"), "unknown operation");
     if (!OneOf(t.state, kStates)) return Invalid(at("state"), "unknown state");
     if (t.counter.empty()) return Invalid(at("counter"), "a transaction has no counter");
@@ -84,11 +89,13 @@ Result<ReconciliationReport> Reconcile(const ReconciliationInput& input) {
       input.range_end_ms - input.range_start_ms > kReconciliationRangeMax_ms) {
     return Invalid("/range_end_ms", "the range must be non-empty and at most 31 days");
   }
-  const bool id_ok = !input.report_id.empty() && input.report_id.size() <= kPointTransactionIdLengthMax &&
-                     std::all_of(input.report_id.begin(), input.report_id.end(), [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-                     });
-  if (!id_ok) return Invalid("/report_id", "the report id must be 1 to 64 letters, digits, - _ or .");
+  const bool id_ok =
+      !input.report_id.empty() && input.report_id.size() <= kPointTransactionIdLengthMax &&
+      std::all_of(input.report_id.begin(), input.report_id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!id_ok)
+    return Invalid("/report_id", "the report id must be 1 to 64 letters, digits, - _ or .");
   GUICHET_TRY_STATUS(ValidateSide(input, input.point_side, "point_side"));
   GUICHET_TRY_STATUS(ValidateSide(input, input.service_side, "service_side"));
 
@@ -120,7 +127,8 @@ Result<ReconciliationReport> Reconcile(const ReconciliationInput& input) {
   report.point_totals = Totals(report.input.point_side);
   report.service_totals = Totals(report.input.service_side);
   // Every transaction of each side is in exactly one list.
-  GUICHET_ASSERT(report.matched.size() + report.differing.size() + report.missing_at_service.size() ==
+  GUICHET_ASSERT(report.matched.size() + report.differing.size() +
+                     report.missing_at_service.size() ==
                  report.input.point_side.size());
   GUICHET_ASSERT(report.matched.size() + report.differing.size() + report.missing_at_point.size() ==
                  report.input.service_side.size());
@@ -133,7 +141,8 @@ namespace {
 
 std::string TransactionXml(std::string_view element, const ReconciliationTransaction& t) {
   return fmt::format(
-      "<{} pointTxnId=\"{}\" operation=\"{}\" counter=\"{}\" amount=\"{}\" state=\"{}\" at=\"{}\"/>\n",
+      "<{} pointTxnId=\"{}\" operation=\"{}\" counter=\"{}\" amount=\"{}\" state=\"{}\" "
+      "at=\"{}\"/>\n",
       element, EscapeMarkup(t.point_txn_id), t.operation, EscapeMarkup(t.counter), t.amount,
       t.state, report::IsoUtc(t.at_ms));
 }
@@ -176,8 +185,10 @@ std::string ReconciliationXml(const ReconciliationReport& r, int64_t generated_a
   xml += fmt::format("<Differing count=\"{}\">\n", r.differing.size());
   for (const ReconciliationPair& pair : r.differing) {
     xml += "<Pair>\n";
-    for (const std::string& field : pair.differences) xml += fmt::format("<Difference>{}</Difference>\n", field);
-    xml += TransactionXml("AtPoint", pair.point) + TransactionXml("AtService", pair.service) + "</Pair>\n";
+    for (const std::string& field : pair.differences)
+      xml += fmt::format("<Difference>{}</Difference>\n", field);
+    xml += TransactionXml("AtPoint", pair.point) + TransactionXml("AtService", pair.service) +
+           "</Pair>\n";
   }
   xml += "</Differing>\n";
   xml += ListXml("MissingAtService", r.missing_at_service);
@@ -220,8 +231,8 @@ std::string FieldFr(std::string_view field) {
 
 const std::vector<TableColumn>& TransactionColumns() {
   static const std::vector<TableColumn> columns = {
-      {"Date (Paris)", 95}, {"Transaction du point", 115}, {"Opération", 80},
-      {"Compteur", 55},              {"Montant", 75, Align::kRight}, {"État", 91}};
+      {"Date (Paris)", 95}, {"Transaction du point", 115},  {"Opération", 80},
+      {"Compteur", 55},     {"Montant", 75, Align::kRight}, {"État", 91}};
   return columns;
 }
 
@@ -244,35 +255,45 @@ void TransactionList(PdfFlow& flow, std::string_view title,
 
 void TotalsTable(PdfFlow& flow, const ReconciliationReport& r) {
   // One row per counter and operation seen on either side.
-  std::map<std::pair<std::string, std::string>, std::pair<ReconciliationTotal, ReconciliationTotal>> rows;
+  std::map<std::pair<std::string, std::string>, std::pair<ReconciliationTotal, ReconciliationTotal>>
+      rows;
   for (const auto& t : r.point_totals) rows[{t.counter, t.operation}].first = t;
   for (const auto& t : r.service_totals) rows[{t.counter, t.operation}].second = t;
   std::vector<TableRow> table;
   for (const auto& [key, totals] : rows) {
     const auto& [point, service] = totals;
     const bool same = point.acknowledged_amount == service.acknowledged_amount &&
-                      point.acknowledged_count == service.acknowledged_count && point.count == service.count;
-    table.push_back({{key.first, OperationFr(key.second),
-                      fmt::format("{} / {}", point.acknowledged_count, point.count),
-                      report::QuantityFr(key.first, point.acknowledged_amount),
-                      fmt::format("{} / {}", service.acknowledged_count, service.count),
-                      report::QuantityFr(key.first, service.acknowledged_amount), same ? "oui" : "non"},
-                     !same});
+                      point.acknowledged_count == service.acknowledged_count &&
+                      point.count == service.count;
+    table.push_back(
+        {{key.first, OperationFr(key.second),
+          fmt::format("{} / {}", point.acknowledged_count, point.count),
+          report::QuantityFr(key.first, point.acknowledged_amount),
+          fmt::format("{} / {}", service.acknowledged_count, service.count),
+          report::QuantityFr(key.first, service.acknowledged_amount), same ? "oui" : "non"},
+         !same});
   }
   // "acq." = acknowledged (paid) transactions, then all transactions whatever their state.
-  flow.Table({{"Compteur", 55}, {"Opération", 85}, {"Point acq./tot.", 85, Align::kRight},
-              {"Point montant", 85, Align::kRight}, {"Service acq./tot.", 85, Align::kRight},
-              {"Service montant", 85, Align::kRight}, {"Égal", 26, Align::kCenter}},
+  flow.Table({{"Compteur", 55},
+              {"Opération", 85},
+              {"Point acq./tot.", 85, Align::kRight},
+              {"Point montant", 85, Align::kRight},
+              {"Service acq./tot.", 85, Align::kRight},
+              {"Service montant", 85, Align::kRight},
+              {"Égal", 26, Align::kCenter}},
              table);
-  flow.Paragraph("acq./tot. : transactions acquittées / toutes, quel que soit leur état ; "
-                 "montant : somme des transactions acquittées, dans l’unité du compteur.");
+  flow.Paragraph(
+      "acq./tot. : transactions acquittées / toutes, quel que soit leur état ; "
+      "montant : somme des transactions acquittées, dans l’unité du compteur.");
 }
 
 }  // namespace
 
 std::string ReconciliationPdf(const ReconciliationReport& r, int64_t generated_at_ms) {
-  const std::string title = fmt::format("Rapprochement {} — point {}", r.input.report_id, r.input.point_id);
-  documents::PdfDocument document({title, "Guichet", "Rapprochement point de vente / service", generated_at_ms});
+  const std::string title =
+      fmt::format("Rapprochement {} — point {}", r.input.report_id, r.input.point_id);
+  documents::PdfDocument document(
+      {title, "Guichet", "Rapprochement point de vente / service", generated_at_ms});
   PdfFlow flow(document);
   flow.Title(fmt::format("Rapprochement {}", r.input.report_id));
   flow.Fields({{"Point de vente", fmt::format("{} — {}", r.input.point_id, r.input.point_label)},
@@ -296,7 +317,8 @@ std::string ReconciliationPdf(const ReconciliationReport& r, int64_t generated_a
     std::vector<TableRow> rows;
     for (const ReconciliationPair& pair : r.differing) {
       std::string fields;
-      for (const auto& field : pair.differences) fields += (fields.empty() ? "" : ", ") + FieldFr(field);
+      for (const auto& field : pair.differences)
+        fields += (fields.empty() ? "" : ", ") + FieldFr(field);
       TableRow point = TransactionRow(pair.point);
       point.cells[1] = "point : " + pair.point.point_txn_id;
       TableRow service = TransactionRow(pair.service);

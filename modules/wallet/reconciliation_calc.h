@@ -25,14 +25,14 @@ constexpr size_t kPointTransactionIdLengthMax = 64;
 struct ReconciliationTransaction {
   std::string point_txn_id;  // the point's own id, unique per point
   std::string operation;
-  std::string counter;       // "EUR" or a token counter's code
-  int64_t amount = 0;        // > 0, the counter's unit
+  std::string counter;  // "EUR" or a token counter's code
+  int64_t amount = 0;   // > 0, the counter's unit
   std::string state;
-  int64_t at_ms = 0;         // the point's clock on the point's side, the service's otherwise
+  int64_t at_ms = 0;  // the point's clock on the point's side, the service's otherwise
 };
 
 struct ReconciliationInput {
-  std::string report_id;     // shown on the report and in the XML
+  std::string report_id;  // shown on the report and in the XML
   int64_t point_id = 0;
   std::string point_label;
   std::string merchant_name;
@@ -45,7 +45,8 @@ struct ReconciliationInput {
 struct ReconciliationPair {
   ReconciliationTransaction point;
   ReconciliationTransaction service;
-  std::vector<std::string> differences;  // "operation", "counter", "amount", "state"; empty when matched
+  std::vector<std::string>
+      differences;  // "operation", "counter", "amount", "state"; empty when matched
 };
 
 // Per counter and operation, on one side: transactions counted and their amounts summed,
@@ -64,7 +65,7 @@ struct ReconciliationReport {
   std::vector<ReconciliationPair> differing;
   std::vector<ReconciliationTransaction> missing_at_service;  // known to the point only
   std::vector<ReconciliationTransaction> missing_at_point;    // known to the service only
-  std::vector<ReconciliationTotal> point_totals;    // ascending by counter, then operation
+  std::vector<ReconciliationTotal> point_totals;  // ascending by counter, then operation
   std::vector<ReconciliationTotal> service_totals;
   bool reconciled() const {
     return differing.empty() && missing_at_service.empty() && missing_at_point.empty();

@@ -23,8 +23,8 @@ constexpr int64_t kMinute = 60'000;
 
 ReconciliationTransaction T(std::string id, std::string op, std::string counter, int64_t amount,
                             std::string state, int64_t minute) {
-  return {std::move(id), std::move(op), std::move(counter), amount, std::move(state),
-          kStart + minute * kMinute};
+  return {std::move(id), std::move(op),    std::move(counter),
+          amount,        std::move(state), kStart + minute * kMinute};
 }
 
 ReconciliationInput Sample() {
@@ -45,10 +45,10 @@ ReconciliationInput Sample() {
   };
   input.service_side = {
       T("P7-0001", "debit", "EUR", 330, "acknowledged", 1),
-      T("P7-0002", "debit", "EUR", 210, "acknowledged", 2),  // amount differs
-      T("P7-0003", "debit", "CAFE", 1, "acknowledged", 3),   // counter differs
-      T("P7-0005", "debit", "EUR", 450, "refused", 5),       // state differs
-      T("P7-0006", "cancel", "EUR", 120, "acknowledged", 7),  // time is not compared
+      T("P7-0002", "debit", "EUR", 210, "acknowledged", 2),    // amount differs
+      T("P7-0003", "debit", "CAFE", 1, "acknowledged", 3),     // counter differs
+      T("P7-0005", "debit", "EUR", 450, "refused", 5),         // state differs
+      T("P7-0006", "cancel", "EUR", 120, "acknowledged", 7),   // time is not compared
       T("P7-0009", "debit", "EUR", 500, "awaiting_funds", 9),  // unknown to the point
   };
   return input;
@@ -77,7 +77,8 @@ TEST(WalletReconciliation, W18_totals_on_both_sides_count_acknowledged_amounts) 
   ASSERT_TRUE(r.ok());
   const auto find = [](const std::vector<ReconciliationTotal>& totals, std::string_view counter,
                        std::string_view op) {
-    for (const auto& t : totals) if (t.counter == counter && t.operation == op) return t;
+    for (const auto& t : totals)
+      if (t.counter == counter && t.operation == op) return t;
     return ReconciliationTotal{};
   };
   const auto point = find(r->point_totals, "EUR", "debit");
@@ -170,8 +171,10 @@ TEST(WalletReconciliation, W18_property_random_lists_always_partition) {
     for (const auto& t : r->service_totals) service_count += t.count;
     ASSERT_EQ(point_count, static_cast<int64_t>(input.point_side.size()));
     ASSERT_EQ(service_count, static_cast<int64_t>(input.service_side.size()));
-    ASSERT_EQ(r->matched.size() + r->differing.size() + r->missing_at_service.size(), input.point_side.size());
-    ASSERT_EQ(r->matched.size() + r->differing.size() + r->missing_at_point.size(), input.service_side.size());
+    ASSERT_EQ(r->matched.size() + r->differing.size() + r->missing_at_service.size(),
+              input.point_side.size());
+    ASSERT_EQ(r->matched.size() + r->differing.size() + r->missing_at_point.size(),
+              input.service_side.size());
     for (const auto& pair : r->matched) ASSERT_EQ(pair.point.amount, pair.service.amount);
     for (const auto& pair : r->differing) ASSERT_FALSE(pair.differences.empty());
   }
@@ -205,7 +208,8 @@ TEST(WalletReconciliation, W18_the_pdf_report_reads_right_and_carries_its_xml) {
   EXPECT_NE(text.find("Absentes du service (connues du point seulement) (1)"), std::string::npos);
   EXPECT_NE(text.find("service, écart : montant"), std::string::npos) << text;
   EXPECT_NE(text.find("30/11/2026 13:01:00"), std::string::npos);  // Paris time (UTC+1)
-  const auto xml = ShellOn(pdf, ".pdf", "qpdf --show-attachment=reconciliation-REC-7-20261130.xml '{}'");
+  const auto xml =
+      ShellOn(pdf, ".pdf", "qpdf --show-attachment=reconciliation-REC-7-20261130.xml '{}'");
   EXPECT_EQ(xml.output, ReconciliationXml(*r, generated));
 }
 
@@ -224,7 +228,8 @@ namespace {
 
 TEST(WalletReportsExamples, WritesTheSampleDocumentsWhenAsked) {
   const char* directory = std::getenv("GUICHET_WRITE_EXAMPLES");
-  if (directory == nullptr) GTEST_SKIP() << "set GUICHET_WRITE_EXAMPLES=docs/examples to write them";
+  if (directory == nullptr)
+    GTEST_SKIP() << "set GUICHET_WRITE_EXAMPLES=docs/examples to write them";
   constexpr int64_t kNov1 = 1'793'487'600'000;  // 2026-11-01T00:00:00+01:00
   constexpr int64_t kDay = 86'400'000;
   SettlementInput input;
@@ -237,15 +242,21 @@ TEST(WalletReportsExamples, WritesTheSampleDocumentsWhenAsked) {
   input.points = {{7, "Caisse 1", "Crous-UG-RU-UD-Caisse1", "till"},
                   {9, "Distributeur hall", "Crous-UG-RU-UD-Hall", "vending_machine"}};
   input.cents_per_token = {{"REPAS", 330}};
-  input.fees = {{"Location du terminal, novembre", 1500, 7}, {"Frais de tenue de compte", 200, std::nullopt}};
+  input.fees = {{"Location du terminal, novembre", 1500, 7},
+                {"Frais de tenue de compte", 200, std::nullopt}};
   std::mt19937_64 random(42);
   for (int i = 0; i < 160; ++i) {
     const int64_t at = kNov1 + (i / 8) * kDay + 8 * 3'600'000 + (i % 8) * 1'500'000;
-    SettlementItem item{100'000 + i, i % 4 == 3 ? 9 : 7, SettlementOperation::kDebit, "EUR",
-                        static_cast<int64_t>(150 + random() % 900), at};
+    SettlementItem item{100'000 + i,
+                        i % 4 == 3 ? 9 : 7,
+                        SettlementOperation::kDebit,
+                        "EUR",
+                        static_cast<int64_t>(150 + random() % 900),
+                        at};
     if (i % 10 == 4) item = {item.transaction_id, 7, SettlementOperation::kDebit, "REPAS", 1, at};
     if (i % 25 == 7) item.operation = SettlementOperation::kCancel;
-    if (i % 30 == 11) item = {item.transaction_id, 7, SettlementOperation::kCashReload, "EUR", 2000, at};
+    if (i % 30 == 11)
+      item = {item.transaction_id, 7, SettlementOperation::kCashReload, "EUR", 2000, at};
     input.items.push_back(item);
   }
   auto statement = CalculateSettlement(input);

@@ -21,22 +21,26 @@ constexpr int64_t kCentsPerTokenMax = 10'000;  // 100 € per token keeps every 
 __extension__ using Wide = __int128;
 
 Error Invalid(std::string pointer, std::string message) {
-  return {ErrorKind::kValidation, "settlement_input_invalid",
+  return {ErrorKind::kValidation,
+          "settlement_input_invalid",
           "The settlement cannot be calculated: " + message,
           {{std::move(pointer), std::move(message)}}};
 }
 
 Status Validate(const SettlementInput& input) {
   if (!banking::IsValidSepaReference(input.statement_id, banking::kSepaIdLengthMax)) {
-    return Invalid("/statement_id", "the statement id must be a SEPA reference of 1 to 35 characters");
+    return Invalid("/statement_id",
+                   "the statement id must be a SEPA reference of 1 to 35 characters");
   }
   if (input.merchant.name.empty()) return Invalid("/merchant/name", "the merchant has no name");
   if (input.period_end_ms <= input.period_start_ms ||
       input.period_end_ms - input.period_start_ms > kSettlementPeriodMax_ms) {
     return Invalid("/period_end_ms", "the period must be non-empty and at most 31 days");
   }
-  if (input.commission_basis_points < 0 || input.commission_basis_points > kCommissionBasisPointsMax) {
-    return Invalid("/commission_basis_points", "the commission must be between 0 and 10000 basis points");
+  if (input.commission_basis_points < 0 ||
+      input.commission_basis_points > kCommissionBasisPointsMax) {
+    return Invalid("/commission_basis_points",
+                   "the commission must be between 0 and 10000 basis points");
   }
   if (input.brought_forward_cents < 0) {
     return Invalid("/brought_forward_cents", "the amount brought forward cannot be negative");
@@ -70,7 +74,8 @@ Status Validate(const SettlementInput& input) {
     if (!transactions.insert(item.transaction_id).second) {
       return Invalid(at("transaction_id"), "a transaction is listed twice");
     }
-    if (!points.contains(item.point_id)) return Invalid(at("point_id"), "an item names an unknown point");
+    if (!points.contains(item.point_id))
+      return Invalid(at("point_id"), "an item names an unknown point");
     if (item.amount <= 0 || item.amount > kSettlementItemAmountMax) {
       return Invalid(at("amount"), "an amount must be positive and at most 1 000 000 €");
     }
@@ -78,7 +83,8 @@ Status Validate(const SettlementInput& input) {
     if (item.operation == SettlementOperation::kCashReload && item.counter != kEuroCounter) {
       return Invalid(at("counter"), "a cash reload is in euros");
     }
-    if (item.acknowledged_at_ms < input.period_start_ms || item.acknowledged_at_ms >= input.period_end_ms) {
+    if (item.acknowledged_at_ms < input.period_start_ms ||
+        item.acknowledged_at_ms >= input.period_end_ms) {
       return Invalid(at("acknowledged_at_ms"), "an item lies outside the period");
     }
   }
@@ -100,10 +106,18 @@ void AddToCounters(std::vector<SettlementCounterLine>& lines, const SettlementIt
     line = lines.end() - 1;
   }
   switch (item.operation) {
-    case SettlementOperation::kDebit: line->debits += item.amount; break;
-    case SettlementOperation::kCancel: line->cancellations += item.amount; break;
-    case SettlementOperation::kLoad: line->loads += item.amount; break;
-    case SettlementOperation::kCashReload: line->cash_reloads += item.amount; break;
+    case SettlementOperation::kDebit:
+      line->debits += item.amount;
+      break;
+    case SettlementOperation::kCancel:
+      line->cancellations += item.amount;
+      break;
+    case SettlementOperation::kLoad:
+      line->loads += item.amount;
+      break;
+    case SettlementOperation::kCashReload:
+      line->cash_reloads += item.amount;
+      break;
   }
 }
 
@@ -133,7 +147,8 @@ int64_t FloorDiv(Wide numerator, int64_t denominator) {
 // shares add up to the total exactly; ties go to the earlier line.
 void ShareCommission(std::vector<SettlementDay*>& lines, int64_t basis_points) {
   int64_t base = 0;
-  for (const SettlementDay* line : lines) base += line->amounts.debits_cents - line->amounts.cancellations_cents;
+  for (const SettlementDay* line : lines)
+    base += line->amounts.debits_cents - line->amounts.cancellations_cents;
   if (base <= 0 || basis_points == 0) return;
   const int64_t total =
       FloorDiv(static_cast<Wide>(base) * basis_points * 2 + kCommissionBasisPointsMax,
@@ -142,7 +157,7 @@ void ShareCommission(std::vector<SettlementDay*>& lines, int64_t basis_points) {
   std::vector<std::pair<int64_t, size_t>> remainders;  // (remainder, line), largest first
   for (size_t i = 0; i < lines.size(); ++i) {
     const Wide exact = static_cast<Wide>(total) *
-                           (lines[i]->amounts.debits_cents - lines[i]->amounts.cancellations_cents);
+                       (lines[i]->amounts.debits_cents - lines[i]->amounts.cancellations_cents);
     const int64_t share = FloorDiv(exact, base);
     lines[i]->amounts.commission_cents = share;
     given += share;
@@ -152,7 +167,8 @@ void ShareCommission(std::vector<SettlementDay*>& lines, int64_t basis_points) {
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   const int64_t left = total - given;
   GUICHET_ASSERT(left >= 0 && left <= static_cast<int64_t>(lines.size()));
-  for (int64_t i = 0; i < left; ++i) lines[remainders[static_cast<size_t>(i)].second]->amounts.commission_cents += 1;
+  for (int64_t i = 0; i < left; ++i)
+    lines[remainders[static_cast<size_t>(i)].second]->amounts.commission_cents += 1;
 }
 
 // Points in id order; items and fees to their point; items in time order within each point,
@@ -166,7 +182,8 @@ void GroupItems(const SettlementInput& input, SettlementStatement& statement) {
     index[point.point_id] = statement.points.size();
     statement.points.push_back({point, {}, {}, {}, {}, {}});
   }
-  for (const SettlementItem& item : input.items) statement.points[index[item.point_id]].items.push_back(item);
+  for (const SettlementItem& item : input.items)
+    statement.points[index[item.point_id]].items.push_back(item);
   for (const SettlementFee& fee : input.fees) {
     if (fee.point_id) {
       statement.points[index[*fee.point_id]].fees.push_back(fee);
@@ -177,7 +194,8 @@ void GroupItems(const SettlementInput& input, SettlementStatement& statement) {
 
   for (SettlementPointStatement& point : statement.points) {
     std::sort(point.items.begin(), point.items.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.acknowledged_at_ms, a.transaction_id) < std::tie(b.acknowledged_at_ms, b.transaction_id);
+      return std::tie(a.acknowledged_at_ms, a.transaction_id) <
+             std::tie(b.acknowledged_at_ms, b.transaction_id);
     });
     for (const SettlementItem& item : point.items) {
       const int64_t value = CentsPerToken(input, item.counter);
@@ -185,9 +203,12 @@ void GroupItems(const SettlementInput& input, SettlementStatement& statement) {
       if (point.days.empty() || point.days.back().day != day) point.days.push_back({day, {}});
       SettlementAmounts& amounts = point.days.back().amounts;
       amounts.transactions += 1;
-      if (item.operation == SettlementOperation::kDebit) amounts.debits_cents += item.amount * value;
-      if (item.operation == SettlementOperation::kCancel) amounts.cancellations_cents += item.amount * value;
-      if (item.operation == SettlementOperation::kCashReload) amounts.cash_reloads_cents += item.amount;
+      if (item.operation == SettlementOperation::kDebit)
+        amounts.debits_cents += item.amount * value;
+      if (item.operation == SettlementOperation::kCancel)
+        amounts.cancellations_cents += item.amount * value;
+      if (item.operation == SettlementOperation::kCashReload)
+        amounts.cash_reloads_cents += item.amount;
       AddToCounters(point.counters, item, value);
       AddToCounters(statement.counters, item, value);
     }
@@ -202,10 +223,14 @@ void GroupItems(const SettlementInput& input, SettlementStatement& statement) {
 
 std::string_view SettlementOperationName(SettlementOperation operation) {
   switch (operation) {
-    case SettlementOperation::kDebit: return "debit";
-    case SettlementOperation::kCancel: return "cancel";
-    case SettlementOperation::kCashReload: return "cash_reload";
-    case SettlementOperation::kLoad: return "load";
+    case SettlementOperation::kDebit:
+      return "debit";
+    case SettlementOperation::kCancel:
+      return "cancel";
+    case SettlementOperation::kCashReload:
+      return "cash_reload";
+    case SettlementOperation::kLoad:
+      return "load";
   }
   return "debit";
 }
@@ -253,7 +278,8 @@ Result<SettlementStatement> CalculateSettlement(const SettlementInput& input) {
     point.totals.net_cents = NetOf(point.totals);
     Accumulate(statement.totals, point.totals);
   }
-  for (const SettlementFee& fee : statement.merchant_fees) statement.totals.fees_cents += fee.amount_cents;
+  for (const SettlementFee& fee : statement.merchant_fees)
+    statement.totals.fees_cents += fee.amount_cents;
   statement.totals.net_cents = NetOf(statement.totals);
   statement.net_cents = statement.totals.net_cents - statement.brought_forward_cents;
   statement.payable_cents = std::max<int64_t>(statement.net_cents, 0);
@@ -299,7 +325,8 @@ bool SettlementAddsUp(const SettlementStatement& statement) {
   if (t.net_cents != NetOf(t)) return false;
   if (statement.net_cents != t.net_cents - statement.brought_forward_cents) return false;
   if (statement.payable_cents < 0 || statement.carried_forward_cents < 0) return false;
-  if (statement.payable_cents - statement.carried_forward_cents != statement.net_cents) return false;
+  if (statement.payable_cents - statement.carried_forward_cents != statement.net_cents)
+    return false;
   return statement.payable_cents == 0 || statement.carried_forward_cents == 0;
 }
 

@@ -26,9 +26,9 @@
 
 namespace guichet::wallet {
 
-constexpr int64_t kCommissionBasisPointsMax = 10'000;       // 100 %
-constexpr size_t kSettlementItemsMax = 2'000'000;           // per merchant and period
-constexpr int64_t kSettlementItemAmountMax = 100'000'000;   // minor units per item
+constexpr int64_t kCommissionBasisPointsMax = 10'000;                 // 100 %
+constexpr size_t kSettlementItemsMax = 2'000'000;                     // per merchant and period
+constexpr int64_t kSettlementItemAmountMax = 100'000'000;             // minor units per item
 constexpr int64_t kSettlementPeriodMax_ms = 31LL * 24 * 3600 * 1000;  // "at most every 30 days"
 constexpr std::string_view kEuroCounter = "EUR";
 
@@ -55,8 +55,8 @@ struct SettlementItem {
 };
 
 struct SettlementFee {
-  std::string label;  // "Location du terminal, novembre"
-  int64_t amount_cents = 0;  // > 0
+  std::string label;                // "Location du terminal, novembre"
+  int64_t amount_cents = 0;         // > 0
   std::optional<int64_t> point_id;  // billed on that point's statement, else on the merchant
 };
 
@@ -86,8 +86,8 @@ struct SettlementAmounts {
   int64_t debits_cents = 0;         // EUR debits and valued token debits
   int64_t cancellations_cents = 0;  // reversed debits, valued the same way
   int64_t commission_cents = 0;
-  int64_t cash_reloads_cents = 0;   // cash the merchant took for the service
-  int64_t fees_cents = 0;           // on points and the merchant only (0 on days)
+  int64_t cash_reloads_cents = 0;  // cash the merchant took for the service
+  int64_t fees_cents = 0;          // on points and the merchant only (0 on days)
   int64_t net_cents = 0;  // debits − cancellations − commission − cash reloads − fees
   int64_t transactions = 0;
 };
@@ -125,10 +125,10 @@ struct SettlementStatement {
   std::vector<SettlementPointStatement> points;  // ascending by point id
   std::vector<SettlementFee> merchant_fees;      // not tied to a point
   std::vector<SettlementCounterLine> counters;   // all points
-  SettlementAmounts totals;         // sums of the points, plus merchant fees
+  SettlementAmounts totals;                      // sums of the points, plus merchant fees
   int64_t brought_forward_cents = 0;
-  int64_t net_cents = 0;            // totals.net − brought forward; may be negative
-  int64_t payable_cents = 0;        // max(net, 0): the credit transfer
+  int64_t net_cents = 0;              // totals.net − brought forward; may be negative
+  int64_t payable_cents = 0;          // max(net, 0): the credit transfer
   int64_t carried_forward_cents = 0;  // max(−net, 0): due by the merchant next time
 };
 
@@ -173,13 +173,14 @@ constexpr std::string_view kAccountMerchantDue = "4111";    // carried forward, 
 std::string SettlementJournalCsv(const SettlementStatement& statement);
 
 // The credit transfer that pays the statement, or nothing when the payable amount is zero.
-std::optional<banking::CreditTransfer> SettlementCreditTransfer(const SettlementStatement& statement);
+std::optional<banking::CreditTransfer> SettlementCreditTransfer(
+    const SettlementStatement& statement);
 
 // The pain.001 file paying every statement with something to pay (statements with nothing to
 // pay are skipped; none at all gives "settlement_nothing_to_pay", 422).
 Result<std::string> SettlementTransferFile(const std::vector<SettlementStatement>& statements,
                                            const banking::InstitutionAccount& debtor,
-                                           const std::string& message_id,
-                                           int64_t created_at_ms, banking::Date execution_date);
+                                           const std::string& message_id, int64_t created_at_ms,
+                                           banking::Date execution_date);
 
 }  // namespace guichet::wallet

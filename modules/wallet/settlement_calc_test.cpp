@@ -62,7 +62,8 @@ TEST(WalletSettlement, W19_a_worked_statement_adds_up_line_by_line) {
   EXPECT_EQ(till.totals.cash_reloads_cents, 2000);
   EXPECT_EQ(till.totals.fees_cents, 1500);
   ASSERT_EQ(till.days.size(), 3u);  // the load day is listed too, with no money
-  EXPECT_EQ(till.days[0].day, banking::Date(std::chrono::year{2026}, std::chrono::month{11}, std::chrono::day{1}));
+  EXPECT_EQ(till.days[0].day,
+            banking::Date(std::chrono::year{2026}, std::chrono::month{11}, std::chrono::day{1}));
   // Base = 1660 + 150 = 1810 cents; 1,5 % = 27,15 → 27 cents, shared 1000:660:150.
   EXPECT_EQ(s.totals.commission_cents, 27);
   EXPECT_EQ(till.days[0].amounts.commission_cents + till.days[1].amounts.commission_cents, 25);
@@ -108,7 +109,8 @@ TEST(WalletSettlement, W19_commission_is_rounded_half_up_once_on_the_total) {
   // 50 debits of 0,50 €: 0,5 cent each per item would round to 50 cents or 0; on the total
   // of 25,00 € it is exactly 25 cents.
   for (int i = 0; i < 50; ++i) {
-    input.items.push_back({2000 + i, i % 2 ? 7 : 9, SettlementOperation::kDebit, "EUR", 50, kNov1 + i * kHour});
+    input.items.push_back(
+        {2000 + i, i % 2 ? 7 : 9, SettlementOperation::kDebit, "EUR", 50, kNov1 + i * kHour});
   }
   auto s = CalculateSettlement(input);
   ASSERT_TRUE(s.ok());
@@ -185,14 +187,18 @@ TEST(WalletSettlement, RefusesBadInputNamingTheField) {
 // forward. Each must add up, the commission must be the rounded total, and the journal must
 // balance with the merchant's account back at zero.
 SettlementInput RandomInput(std::mt19937_64& random) {
-  const auto below = [&](int64_t n) { return static_cast<int64_t>(random() % static_cast<uint64_t>(n)); };
+  const auto below = [&](int64_t n) {
+    return static_cast<int64_t>(random() % static_cast<uint64_t>(n));
+  };
   SettlementInput input = Sample();
-  input.commission_basis_points = below(3) == 0 ? 0 : below(kCommissionBasisPointsMax + 1) / (1 + below(20));
+  input.commission_basis_points =
+      below(3) == 0 ? 0 : below(kCommissionBasisPointsMax + 1) / (1 + below(20));
   input.brought_forward_cents = below(2) ? 0 : below(50'000);
   input.cents_per_token = {{"REPAS", below(400)}, {"CAFE", 0}, {"LAVE", below(2) ? 0 : 250}};
   input.points.clear();
   const int64_t points = 1 + below(6);
-  for (int64_t p = 1; p <= points; ++p) input.points.push_back({p * 10, fmt::format("Point {}", p), "L", "till"});
+  for (int64_t p = 1; p <= points; ++p)
+    input.points.push_back({p * 10, fmt::format("Point {}", p), "L", "till"});
   input.fees.clear();
   for (int64_t f = below(4); f > 0; --f) {
     std::optional<int64_t> point;
@@ -208,14 +214,15 @@ SettlementInput RandomInput(std::mt19937_64& random) {
     item.operation = static_cast<SettlementOperation>(below(4));
     item.counter = item.operation == SettlementOperation::kCashReload ? "EUR" : counters[below(6)];
     item.amount = 1 + (below(10) == 0 ? below(kSettlementItemAmountMax) : below(3000));
-    item.acknowledged_at_ms = input.period_start_ms + below(input.period_end_ms - input.period_start_ms);
+    item.acknowledged_at_ms =
+        input.period_start_ms + below(input.period_end_ms - input.period_start_ms);
     input.items.push_back(item);
   }
   return input;
 }
 
-std::map<std::string, std::pair<int64_t, int64_t>> JournalBalances(const std::string& csv,
-                                                                   std::map<int, int64_t>& entry_balance) {
+std::map<std::string, std::pair<int64_t, int64_t>> JournalBalances(
+    const std::string& csv, std::map<int, int64_t>& entry_balance) {
   std::map<std::string, std::pair<int64_t, int64_t>> accounts;  // account → (debit, credit)
   std::istringstream lines(csv);
   std::string line;
@@ -253,7 +260,8 @@ TEST(WalletSettlement, W19_property_random_statements_always_add_up_and_balance)
     ASSERT_TRUE(SettlementAddsUp(*s)) << "run " << run;
     // The commission is the rounded total of the base, whatever the sharing.
     const int64_t base = s->totals.debits_cents - s->totals.cancellations_cents;
-    const int64_t expected = base <= 0 ? 0 : (base * input.commission_basis_points * 2 + 10'000) / 20'000;
+    const int64_t expected =
+        base <= 0 ? 0 : (base * input.commission_basis_points * 2 + 10'000) / 20'000;
     ASSERT_EQ(s->totals.commission_cents, expected) << "run " << run;
     // Recompute the euro columns from the items directly.
     int64_t debits = 0, cancels = 0, cash = 0;
@@ -302,9 +310,11 @@ TEST(WalletSettlement, W19_the_transfer_file_is_valid_pain_001_001_09) {
   input.merchant.bic = "";
   auto other = CalculateSettlement(input);
   ASSERT_TRUE(other.ok());
-  const banking::InstitutionAccount debtor{"CROUS de Grenoble — régie", "FR7630006000011234567890189", "AGRIFRPP"};
-  auto file = SettlementTransferFile({*paid, *unpaid, *other}, debtor, "SETTLE-20261201-1",
-                                     kNov1 + 30 * kDay, banking::Date(std::chrono::year{2026}, std::chrono::month{12}, std::chrono::day{2}));
+  const banking::InstitutionAccount debtor{"CROUS de Grenoble — régie",
+                                           "FR7630006000011234567890189", "AGRIFRPP"};
+  auto file = SettlementTransferFile(
+      {*paid, *unpaid, *other}, debtor, "SETTLE-20261201-1", kNov1 + 30 * kDay,
+      banking::Date(std::chrono::year{2026}, std::chrono::month{12}, std::chrono::day{2}));
   ASSERT_TRUE(file.ok()) << file.error().message;
   const auto run = ValidateXml(*file, "tests/schemas/EPC132-08_2023_V1.0_pain.001.001.09.xsd");
   EXPECT_EQ(run.status, 0) << run.output;
@@ -328,12 +338,14 @@ TEST(WalletSettlement, W19_the_pdf_statement_reads_right_and_carries_its_xml) {
   EXPECT_NE(text.find("Relevé de règlement STL-2026-11-M42"), std::string::npos) << text;
   EXPECT_NE(text.find("Cafétéria « Le Béarn » & fils"), std::string::npos);
   EXPECT_NE(text.find("du 01/11/2026 au 30/11/2026"), std::string::npos);
-  EXPECT_NE(text.find("-19,17"), std::string::npos) << text;  // the no-break space may read as a space
+  EXPECT_NE(text.find("-19,17"), std::string::npos)
+      << text;  // the no-break space may read as a space
   EXPECT_NE(text.find("Point de vente 9 — Distributeur hall"), std::string::npos);
   EXPECT_NE(text.find("non valorisé"), std::string::npos);
   EXPECT_NE(text.find("Par type de point"), std::string::npos);
   EXPECT_NE(text.find("vending_machine"), std::string::npos);
-  const auto xml = ShellOn(pdf, ".pdf", "qpdf --show-attachment=settlement-STL-2026-11-M42.xml '{}'");
+  const auto xml =
+      ShellOn(pdf, ".pdf", "qpdf --show-attachment=settlement-STL-2026-11-M42.xml '{}'");
   EXPECT_EQ(xml.output, SettlementStatementXml(*s, generated));
   // One point alone.
   auto point = SettlementPointPdf(*s, 9, generated);
@@ -351,7 +363,8 @@ TEST(WalletSettlement, W19_a_long_statement_runs_over_pages) {
   SettlementInput input = Sample();
   input.items.clear();
   for (int i = 0; i < 600; ++i) {
-    input.items.push_back({10'000 + i, i % 3 ? 7 : 9, SettlementOperation::kDebit, "EUR", 100 + i, kNov1 + i * kHour});
+    input.items.push_back({10'000 + i, i % 3 ? 7 : 9, SettlementOperation::kDebit, "EUR", 100 + i,
+                           kNov1 + i * kHour});
   }
   auto s = CalculateSettlement(input);
   ASSERT_TRUE(s.ok());

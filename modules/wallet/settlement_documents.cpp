@@ -57,10 +57,14 @@ std::string GroupedIban(std::string_view iban) {
 
 std::string OperationFr(SettlementOperation op) {
   switch (op) {
-    case SettlementOperation::kDebit: return "débit";
-    case SettlementOperation::kCancel: return "annulation";
-    case SettlementOperation::kCashReload: return "recharge espèces";
-    case SettlementOperation::kLoad: return "chargement";
+    case SettlementOperation::kDebit:
+      return "débit";
+    case SettlementOperation::kCancel:
+      return "annulation";
+    case SettlementOperation::kCashReload:
+      return "recharge espèces";
+    case SettlementOperation::kLoad:
+      return "chargement";
   }
   return "";
 }
@@ -71,9 +75,13 @@ using documents::TableColumn;
 using documents::TableRow;
 
 std::vector<std::string> AmountCells(const SettlementAmounts& a) {
-  return {std::to_string(a.transactions), EurosFr(a.debits_cents),
-          EurosFr(-a.cancellations_cents), EurosFr(-a.commission_cents),
-          EurosFr(-a.cash_reloads_cents), EurosFr(-a.fees_cents), EurosFr(a.net_cents)};
+  return {std::to_string(a.transactions),
+          EurosFr(a.debits_cents),
+          EurosFr(-a.cancellations_cents),
+          EurosFr(-a.commission_cents),
+          EurosFr(-a.cash_reloads_cents),
+          EurosFr(-a.fees_cents),
+          EurosFr(a.net_cents)};
 }
 
 // Content width is 511 pt: a label column, a count and six amount columns.
@@ -93,7 +101,8 @@ TableRow AmountRow(std::string label, const SettlementAmounts& a, bool total = f
 
 void CountersTable(PdfFlow& flow, const std::vector<SettlementCounterLine>& counters) {
   if (counters.empty()) return;
-  std::vector<TableColumn> columns = {{"Compteur", 91}, {"Valeur unitaire", 80, Align::kRight},
+  std::vector<TableColumn> columns = {{"Compteur", 91},
+                                      {"Valeur unitaire", 80, Align::kRight},
                                       {"Débits", 85, Align::kRight},
                                       {"Annulations", 85, Align::kRight},
                                       {"Chargements", 85, Align::kRight},
@@ -101,12 +110,13 @@ void CountersTable(PdfFlow& flow, const std::vector<SettlementCounterLine>& coun
   std::vector<TableRow> rows;
   for (const SettlementCounterLine& c : counters) {
     const bool euros = c.counter == kEuroCounter;
-    rows.push_back({{c.counter,
-                     euros ? "—" : c.cents_per_token == 0 ? "non valorisé" : EurosFr(c.cents_per_token),
-                     report::QuantityFr(c.counter, c.debits),
-                     report::QuantityFr(c.counter, c.cancellations),
-                     report::QuantityFr(c.counter, c.loads),
-                     report::QuantityFr(c.counter, c.cash_reloads)}});
+    rows.push_back(
+        {{c.counter,
+          euros                    ? "—"
+          : c.cents_per_token == 0 ? "non valorisé"
+                                   : EurosFr(c.cents_per_token),
+          report::QuantityFr(c.counter, c.debits), report::QuantityFr(c.counter, c.cancellations),
+          report::QuantityFr(c.counter, c.loads), report::QuantityFr(c.counter, c.cash_reloads)}});
   }
   flow.Table(columns, rows);
 }
@@ -128,7 +138,8 @@ void PointSection(PdfFlow& flow, const SettlementPointStatement& point) {
   flow.Fields({{"Emplacement", point.point.location}, {"Type", point.point.type}});
   flow.Space(4);
   std::vector<TableRow> days;
-  for (const SettlementDay& day : point.days) days.push_back(AmountRow(report::DateFr(day.day), day.amounts));
+  for (const SettlementDay& day : point.days)
+    days.push_back(AmountRow(report::DateFr(day.day), day.amounts));
   if (!point.fees.empty()) {
     SettlementAmounts fees;
     for (const SettlementFee& fee : point.fees) fees.fees_cents += fee.amount_cents;
@@ -141,13 +152,19 @@ void PointSection(PdfFlow& flow, const SettlementPointStatement& point) {
   CountersTable(flow, point.counters);
   std::vector<TableRow> items;
   for (const SettlementItem& item : point.items) {
-    items.push_back({{report::DateTimeParis(item.acknowledged_at_ms), std::to_string(item.transaction_id),
-                      OperationFr(item.operation), item.counter,
-                      report::QuantityFr(item.counter, item.operation == SettlementOperation::kCancel ? -item.amount : item.amount)}});
+    items.push_back(
+        {{report::DateTimeParis(item.acknowledged_at_ms), std::to_string(item.transaction_id),
+          OperationFr(item.operation), item.counter,
+          report::QuantityFr(item.counter, item.operation == SettlementOperation::kCancel
+                                               ? -item.amount
+                                               : item.amount)}});
   }
   if (!items.empty()) {
-    flow.Table({{"Acquittée le (heure de Paris)", 131}, {"Transaction", 100, Align::kRight},
-                {"Opération", 110}, {"Compteur", 70}, {"Montant", 100, Align::kRight}},
+    flow.Table({{"Acquittée le (heure de Paris)", 131},
+                {"Transaction", 100, Align::kRight},
+                {"Opération", 110},
+                {"Compteur", 70},
+                {"Montant", 100, Align::kRight}},
                items);
   }
 }
@@ -203,10 +220,11 @@ void SummarySection(PdfFlow& flow, const SettlementStatement& s) {
   }
   flow.Heading("Par compteur");
   CountersTable(flow, s.counters);
-  flow.Paragraph("Les montants en jetons d’un compteur non valorisé sont listés sans être payés. "
-                 "La commission est calculée une fois sur le total des débits nets de la période "
-                 "(arrondi au centime le plus proche), puis répartie entre points et jours au plus "
-                 "fort reste.");
+  flow.Paragraph(
+      "Les montants en jetons d’un compteur non valorisé sont listés sans être payés. "
+      "La commission est calculée une fois sur le total des débits nets de la période "
+      "(arrondi au centime le plus proche), puis répartie entre points et jours au plus "
+      "fort reste.");
 }
 
 void Header(PdfFlow& flow, const SettlementStatement& s, int64_t generated_at_ms) {
@@ -225,7 +243,8 @@ void Header(PdfFlow& flow, const SettlementStatement& s, int64_t generated_at_ms
 std::string SettlementXmlFileName(std::string_view statement_id) {
   std::string name = "settlement-";
   for (char c : statement_id) {
-    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    const bool safe =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     name.push_back(safe ? c : '-');
   }
   return name + ".xml";
@@ -296,11 +315,13 @@ std::string SettlementStatementXml(const SettlementStatement& s, int64_t generat
   xml += fmt::format("<Merchant organisationId=\"{}\"><Name>{}</Name><Iban>{}</Iban>",
                      s.merchant.organisation_id, EscapeMarkup(s.merchant.name), s.merchant.iban);
   if (!s.merchant.bic.empty()) xml += fmt::format("<Bic>{}</Bic>", s.merchant.bic);
-  if (!s.merchant.email.empty()) xml += fmt::format("<Email>{}</Email>", EscapeMarkup(s.merchant.email));
+  if (!s.merchant.email.empty())
+    xml += fmt::format("<Email>{}</Email>", EscapeMarkup(s.merchant.email));
   xml += "</Merchant>\n";
   xml += fmt::format("<Period start=\"{}\" end=\"{}\"/>\n", report::IsoUtc(s.period_start_ms),
                      report::IsoUtc(s.period_end_ms));
-  xml += fmt::format("<CommissionBasisPoints>{}</CommissionBasisPoints>\n", s.commission_basis_points);
+  xml +=
+      fmt::format("<CommissionBasisPoints>{}</CommissionBasisPoints>\n", s.commission_basis_points);
   xml += fmt::format("<Totals {}/>\n", AmountsAttributes(s.totals));
   xml += fmt::format(
       "<BroughtForward>{}</BroughtForward>\n<Net>{}</Net>\n<Payable>{}</Payable>\n"
@@ -313,15 +334,17 @@ std::string SettlementStatementXml(const SettlementStatement& s, int64_t generat
                        EscapeMarkup(fee.label));
   }
   for (const SettlementPointStatement& p : s.points) {
-    xml += fmt::format("<Point id=\"{}\" label=\"{}\" location=\"{}\" type=\"{}\">\n", p.point.point_id,
-                       EscapeMarkup(p.point.label), EscapeMarkup(p.point.location),
-                       EscapeMarkup(p.point.type));
+    xml += fmt::format("<Point id=\"{}\" label=\"{}\" location=\"{}\" type=\"{}\">\n",
+                       p.point.point_id, EscapeMarkup(p.point.label),
+                       EscapeMarkup(p.point.location), EscapeMarkup(p.point.type));
     xml += fmt::format("<Totals {}/>\n", AmountsAttributes(p.totals));
     for (const SettlementDay& day : p.days) {
-      xml += fmt::format("<Day {} date=\"{}\"/>\n", AmountsAttributes(day.amounts), IsoDate(day.day));
+      xml +=
+          fmt::format("<Day {} date=\"{}\"/>\n", AmountsAttributes(day.amounts), IsoDate(day.day));
     }
     for (const SettlementFee& fee : p.fees) {
-      xml += fmt::format("<Fee amount=\"{}\">{}</Fee>\n", Decimal(fee.amount_cents), EscapeMarkup(fee.label));
+      xml += fmt::format("<Fee amount=\"{}\">{}</Fee>\n", Decimal(fee.amount_cents),
+                         EscapeMarkup(fee.label));
     }
     for (const SettlementCounterLine& c : p.counters) xml += CounterXml(c);
     for (const SettlementItem& item : p.items) {
@@ -350,27 +373,35 @@ Result<std::string> SettlementPointPdf(const SettlementStatement& statement, int
 
 std::string SettlementJournalCsv(const SettlementStatement& s) {
   Journal journal;
-  const std::string merchant = fmt::format("{}{}", kAccountMerchantPrefix, s.merchant.organisation_id);
+  const std::string merchant =
+      fmt::format("{}{}", kAccountMerchantPrefix, s.merchant.organisation_id);
   const banking::Date last_day = banking::ParisDate(s.period_end_ms - 1);
   for (const SettlementPointStatement& point : s.points) {
     // Items summed per day, operation and counter: one entry each.
     std::map<std::tuple<banking::Date, SettlementOperation, std::string>, int64_t> sums;
     for (const SettlementItem& item : point.items) {
-      sums[{banking::ParisDate(item.acknowledged_at_ms), item.operation, item.counter}] += item.amount;
+      sums[{banking::ParisDate(item.acknowledged_at_ms), item.operation, item.counter}] +=
+          item.amount;
     }
     for (const auto& [key, amount] : sums) {
       const auto& [day, op, counter] = key;
       const SettlementCounterLine* line = nullptr;
-      for (const auto& c : point.counters) if (c.counter == counter) line = &c;
+      for (const auto& c : point.counters)
+        if (c.counter == counter) line = &c;
       GUICHET_ASSERT(line != nullptr);
       const int64_t cents = amount * line->cents_per_token;
-      const std::string funds = counter == kEuroCounter ? std::string(kAccountHolderFunds)
-                                                        : fmt::format("{}-{}", kAccountTokenFunds, counter);
+      const std::string funds = counter == kEuroCounter
+                                    ? std::string(kAccountHolderFunds)
+                                    : fmt::format("{}-{}", kAccountTokenFunds, counter);
       const std::string reference = fmt::format("{}/P{}", s.statement_id, point.point.point_id);
-      const std::string what = fmt::format("{} point {} {}", OperationFr(op), point.point.point_id, counter);
-      if (op == SettlementOperation::kDebit) journal.Entry(day, funds, merchant, cents, what, reference);
-      if (op == SettlementOperation::kCancel) journal.Entry(day, merchant, funds, cents, what, reference);
-      if (op == SettlementOperation::kCashReload) journal.Entry(day, merchant, funds, cents, what, reference);
+      const std::string what =
+          fmt::format("{} point {} {}", OperationFr(op), point.point.point_id, counter);
+      if (op == SettlementOperation::kDebit)
+        journal.Entry(day, funds, merchant, cents, what, reference);
+      if (op == SettlementOperation::kCancel)
+        journal.Entry(day, merchant, funds, cents, what, reference);
+      if (op == SettlementOperation::kCashReload)
+        journal.Entry(day, merchant, funds, cents, what, reference);
     }
     const std::string reference = fmt::format("{}/P{}", s.statement_id, point.point.point_id);
     journal.Entry(last_day, merchant, kAccountCommission, point.totals.commission_cents,
@@ -384,7 +415,8 @@ std::string SettlementJournalCsv(const SettlementStatement& s) {
   }
   journal.Entry(last_day, merchant, kAccountMerchantDue, s.brought_forward_cents,
                 "solde dû reporté du relevé précédent", s.statement_id);
-  journal.Entry(last_day, merchant, kAccountBank, s.payable_cents, "virement de règlement", s.statement_id);
+  journal.Entry(last_day, merchant, kAccountBank, s.payable_cents, "virement de règlement",
+                s.statement_id);
   journal.Entry(last_day, kAccountMerchantDue, merchant, s.carried_forward_cents,
                 "solde dû par le commerçant, reporté", s.statement_id);
   return journal.csv;
@@ -393,8 +425,9 @@ std::string SettlementJournalCsv(const SettlementStatement& s) {
 std::optional<banking::CreditTransfer> SettlementCreditTransfer(const SettlementStatement& s) {
   if (s.payable_cents <= 0) return std::nullopt;
   return banking::CreditTransfer{
-      s.statement_id, s.payable_cents, s.merchant.name, s.merchant.iban, s.merchant.bic,
-      fmt::format("Reglement Guichet {} {}", s.statement_id, PeriodFr(s))};
+      s.statement_id,  s.payable_cents,
+      s.merchant.name, s.merchant.iban,
+      s.merchant.bic,  fmt::format("Reglement Guichet {} {}", s.statement_id, PeriodFr(s))};
 }
 
 Result<std::string> SettlementTransferFile(const std::vector<SettlementStatement>& statements,
@@ -408,11 +441,14 @@ Result<std::string> SettlementTransferFile(const std::vector<SettlementStatement
   file.debtor = debtor;
   file.requested_execution_date = execution_date;
   for (const SettlementStatement& statement : statements) {
-    if (auto transfer = SettlementCreditTransfer(statement)) file.transfers.push_back(std::move(*transfer));
+    if (auto transfer = SettlementCreditTransfer(statement))
+      file.transfers.push_back(std::move(*transfer));
   }
   if (file.transfers.empty()) {
-    return Error{ErrorKind::kValidation, "settlement_nothing_to_pay",
-                 "No statement has anything to pay.", {}};
+    return Error{ErrorKind::kValidation,
+                 "settlement_nothing_to_pay",
+                 "No statement has anything to pay.",
+                 {}};
   }
   return banking::WriteCreditTransferFile(file);
 }

@@ -29,8 +29,11 @@ constexpr std::array<uint16_t, 32> kWinAnsiHigh = {
 char32_t NextCodePoint(std::string_view text, size_t& at) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(at);
-  size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
-                : (lead >> 3) == 0x1E ? 4 : 0;
+  size_t length = lead < 0x80           ? 1
+                  : (lead >> 5) == 0x6  ? 2
+                  : (lead >> 4) == 0xE  ? 3
+                  : (lead >> 3) == 0x1E ? 4
+                                        : 0;
   if (length == 0 || at + length > text.size()) {
     ++at;
     return 0xFFFD;
@@ -61,19 +64,18 @@ char WinAnsiByte(char32_t cp) {
 
 // Advance widths of Helvetica and Helvetica-Bold (Adobe AFM, 1/1000 em) for 0x20..0x7E.
 constexpr std::array<uint16_t, 95> kHelvetica = {
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,  // ' '../
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,  // 0..?
+    278,  278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,  // ' '../
+    556,  556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,  // 0..?
     1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,  // @..O
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,  // P.._
-    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,  // `..o
-    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584};      // p..~
+    667,  778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,  // P.._
+    333,  556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,  // `..o
+    556,  556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584};      // p..~
 constexpr std::array<uint16_t, 95> kHelveticaBold = {
-    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278,
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611,
-    975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778,
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556,
-    333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611,
-    611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584};
+    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
+    556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667,
+    611, 778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
+    667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556,
+    278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584};
 
 // Latin-1 letters 0xC0..0xFF measured as their base letter ('*' = own width below).
 constexpr std::string_view kLatin1Base =
@@ -87,27 +89,55 @@ int GlyphWidth(unsigned char c, Font font) {
     const char base = kLatin1Base[c - 0xC0];
     if (base != '*') return table[static_cast<unsigned char>(base) - 0x20];
     switch (c) {
-      case 0xC6: return 1000;                 // Æ
-      case 0xD7: case 0xF7: return 584;       // × ÷
-      case 0xDE: return 667;                  // Þ
-      case 0xE6: return 889;                  // æ
-      case 0xF8: return 611;                  // ø
-      default: return bold ? 611 : 556;       // þ
+      case 0xC6:
+        return 1000;  // Æ
+      case 0xD7:
+      case 0xF7:
+        return 584;  // × ÷
+      case 0xDE:
+        return 667;  // Þ
+      case 0xE6:
+        return 889;  // æ
+      case 0xF8:
+        return 611;  // ø
+      default:
+        return bold ? 611 : 556;  // þ
     }
   }
   switch (c) {
-    case 0x80: case 0xAB: case 0xBB: return 556;               // € « »
-    case 0x82: case 0x91: case 0x92: return bold ? 278 : 222;  // ‚ ‘ ’
-    case 0x84: case 0x93: case 0x94: return bold ? 500 : 333;  // „ “ ”
-    case 0x85: case 0x97: case 0x89: return 1000;              // … — ‰
-    case 0x8C: return 1000;                                    // Œ
-    case 0x9C: return 944;                                     // œ
-    case 0x95: return 350;                                     // •
-    case 0x96: return 556;                                     // –
-    case 0xA0: return 278;                                     // no-break space
-    case 0xB0: return 400;                                     // °
-    case 0xA9: case 0xAE: return 737;                          // © ®
-    default: return 556;
+    case 0x80:
+    case 0xAB:
+    case 0xBB:
+      return 556;  // € « »
+    case 0x82:
+    case 0x91:
+    case 0x92:
+      return bold ? 278 : 222;  // ‚ ‘ ’
+    case 0x84:
+    case 0x93:
+    case 0x94:
+      return bold ? 500 : 333;  // „ “ ”
+    case 0x85:
+    case 0x97:
+    case 0x89:
+      return 1000;  // … — ‰
+    case 0x8C:
+      return 1000;  // Œ
+    case 0x9C:
+      return 944;  // œ
+    case 0x95:
+      return 350;  // •
+    case 0x96:
+      return 556;  // –
+    case 0xA0:
+      return 278;  // no-break space
+    case 0xB0:
+      return 400;  // °
+    case 0xA9:
+    case 0xAE:
+      return 737;  // © ®
+    default:
+      return 556;
   }
 }
 
@@ -149,7 +179,9 @@ std::string TextString(std::string_view utf8) {
 std::string Name(std::string_view text) {
   std::string out = "/";
   for (unsigned char c : text) {
-    const bool regular = c > 0x20 && c < 0x7F && std::string_view("()<>[]{}/%#").find(static_cast<char>(c)) == std::string_view::npos;
+    const bool regular =
+        c > 0x20 && c < 0x7F &&
+        std::string_view("()<>[]{}/%#").find(static_cast<char>(c)) == std::string_view::npos;
     out += regular ? std::string(1, static_cast<char>(c)) : fmt::format("#{:02X}", c);
   }
   return out;
@@ -170,8 +202,9 @@ std::string PdfDate(int64_t epoch_ms) {
 std::string Md5(std::string_view data) {
   std::string digest(EVP_MAX_MD_SIZE, '\0');
   unsigned int size = 0;
-  const int ok = EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(digest.data()),
-                            &size, EVP_md5(), nullptr);
+  const int ok =
+      EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(digest.data()), &size,
+                 EVP_md5(), nullptr);
   GUICHET_ASSERT(ok == 1);
   digest.resize(size);
   return digest;
@@ -209,10 +242,12 @@ class ObjectWriter {
     const std::string id = crypto::ToHex(crypto::Sha256(out_)).substr(0, 32);
     const size_t xref = out_.size();
     out_ += fmt::format("xref\n0 {}\n0000000000 65535 f \n", offsets_.size());
-    for (size_t i = 1; i < offsets_.size(); ++i) out_ += fmt::format("{:010d} 00000 n \n", offsets_[i]);
-    out_ += fmt::format("trailer\n<< /Size {} /Root {} 0 R /Info {} 0 R /ID [<{}> <{}>] >>\n"
-                        "startxref\n{}\n%%EOF\n",
-                        offsets_.size(), root, info, id, id, xref);
+    for (size_t i = 1; i < offsets_.size(); ++i)
+      out_ += fmt::format("{:010d} 00000 n \n", offsets_[i]);
+    out_ += fmt::format(
+        "trailer\n<< /Size {} /Root {} 0 R /Info {} 0 R /ID [<{}> <{}>] >>\n"
+        "startxref\n{}\n%%EOF\n",
+        offsets_.size(), root, info, id, id, xref);
     return std::move(out_);
   }
 
@@ -310,19 +345,23 @@ std::string PdfDocument::Write() const {
       names += fmt::format("{} {} 0 R ", TextString(attachments_[i].name), spec_object(i));
       specs += fmt::format("{} 0 R ", spec_object(i));
     }
-    catalog += fmt::format(" /Names << /EmbeddedFiles << /Names [{}] >> >> /AF [{}]"
-                           " /PageMode /UseAttachments",
-                           names, specs);
+    catalog += fmt::format(
+        " /Names << /EmbeddedFiles << /Names [{}] >> >> /AF [{}]"
+        " /PageMode /UseAttachments",
+        names, specs);
   }
   writer.Object(kCatalog, catalog + " >>");
 
   std::string kids;
   for (size_t i = 0; i < pages_.size(); ++i) kids += fmt::format("{} 0 R ", page_object(i));
-  writer.Object(kPages, fmt::format("<< /Type /Pages /Kids [{}] /Count {} >>", kids, pages_.size()));
-  writer.Object(kRegular, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica"
-                          " /Encoding /WinAnsiEncoding >>");
-  writer.Object(kBold, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold"
-                       " /Encoding /WinAnsiEncoding >>");
+  writer.Object(kPages,
+                fmt::format("<< /Type /Pages /Kids [{}] /Count {} >>", kids, pages_.size()));
+  writer.Object(kRegular,
+                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica"
+                " /Encoding /WinAnsiEncoding >>");
+  writer.Object(kBold,
+                "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold"
+                " /Encoding /WinAnsiEncoding >>");
   const std::string date = PdfDate(info_.created_at_ms);
   writer.Object(kInfo, fmt::format("<< /Title {} /Author {} /Subject {} /Creator (Guichet)"
                                    " /Producer (Guichet PDF writer) /CreationDate ({}) >>",
@@ -333,20 +372,19 @@ std::string PdfDocument::Write() const {
     std::string content = pages_[i].content();
     PdfPage footer;
     const double y = PdfFlow::kMarginPt / 2;
-    footer.Text(PdfFlow::kMarginPt, y,
-                FitText(info_.title, Font::kRegular, 7, kA4WidthPt / 2), Font::kRegular, 7);
+    footer.Text(PdfFlow::kMarginPt, y, FitText(info_.title, Font::kRegular, 7, kA4WidthPt / 2),
+                Font::kRegular, 7);
     if (info_.page_numbers) {
       footer.Text(kA4WidthPt - PdfFlow::kMarginPt, y,
                   fmt::format("page {} / {}", i + 1, pages_.size()), Font::kRegular, 7,
                   Align::kRight);
     }
     content += footer.content();
-    writer.Object(page_object(i),
-                  fmt::format("<< /Type /Page /Parent {} 0 R /MediaBox [0 0 {} {}]"
-                              " /Resources << /Font << /F1 {} 0 R /F2 {} 0 R >> >>"
-                              " /Contents {} 0 R >>",
-                              kPages, Number(kA4WidthPt), Number(kA4HeightPt), kRegular, kBold,
-                              page_object(i) + 1));
+    writer.Object(page_object(i), fmt::format("<< /Type /Page /Parent {} 0 R /MediaBox [0 0 {} {}]"
+                                              " /Resources << /Font << /F1 {} 0 R /F2 {} 0 R >> >>"
+                                              " /Contents {} 0 R >>",
+                                              kPages, Number(kA4WidthPt), Number(kA4HeightPt),
+                                              kRegular, kBold, page_object(i) + 1));
     writer.Stream(page_object(i) + 1, "", content);
   }
 

@@ -21,7 +21,7 @@ namespace guichet::documents {
 // Page geometry in points (1/72 inch).
 constexpr double kA4WidthPt = 595.28;
 constexpr double kA4HeightPt = 841.89;
-constexpr size_t kPdfPagesMax = 10'000;             // a report longer than this is a bug
+constexpr size_t kPdfPagesMax = 10'000;              // a report longer than this is a bug
 constexpr size_t kPdfAttachmentBytesMax = 64 << 20;  // 64 MiB per embedded file
 
 enum class Font { kRegular, kBold };  // Helvetica, Helvetica-Bold
@@ -40,7 +40,7 @@ double TextWidth(std::string_view win_ansi, Font font, double size_pt);
 std::string FitText(std::string_view utf8, Font font, double size_pt, double width_pt);
 
 struct PdfInfo {
-  std::string title;       // UTF-8, also the footer's left part
+  std::string title;  // UTF-8, also the footer's left part
   std::string author;
   std::string subject;
   int64_t created_at_ms = 0;  // /CreationDate and the attachments' dates (UTC)
@@ -52,7 +52,7 @@ struct EmbeddedFile {
   std::string description;  // UTF-8
   std::string mime_type = "application/xml";
   std::string relationship = "Data";  // /AFRelationship: Data, Source, Alternative…
-  std::string content;      // bytes
+  std::string content;                // bytes
 };
 
 // One page's drawing, coordinates from the bottom-left corner. Text is UTF-8.

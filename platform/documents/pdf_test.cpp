@@ -68,8 +68,10 @@ TEST(DocumentsPdf, LongTablesBreakAcrossPagesRepeatingTheHeader) {
 }
 
 TEST(DocumentsPdf, TheEmbeddedXmlIsExtractedIdentical) {
-  const std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<statement>Crêpe 3,20 €"
-                          "</statement>\n" + std::string(5000, ' ');
+  const std::string xml =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<statement>Crêpe 3,20 €"
+      "</statement>\n" +
+      std::string(5000, ' ');
   const std::string pdf = SamplePdf(2, xml);
   EXPECT_EQ(ShellOn(pdf, ".pdf", "qpdf --check '{}'").status, 0);
   const auto listed = ShellOn(pdf, ".pdf", "qpdf --list-attachments '{}'");
@@ -97,10 +99,13 @@ TEST(DocumentsPdf, OutputIsDeterministic) {
 
 TEST(DocumentsPdf, WinAnsiMappingAndMetrics) {
   EXPECT_EQ(ToWinAnsi("é€’«»"), "\xE9\x80\x92\xAB\xBB");
-  EXPECT_EQ(ToWinAnsi("a\u202F:"), "a\xA0:");     // narrow no-break space
-  EXPECT_EQ(ToWinAnsi("日\xFF" "b"), "??b");      // unknown and malformed
+  EXPECT_EQ(ToWinAnsi("a\u202F:"), "a\xA0:");  // narrow no-break space
+  EXPECT_EQ(ToWinAnsi("日\xFF"
+                      "b"),
+            "??b");  // unknown and malformed
   EXPECT_DOUBLE_EQ(TextWidth("0", Font::kRegular, 10), 5.56);
-  EXPECT_DOUBLE_EQ(TextWidth(ToWinAnsi("é"), Font::kRegular, 10), TextWidth("e", Font::kRegular, 10));
+  EXPECT_DOUBLE_EQ(TextWidth(ToWinAnsi("é"), Font::kRegular, 10),
+                   TextWidth("e", Font::kRegular, 10));
   EXPECT_GT(TextWidth("Total", Font::kBold, 10), TextWidth("Total", Font::kRegular, 10));
   EXPECT_EQ(FitText("court", Font::kRegular, 10, 100), "court");
   const std::string cut = FitText(std::string(100, 'x') + "é", Font::kRegular, 10, 50);
