@@ -237,9 +237,9 @@ Result<FeedPage> Sync::ReadFeed(const identity::Caller& caller, std::string_view
         if (cursor->snapshot) {
           // A snapshot begun before a compaction still resumes: the changes since its head may
           // be gone, so it starts over.
-          const bool stale = !cursor->after_key.empty() && cursor->seq < head->compacted_through;
-          request.after_key = stale ? "" : cursor->after_key;
-          return SnapshotPageOf(tx, *feed, request, stale ? head->last_seq : cursor->seq);
+          const bool fresh = cursor->after_key.empty() || cursor->seq < head->compacted_through;
+          request.after_key = fresh ? "" : cursor->after_key;
+          return SnapshotPageOf(tx, *feed, request, fresh ? head->last_seq : cursor->seq);
         }
         if (cursor->seq < head->compacted_through) {
           return SnapshotPageOf(tx, *feed, request, head->last_seq);  // too old: start over

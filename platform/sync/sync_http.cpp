@@ -119,8 +119,8 @@ Result<Batch> ParseBatch(const http::Request& request) {
                              kBatchEventsMax), {}};
   }
   Batch batch;
-  const boost::json::array empty;
-  const boost::json::array& items = events != nullptr && events->is_array() ? events->as_array() : empty;
+  // A copy: erasing the member below would leave a reference into `fields` dangling.
+  const boost::json::array items = events != nullptr && events->is_array() ? events->as_array() : boost::json::array();
   fields.erase("events");
   JsonReader reader(fields);
   batch.device_id = reader.RequiredInteger("device_id", 1, kSeqMax);

@@ -330,7 +330,8 @@ TEST_P(SyncTest, W16_feed_snapshot_pages_then_changes_within_the_devices_scope) 
   int64_t pages = 0;
   std::string cursor = ReadAll(device, "test.items", "", 2, state, &pages);
   EXPECT_EQ(state, (std::map<std::string, int64_t>{{"a1", 1}, {"a2", 2}, {"a4", 4}, {"a5", 5}}));
-  EXPECT_GE(pages, 2);
+  EXPECT_EQ(pages, 3);  // 2 + 2 snapshot items, then no change since the snapshot began
+  EXPECT_EQ(cursor, "d5");
   // Changes since: an update, a delete, an item of another city, a new one.
   PutItem("a2", orgs_[1].path, 20);
   PutItem("a4", orgs_[1].path, std::nullopt);

@@ -75,19 +75,20 @@ class Device {
 
   /** Reads a feed to the end; returns {state, cursor, pages, gzipped}. */
   async readFeed(name, cursor = '', limit = 1000, state = new Map()) {
-    let pages = 0; let gzipped = false;
+    let pages = 0; let gzipped = false; const trail = [];
     for (let guard = 0; guard < 1000; guard++) {
       const query = `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const r = await this.call('GET', `/api/v1/sync/feeds/${name}${query}`, undefined, { 'accept-encoding': 'gzip' });
       assert.equal(r.status, 200, r.text);
       pages++;
+      trail.push(`${r.body.mode}:${r.body.items.length}${r.body.reset ? ':reset' : ''}`);
       gzipped ||= r.headers.get('content-encoding') === 'gzip';
       if (r.body.reset) state.clear();
       for (const item of r.body.items) {
         if (item.del) state.delete(item.k); else state.set(item.k, item.v);
       }
       cursor = r.body.cursor;
-      if (r.body.complete) return { state, cursor, pages, gzipped };
+      if (r.body.complete) return { state, cursor, pages, gzipped, trail };
     }
     throw new Error('feed never completed');
   }
@@ -130,7 +131,8 @@ for (const backend of backends()) {
       assert.equal(made.status, 201, made.text);
       const first = await device.readFeed('diagnostics.items');
       assert.equal(first.state.size, 2500);
-      assert.equal(first.pages, 4, '3 pages of at most 1000, then the (empty) changes');
+      assert.deepEqual(first.trail, ['snapshot:1000:reset', 'snapshot:1000', 'snapshot:500', 'changes:0'],
+        '3 pages of at most 1000, then the (empty) changes');
       assert.ok(first.gzipped, 'large pages are gzip-compressed');
       assert.deepEqual(first.state.get('i000042'), { n: 42, l: 'article de test' });
       for (const change of [{ key: 'i000001', value: { n: -1 } }, { key: 'i000002', value: null },
