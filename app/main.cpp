@@ -201,6 +201,15 @@ jobs::RunnerOptions RunnerOptionsOf(const Settings& settings) {
           settings.jobs_backoff_max_ms, settings.jobs_lease_s, 30};
 }
 
+sync::SyncOptions SyncOptionsOf(const Settings& settings) {
+  sync::SyncOptions options;
+  options.change_retention_s = settings.sync_change_retention_days * 24 * 3600;
+  options.retry_backoff_base_ms = settings.sync_retry_backoff_base_s * 1000;
+  options.retry_backoff_max_ms = std::max(options.retry_backoff_max_ms, options.retry_backoff_base_ms);
+  options.retry_interval_ms = settings.sync_retry_interval_s * 1000;
+  return options;
+}
+
 // Holds reserved by pending transfers (SEPA delays, three-phase debits) lapse on time.
 void RegisterLedgerJobs(jobs::Runner& runner, storage::Database& database, const Clock& clock) {
   runner.Every("ledger.expire_pending", 5000);
@@ -352,7 +361,7 @@ int Serve(const Settings& settings) {
   sync::Feeds sync_feeds;
   sync::Handlers sync_handlers;
   if (settings.diagnostics) sync::AddDiagnosticsFeeds(sync_feeds, sync_handlers);
-  sync::Sync sync_service(**database, clock, authorizer, sync_feeds, sync_handlers);
+  sync::Sync sync_service(**database, clock, authorizer, sync_feeds, sync_handlers, SyncOptionsOf(settings));
   sync::AddSyncRoutes(router, identity_http, sync_service);
   sync_service.RegisterJobs(runner);
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
