@@ -1,12 +1,13 @@
 // Batches uploaded by devices: checked (signature, sequence), stored whole, then applied event
 // by event in order, each in its own transaction; waiting events retried later; staff give up
 // waiting events; reports per device and per organisation subtree.
+#include <fmt/format.h>
+#include <sodium.h>
+
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <exception>
-#include <fmt/format.h>
-#include <sodium.h>
 
 #include "platform/audit/audit.h"
 #include "platform/base/crypto.h"
@@ -72,10 +73,10 @@ std::optional<std::string> DecodeBase64Url(std::string_view text, size_t size) {
 }
 
 bool Verify(std::string_view signature, std::string_view message, std::string_view public_key) {
-  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
-                                     reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(),
-                                     reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
+  return crypto_sign_verify_detached(
+             reinterpret_cast<const unsigned char*>(signature.data()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+             reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
 }
 
 int64_t BackoffMs(const SyncOptions& options, int64_t attempts) {
@@ -102,7 +103,8 @@ Status WriteOutcome(Transaction& tx, int64_t event_id, const Outcome& outcome, i
   auto updated = tx.Execute(
       "UPDATE sync_events SET state = $2, code = $3, wait_key = $4, result = $5, next_try_at = $6,"
       " done_at = $7 WHERE id = $1",
-      {event_id, std::string(EventStateName(outcome.state)), code, wait_key, result, next_try, done});
+      {event_id, std::string(EventStateName(outcome.state)), code, wait_key, result, next_try,
+       done});
   if (!updated.ok()) return std::move(updated).error();
   GUICHET_ASSERT(*updated == 1);
   return OkStatus();
@@ -138,11 +140,16 @@ Result<std::vector<EventOutcome>> OutcomesOf(Transaction& tx, int64_t device_id,
 
 std::string_view EventStateName(EventState state) {
   switch (state) {
-    case EventState::kReceived: return "received";
-    case EventState::kApplied: return "applied";
-    case EventState::kRefused: return "refused";
-    case EventState::kWaiting: return "waiting";
-    case EventState::kAbandoned: return "abandoned";
+    case EventState::kReceived:
+      return "received";
+    case EventState::kApplied:
+      return "applied";
+    case EventState::kRefused:
+      return "refused";
+    case EventState::kWaiting:
+      return "waiting";
+    case EventState::kAbandoned:
+      return "abandoned";
   }
   return "received";
 }
@@ -226,8 +233,10 @@ Result<BatchAnswer> Sync::Upload(const Caller& caller, const Batch& batch) {
     return Forbidden("batch_device_mismatch", "The batch names another device than the signer.");
   }
   if (batch.events.empty() || static_cast<int64_t>(batch.events.size()) > kBatchEventsMax) {
-    return Error{ErrorKind::kTooLarge, "batch_too_large",
-                 fmt::format("A batch holds 1 to {} events.", kBatchEventsMax), {}};
+    return Error{ErrorKind::kTooLarge,
+                 "batch_too_large",
+                 fmt::format("A batch holds 1 to {} events.", kBatchEventsMax),
+                 {}};
   }
   for (size_t i = 1; i < batch.events.size(); ++i) {
     GUICHET_ASSERT(batch.events[i].seq == batch.events[i - 1].seq + 1);  // checked by the caller
@@ -235,8 +244,10 @@ Result<BatchAnswer> Sync::Upload(const Caller& caller, const Batch& batch) {
   const auto signing = BatchSigningString(batch);
   const auto signature = DecodeBase64Url(batch.signature, crypto_sign_BYTES);
   if (!signing || !signature) {
-    return Error{ErrorKind::kUnauthenticated, "batch_signature_invalid",
-                 "The batch signature is not 64 bytes of base64url over its canonical form.", {}};
+    return Error{ErrorKind::kUnauthenticated,
+                 "batch_signature_invalid",
+                 "The batch signature is not 64 bytes of base64url over its canonical form.",
+                 {}};
   }
   std::vector<std::string> hashes;
   for (const BatchEvent& event : batch.events) {
@@ -248,22 +259,27 @@ Result<BatchAnswer> Sync::Upload(const Caller& caller, const Batch& batch) {
   const int64_t now = clock_.NowMs();
   auto stored = database_.Transact<BatchAnswer>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<BatchAnswer> {
-        auto key_row = tx.QueryOne("SELECT public_key FROM devices WHERE id = $1", {batch.device_id});
+        auto key_row =
+            tx.QueryOne("SELECT public_key FROM devices WHERE id = $1", {batch.device_id});
         if (!key_row.ok()) return std::move(key_row).error();
         GUICHET_ASSERT(key_row->has_value());  // the gate authenticated this device
         const auto key = DecodeBase64Url((*key_row)->Text(0), crypto_sign_PUBLICKEYBYTES);
         GUICHET_ASSERT(key.has_value());
         if (!Verify(*signature, *signing, *key)) {
-          return Error{ErrorKind::kUnauthenticated, "batch_signature_invalid",
-                       "The batch signature does not match its events and this device.", {}};
+          return Error{ErrorKind::kUnauthenticated,
+                       "batch_signature_invalid",
+                       "The batch signature does not match its events and this device.",
+                       {}};
         }
-        GUICHET_TRY_STATUS(tx.Execute("INSERT INTO sync_devices (device_id, last_seq, updated_at)"
-                                      " VALUES ($1, 0, $2) ON CONFLICT (device_id) DO NOTHING",
-                                      {batch.device_id, now}));
+        GUICHET_TRY_STATUS(
+            tx.Execute("INSERT INTO sync_devices (device_id, last_seq, updated_at)"
+                       " VALUES ($1, 0, $2) ON CONFLICT (device_id) DO NOTHING",
+                       {batch.device_id, now}));
         // Locks the device's row: a second upload of this device waits here until we commit.
-        auto device = tx.QueryOne("UPDATE sync_devices SET updated_at = $2 WHERE device_id = $1"
-                                  " RETURNING last_seq",
-                                  {batch.device_id, now});
+        auto device = tx.QueryOne(
+            "UPDATE sync_devices SET updated_at = $2 WHERE device_id = $1"
+            " RETURNING last_seq",
+            {batch.device_id, now});
         if (!device.ok()) return std::move(device).error();
         const int64_t stored_last = (*device)->Int(0);
         BatchAnswer answer;
@@ -272,15 +288,16 @@ Result<BatchAnswer> Sync::Upload(const Caller& caller, const Batch& batch) {
           answer.gap_expected_seq = stored_last + 1;
           return answer;
         }
-        auto known = tx.Query("SELECT seq, content_sha256 FROM sync_events WHERE device_id = $1"
-                              " AND seq >= $2 AND seq <= $3 ORDER BY seq",
-                              {batch.device_id, first, std::min(last, stored_last)});
+        auto known = tx.Query(
+            "SELECT seq, content_sha256 FROM sync_events WHERE device_id = $1"
+            " AND seq >= $2 AND seq <= $3 ORDER BY seq",
+            {batch.device_id, first, std::min(last, stored_last)});
         if (!known.ok()) return std::move(known).error();
         for (const Row& row : known->rows) {
           if (row.Text(1) != hashes[row.Int(0) - first]) {
-            return Error::Conflict("sequence_reused",
-                                   fmt::format("Event {} was received before with other content.",
-                                               row.Int(0)));
+            return Error::Conflict(
+                "sequence_reused",
+                fmt::format("Event {} was received before with other content.", row.Int(0)));
           }
         }
         auto batch_row = tx.QueryOne(
@@ -294,9 +311,10 @@ Result<BatchAnswer> Sync::Upload(const Caller& caller, const Batch& batch) {
         if (batch_row->has_value()) {
           batch_row_id = (*batch_row)->Int(0);
         } else {
-          auto existing = tx.QueryOne("SELECT id, first_seq, last_seq FROM sync_batches"
-                                      " WHERE device_id = $1 AND batch_id = $2",
-                                      {batch.device_id, batch.batch_id});
+          auto existing = tx.QueryOne(
+              "SELECT id, first_seq, last_seq FROM sync_batches"
+              " WHERE device_id = $1 AND batch_id = $2",
+              {batch.device_id, batch.batch_id});
           if (!existing.ok()) return std::move(existing).error();
           GUICHET_ASSERT(existing->has_value());
           if ((*existing)->Int(1) != first || (*existing)->Int(2) != last) {
@@ -315,8 +333,9 @@ Result<BatchAnswer> Sync::Upload(const Caller& caller, const Batch& batch) {
                *CanonicalJson(event.payload), hashes[event.seq - first], now}));
         }
         if (last > stored_last) {
-          GUICHET_TRY_STATUS(tx.Execute("UPDATE sync_devices SET last_seq = $2 WHERE device_id = $1",
-                                        {batch.device_id, last}));
+          GUICHET_TRY_STATUS(
+              tx.Execute("UPDATE sync_devices SET last_seq = $2 WHERE device_id = $1",
+                         {batch.device_id, last}));
         }
         answer.duplicate = last <= stored_last;
         return answer;
@@ -349,9 +368,10 @@ Status Sync::ApplyReceived(const Caller& caller, int64_t device_id, int64_t thro
 Result<bool> Sync::ApplyOne(const Caller& caller, int64_t device_id, int64_t through_seq) {
   const int64_t now = clock_.NowMs();
   return database_.Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-    auto next = tx.QueryOne("SELECT id FROM sync_events WHERE device_id = $1 AND state = 'received'"
-                            " AND seq <= $2 ORDER BY seq LIMIT 1",
-                            {device_id, through_seq});
+    auto next = tx.QueryOne(
+        "SELECT id FROM sync_events WHERE device_id = $1 AND state = 'received'"
+        " AND seq <= $2 ORDER BY seq LIMIT 1",
+        {device_id, through_seq});
     if (!next.ok()) return std::move(next).error();
     if (!next->has_value()) return false;
     // The claim: of two uploads of the same batch at once, one updates the row, the other
@@ -372,9 +392,10 @@ Result<bool> Sync::ApplyOne(const Caller& caller, int64_t device_id, int64_t thr
 }
 
 Result<Caller> Sync::DeviceCallerOf(Transaction& tx, int64_t device_id) {
-  auto row = tx.QueryOne("SELECT d.organisation_id, o.path, d.kind FROM devices d"
-                         " JOIN organisations o ON o.id = d.organisation_id WHERE d.id = $1",
-                         {device_id});
+  auto row = tx.QueryOne(
+      "SELECT d.organisation_id, o.path, d.kind FROM devices d"
+      " JOIN organisations o ON o.id = d.organisation_id WHERE d.id = $1",
+      {device_id});
   if (!row.ok()) return std::move(row).error();
   GUICHET_ASSERT(row->has_value());  // sync rows reference devices
   Caller caller;
@@ -438,34 +459,37 @@ Result<std::vector<int64_t>> Ids(storage::Database& database, std::string sql,
 Result<RetryReport> Sync::RetryDue() {
   const int64_t now = clock_.NowMs();
   RetryReport report;
-  auto due = Ids(database_,
-                 fmt::format("SELECT id FROM sync_events WHERE state = 'waiting' AND next_try_at <= $1"
-                             " ORDER BY next_try_at, id LIMIT {}",
-                             options_.retry_events_per_run_max),
-                 {now});
+  auto due =
+      Ids(database_,
+          fmt::format("SELECT id FROM sync_events WHERE state = 'waiting' AND next_try_at <= $1"
+                      " ORDER BY next_try_at, id LIMIT {}",
+                      options_.retry_events_per_run_max),
+          {now});
   if (!due.ok()) return std::move(due).error();
   for (const int64_t id : *due) {
     auto state = RetryOne(id, true);
     if (!state.ok()) {
-      log::Error("sync retry failed", {{"event_id", id}, {"error", std::string_view(state.error().message)}});
+      log::Error("sync retry failed",
+                 {{"event_id", id}, {"error", std::string_view(state.error().message)}});
       continue;
     }
     Tally(report, *state);
   }
   // Events stored but never applied (the process stopped mid-batch): applied in order now.
-  auto stalled = Ids(database_,
-                     fmt::format("SELECT DISTINCT device_id FROM sync_events WHERE state = 'received'"
-                                 " AND received_at <= $1 ORDER BY device_id LIMIT {}",
-                                 kStalledDevicesPerRunMax),
-                     {now - options_.stalled_received_ms});
+  auto stalled =
+      Ids(database_,
+          fmt::format("SELECT DISTINCT device_id FROM sync_events WHERE state = 'received'"
+                      " AND received_at <= $1 ORDER BY device_id LIMIT {}",
+                      kStalledDevicesPerRunMax),
+          {now - options_.stalled_received_ms});
   if (!stalled.ok()) return std::move(stalled).error();
   for (const int64_t device_id : *stalled) {
     auto caller = database_.Transact<Caller>(
         TransactionMode::kRead, [&](Transaction& tx) { return DeviceCallerOf(tx, device_id); });
     if (!caller.ok()) return std::move(caller).error();
     if (auto applied = ApplyReceived(*caller, device_id, INT64_MAX); !applied.ok()) {
-      log::Error("sync event not applied", {{"device_id", device_id},
-                                            {"error", std::string_view(applied.error().message)}});
+      log::Error("sync event not applied",
+                 {{"device_id", device_id}, {"error", std::string_view(applied.error().message)}});
     }
   }
   return report;
@@ -489,9 +513,10 @@ Result<RetryReport> Sync::RetryWaiting(std::string_view kind, std::string_view w
 
 Status ScheduleRetry(Transaction& tx, std::string_view kind, std::string_view wait_key,
                      int64_t now_ms) {
-  auto due = tx.Execute("UPDATE sync_events SET next_try_at = $3 WHERE kind = $1 AND wait_key = $2"
-                        " AND state = 'waiting'",
-                        {std::string(kind), std::string(wait_key), now_ms});
+  auto due = tx.Execute(
+      "UPDATE sync_events SET next_try_at = $3 WHERE kind = $1 AND wait_key = $2"
+      " AND state = 'waiting'",
+      {std::string(kind), std::string(wait_key), now_ms});
   if (!due.ok()) return std::move(due).error();
   if (*due == 0) return OkStatus();
   jobs::JobRequest job;
@@ -508,8 +533,9 @@ void Sync::RegisterJobs(jobs::Runner& runner) {
     auto report = RetryDue();
     if (!report.ok()) return std::move(report).error();
     if (report->tried > 0) {
-      log::Info("sync events retried", {{"tried", report->tried}, {"applied", report->applied},
-                                        {"waiting", report->waiting}});
+      log::Info(
+          "sync events retried",
+          {{"tried", report->tried}, {"applied", report->applied}, {"waiting", report->waiting}});
     }
     return OkStatus();
   });

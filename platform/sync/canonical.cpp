@@ -1,8 +1,9 @@
 // Canonical JSON (RFC 8785 for integer-only documents) and the bytes a device signs for a
 // batch. Devices build the same bytes with any JSON library plus a key sort: see
 // docs/offline-sync.md.
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "platform/sync/sync.h"
 
@@ -48,13 +49,27 @@ void AppendString(std::string& out, std::string_view text) {
   out.push_back('"');
   for (const char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
@@ -68,12 +83,23 @@ void AppendString(std::string& out, std::string_view text) {
 
 bool Append(std::string& out, const boost::json::value& value) {
   switch (value.kind()) {
-    case boost::json::kind::null: out += "null"; return true;
-    case boost::json::kind::bool_: out += value.get_bool() ? "true" : "false"; return true;
-    case boost::json::kind::int64: out += std::to_string(value.get_int64()); return true;
-    case boost::json::kind::uint64: out += std::to_string(value.get_uint64()); return true;
-    case boost::json::kind::double_: return false;  // integers only: no float formatting to agree on
-    case boost::json::kind::string: AppendString(out, value.get_string()); return true;
+    case boost::json::kind::null:
+      out += "null";
+      return true;
+    case boost::json::kind::bool_:
+      out += value.get_bool() ? "true" : "false";
+      return true;
+    case boost::json::kind::int64:
+      out += std::to_string(value.get_int64());
+      return true;
+    case boost::json::kind::uint64:
+      out += std::to_string(value.get_uint64());
+      return true;
+    case boost::json::kind::double_:
+      return false;  // integers only: no float formatting to agree on
+    case boost::json::kind::string:
+      AppendString(out, value.get_string());
+      return true;
     case boost::json::kind::array: {
       out.push_back('[');
       bool first = true;

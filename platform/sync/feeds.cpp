@@ -1,11 +1,12 @@
 // Feeds: the change log modules append to (RecordChange), and reading a feed as snapshot pages
 // then deltas since a cursor, filtered by scope; compaction of changes past the retention.
+#include <fmt/format.h>
+#include <sodium.h>
+
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
-#include <fmt/format.h>
-#include <sodium.h>
 
 #include "platform/base/crypto.h"
 #include "platform/sync/sync.h"
@@ -189,8 +190,9 @@ Status RecordChange(Transaction& tx, const Change& change, int64_t now_ms) {
   if (!WellFormedName(change.feed) || change.scope.empty() ||
       change.scope.size() > kScopeLengthMax || change.item_key.empty() ||
       change.item_key.size() > kItemKeyLengthMax) {
-    return Error::Invalid("sync_change_invalid",
-                          fmt::format("A change of feed {} has a bad name, scope or key.", change.feed));
+    return Error::Invalid(
+        "sync_change_invalid",
+        fmt::format("A change of feed {} has a bad name, scope or key.", change.feed));
   }
   GUICHET_TRY_STATUS(tx.Execute(
       "INSERT INTO sync_feed_heads (feed, last_seq) VALUES ($1, 0) ON CONFLICT (feed) DO NOTHING",
@@ -208,8 +210,8 @@ Status RecordChange(Transaction& tx, const Change& change, int64_t now_ms) {
   auto inserted = tx.Execute(
       "INSERT INTO sync_changes (feed, seq, scope, item_key, op, payload, at_ms)"
       " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      {change.feed, (*head)->Int(0), change.scope, change.item_key,
-       std::string(upsert ? "u" : "d"), payload, now_ms});
+      {change.feed, (*head)->Int(0), change.scope, change.item_key, std::string(upsert ? "u" : "d"),
+       payload, now_ms});
   if (!inserted.ok()) return std::move(inserted).error();
   return OkStatus();
 }
@@ -222,8 +224,8 @@ Result<FeedPage> Sync::ReadFeed(const identity::Caller& caller, std::string_view
   }
   const std::vector<std::string> paths = authorizer_.Scopes(caller, feed->right);
   if (paths.empty()) return Forbidden("This device may not read this feed.");
-  std::vector<std::string> scopes = feed->scopes ? feed->scopes(caller, paths)
-                                                 : AncestorScopes(caller, paths);
+  std::vector<std::string> scopes =
+      feed->scopes ? feed->scopes(caller, paths) : AncestorScopes(caller, paths);
   if (static_cast<int64_t>(scopes.size()) > kFeedScopesMax) scopes.resize(kFeedScopesMax);
   auto cursor = ParseCursor(cursor_text);
   if (!cursor) return BadCursor();
@@ -254,29 +256,33 @@ Result<FeedPage> Sync::ReadFeed(const identity::Caller& caller, std::string_view
 Result<int64_t> Sync::Compact() {
   const int64_t now = clock_.NowMs();
   const int64_t cutoff = now - options_.change_retention_s * 1000;
-  return database_.Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-    auto feeds = tx.Query("SELECT feed, compacted_through FROM sync_feed_heads ORDER BY feed", {});
-    if (!feeds.ok()) return std::move(feeds).error();
-    int64_t budget = options_.compact_changes_per_run_max;
-    int64_t deleted = 0;
-    for (const Row& feed : feeds->rows) {
-      if (budget <= 0) break;
-      auto oldest = tx.QueryOne("SELECT MAX(seq) FROM sync_changes WHERE feed = $1 AND at_ms < $2",
-                                {feed.Text(0), cutoff});
-      if (!oldest.ok()) return std::move(oldest).error();
-      if (!oldest->has_value() || (*oldest)->IsNull(0)) continue;
-      const int64_t through = std::min((*oldest)->Int(0), feed.Int(1) + budget);
-      auto removed = tx.Execute("DELETE FROM sync_changes WHERE feed = $1 AND seq <= $2",
-                                {feed.Text(0), through});
-      if (!removed.ok()) return std::move(removed).error();
-      GUICHET_TRY_STATUS(tx.Execute(
-          "UPDATE sync_feed_heads SET compacted_through = $2 WHERE feed = $1 AND compacted_through < $2",
-          {feed.Text(0), through}));
-      deleted += *removed;
-      budget -= *removed;
-    }
-    return deleted;
-  });
+  return database_.Transact<int64_t>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+        auto feeds =
+            tx.Query("SELECT feed, compacted_through FROM sync_feed_heads ORDER BY feed", {});
+        if (!feeds.ok()) return std::move(feeds).error();
+        int64_t budget = options_.compact_changes_per_run_max;
+        int64_t deleted = 0;
+        for (const Row& feed : feeds->rows) {
+          if (budget <= 0) break;
+          auto oldest =
+              tx.QueryOne("SELECT MAX(seq) FROM sync_changes WHERE feed = $1 AND at_ms < $2",
+                          {feed.Text(0), cutoff});
+          if (!oldest.ok()) return std::move(oldest).error();
+          if (!oldest->has_value() || (*oldest)->IsNull(0)) continue;
+          const int64_t through = std::min((*oldest)->Int(0), feed.Int(1) + budget);
+          auto removed = tx.Execute("DELETE FROM sync_changes WHERE feed = $1 AND seq <= $2",
+                                    {feed.Text(0), through});
+          if (!removed.ok()) return std::move(removed).error();
+          GUICHET_TRY_STATUS(
+              tx.Execute("UPDATE sync_feed_heads SET compacted_through = $2 WHERE feed = $1 AND "
+                         "compacted_through < $2",
+                         {feed.Text(0), through}));
+          deleted += *removed;
+          budget -= *removed;
+        }
+        return deleted;
+      });
 }
 
 }  // namespace guichet::sync

@@ -35,22 +35,22 @@
 namespace guichet::sync {
 
 // Limits.
-inline constexpr int64_t kFeedPageItemsMax = 1000;     // items in one feed answer
+inline constexpr int64_t kFeedPageItemsMax = 1000;  // items in one feed answer
 inline constexpr int64_t kFeedPageItemsDefault = 500;
-inline constexpr int64_t kFeedScopesMax = 32;          // scope keys one reader may have
-inline constexpr int64_t kBatchEventsMax = 500;        // events in one uploaded batch
+inline constexpr int64_t kFeedScopesMax = 32;                // scope keys one reader may have
+inline constexpr int64_t kBatchEventsMax = 500;              // events in one uploaded batch
 inline constexpr int64_t kEventPayloadBytesMax = 16 * 1024;  // canonical JSON of one payload
-inline constexpr size_t kNameLengthMax = 64;           // feed names and event kinds
+inline constexpr size_t kNameLengthMax = 64;                 // feed names and event kinds
 inline constexpr size_t kBatchIdLengthMax = 64;
 inline constexpr size_t kScopeLengthMax = 300;
 inline constexpr size_t kItemKeyLengthMax = 200;
 inline constexpr size_t kWaitKeyLengthMax = 200;
 inline constexpr size_t kCodeLengthMax = 64;
-inline constexpr int64_t kReasonLengthMax = 500;       // characters
-inline constexpr int64_t kReportWaitingMax = 200;      // waiting events listed in a report
-inline constexpr int64_t kReportBatchesMax = 50;       // latest batches listed in a report
-inline constexpr int64_t kReportDevicesMax = 1000;     // devices listed in a subtree report
-inline constexpr int64_t kRetryByKeyMax = 200;         // events retried by one RetryWaiting call
+inline constexpr int64_t kReasonLengthMax = 500;    // characters
+inline constexpr int64_t kReportWaitingMax = 200;   // waiting events listed in a report
+inline constexpr int64_t kReportBatchesMax = 50;    // latest batches listed in a report
+inline constexpr int64_t kReportDevicesMax = 1000;  // devices listed in a subtree report
+inline constexpr int64_t kRetryByKeyMax = 200;      // events retried by one RetryWaiting call
 inline constexpr std::string_view kBatchSigningPrefix = "guichet-sync-batch-v1";
 
 // Rights. Devices sync with the permission every device kind holds; each feed and each event
@@ -130,7 +130,7 @@ struct FeedPage {
   bool snapshot = false;  // items are a snapshot page (else changes)
   bool reset = false;     // first snapshot page: the device drops what it held
   std::vector<FeedItem> items;
-  std::string cursor;  // to send next time
+  std::string cursor;     // to send next time
   bool complete = false;  // nothing more right now: the next call can wait
 };
 
@@ -152,9 +152,9 @@ std::string_view EventStateName(EventState state);
 
 struct Outcome {
   EventState state = EventState::kApplied;  // applied, refused or waiting
-  std::string code;                          // refusal or wait reason
-  std::string wait_key;                      // waiting only: what RetryWaiting names
-  boost::json::object result;                // applied only
+  std::string code;                         // refusal or wait reason
+  std::string wait_key;                     // waiting only: what RetryWaiting names
+  boost::json::object result;               // applied only
 
   static Outcome Applied(boost::json::object result = {});
   static Outcome Refused(std::string code);
@@ -223,9 +223,9 @@ struct EventOutcome {
 
 struct BatchAnswer {
   std::string batch_id;
-  bool duplicate = false;                  // every event was known already
+  bool duplicate = false;                   // every event was known already
   std::optional<int64_t> gap_expected_seq;  // set: refused sequence_gap, nothing stored
-  std::vector<EventOutcome> outcomes;      // one per event of the batch, in seq order
+  std::vector<EventOutcome> outcomes;       // one per event of the batch, in seq order
 };
 
 // ---- Reports -----------------------------------------------------------------------------

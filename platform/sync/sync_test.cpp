@@ -37,8 +37,14 @@ identity::RightsCatalog TestCatalog() {
   identity::DeclarePermissions(catalog);
   identity::DeclareMachinePermissions(catalog);
   catalog.AddPermission({"test.sync.secret", "An event kind no device holds"});
-  catalog.AddProfile({"admin", "test", "Admin", "Admin", std::nullopt,
-                      {"identity.orgs.read", "identity.devices.manage"}, false, {"syndicate", "city"}});
+  catalog.AddProfile({"admin",
+                      "test",
+                      "Admin",
+                      "Admin",
+                      std::nullopt,
+                      {"identity.orgs.read", "identity.devices.manage"},
+                      false,
+                      {"syndicate", "city"}});
   return catalog;
 }
 
@@ -46,7 +52,8 @@ identity::RightsCatalog TestCatalog() {
 // one row per application of an event (unique: applying one twice fails the test).
 std::vector<storage::Migration> TestModuleMigrations() {
   const std::string sql =
-      "CREATE TABLE test_sync_items (item_key TEXT PRIMARY KEY, scope TEXT NOT NULL, value TEXT NOT NULL);"
+      "CREATE TABLE test_sync_items (item_key TEXT PRIMARY KEY, scope TEXT NOT NULL, value TEXT "
+      "NOT NULL);"
       "CREATE TABLE test_sync_accounts (name TEXT PRIMARY KEY, balance BIGINT NOT NULL);"
       "CREATE TABLE test_sync_applied (device_id BIGINT NOT NULL, seq BIGINT NOT NULL,"
       " PRIMARY KEY (device_id, seq));";
@@ -103,23 +110,29 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
   storage::Database& db() { return test_->db(); }
 
   void AddTestModule() {
-    feeds_.Add("test.items", {"devices.self", [](Transaction& tx, const SnapshotRequest& request) {
+    feeds_.Add("test.items", {"devices.self",
+                              [](Transaction& tx, const SnapshotRequest& request) {
                                 return ItemsSnapshot(tx, request);
-                              }, nullptr});
-    feeds_.Add("test.big", {"devices.self", [](Transaction&, const SnapshotRequest& request) {
-                              return BigSnapshot(request);
-                            }, nullptr});
-    handlers_.Add("test.note", {"devices.self", [this](Transaction& tx, const Caller&, const Event& event,
-                                                       int64_t) -> Result<Outcome> {
+                              },
+                              nullptr});
+    feeds_.Add("test.big",
+               {"devices.self",
+                [](Transaction&, const SnapshotRequest& request) { return BigSnapshot(request); },
+                nullptr});
+    handlers_.Add("test.note", {"devices.self",
+                                [this](Transaction& tx, const Caller&, const Event& event,
+                                       int64_t) -> Result<Outcome> {
                                   GUICHET_TRY_STATUS(MarkApplied(tx, event));
                                   const std::lock_guard lock(order_mutex_);
                                   applied_order_.push_back(event.seq);
                                   return Outcome::Applied(object{{"seq", event.seq}});
                                 }});
-    handlers_.Add("test.debit", {"devices.self", [this](Transaction& tx, const Caller&, const Event& event,
-                                                        int64_t) { return Debit(tx, event); }});
-    handlers_.Add("test.crash", {"devices.self", [this](Transaction& tx, const Caller&, const Event& event,
-                                                        int64_t) -> Result<Outcome> {
+    handlers_.Add("test.debit",
+                  {"devices.self", [this](Transaction& tx, const Caller&, const Event& event,
+                                          int64_t) { return Debit(tx, event); }});
+    handlers_.Add("test.crash", {"devices.self",
+                                 [this](Transaction& tx, const Caller&, const Event& event,
+                                        int64_t) -> Result<Outcome> {
                                    if (crashes_left_ > 0) {
                                      --crashes_left_;
                                      throw std::runtime_error("the process stops here");
@@ -127,8 +140,9 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
                                    GUICHET_TRY_STATUS(MarkApplied(tx, event));
                                    return Outcome::Applied();
                                  }});
-    handlers_.Add("test.secret", {"test.sync.secret", [](Transaction&, const Caller&, const Event&,
-                                                         int64_t) -> Result<Outcome> { return Outcome::Applied(); }});
+    handlers_.Add("test.secret", {"test.sync.secret",
+                                  [](Transaction&, const Caller&, const Event&,
+                                     int64_t) -> Result<Outcome> { return Outcome::Applied(); }});
   }
 
   static Result<SnapshotPage> ItemsSnapshot(Transaction& tx, const SnapshotRequest& request) {
@@ -138,9 +152,10 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
       in += (in.empty() ? "$" : ", $") + std::to_string(params.size() + 1);
       params.emplace_back(scope);
     }
-    auto rows = tx.Query("SELECT item_key, value FROM test_sync_items WHERE item_key > $1 AND scope IN (" + in +
-                             ") ORDER BY item_key LIMIT " + std::to_string(request.limit + 1),
-                         params);
+    auto rows =
+        tx.Query("SELECT item_key, value FROM test_sync_items WHERE item_key > $1 AND scope IN (" +
+                     in + ") ORDER BY item_key LIMIT " + std::to_string(request.limit + 1),
+                 params);
     if (!rows.ok()) return std::move(rows).error();
     SnapshotPage page;
     for (const Row& row : rows->rows) {
@@ -170,7 +185,8 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   Status MarkApplied(Transaction& tx, const Event& event) {
-    return tx.Execute("INSERT INTO test_sync_applied (device_id, seq) VALUES ($1, $2)", {event.device_id, event.seq})
+    return tx.Execute("INSERT INTO test_sync_applied (device_id, seq) VALUES ($1, $2)",
+                      {event.device_id, event.seq})
                    .ok()
                ? OkStatus()
                : Status(Error::Internal("applied twice"));
@@ -179,9 +195,10 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
   Result<Outcome> Debit(Transaction& tx, const Event& event) {
     const std::string account(event.payload.as_object().at("a").as_string());
     const int64_t amount = event.payload.as_object().at("n").as_int64();
-    auto debited = tx.Execute("UPDATE test_sync_accounts SET balance = balance - $2 WHERE name = $1"
-                              " AND balance >= $2",
-                              {account, amount});
+    auto debited = tx.Execute(
+        "UPDATE test_sync_accounts SET balance = balance - $2 WHERE name = $1"
+        " AND balance >= $2",
+        {account, amount});
     if (!debited.ok()) return std::move(debited).error();
     if (*debited == 0) return Outcome::Waiting("insufficient_funds", "test.account:" + account);
     GUICHET_TRY_STATUS(MarkApplied(tx, event));
@@ -193,24 +210,29 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
     auto done = db().Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Status {
       if (value) {
         const std::string text = boost::json::serialize(object{{"v", *value}});
-        GUICHET_TRY_STATUS(tx.Execute("INSERT INTO test_sync_items (item_key, scope, value) VALUES ($1, $2, $3)"
-                                      " ON CONFLICT (item_key) DO UPDATE SET value = $3, scope = $2",
-                                      {key, scope, text}));
+        GUICHET_TRY_STATUS(
+            tx.Execute("INSERT INTO test_sync_items (item_key, scope, value) VALUES ($1, $2, $3)"
+                       " ON CONFLICT (item_key) DO UPDATE SET value = $3, scope = $2",
+                       {key, scope, text}));
       } else {
         GUICHET_TRY_STATUS(tx.Execute("DELETE FROM test_sync_items WHERE item_key = $1", {key}));
       }
-      return RecordChange(tx, {"test.items", scope, key, value ? ChangeOp::kUpsert : ChangeOp::kDelete,
-                               value ? boost::json::value(object{{"v", *value}}) : boost::json::value()},
-                          clock_.NowMs());
+      return RecordChange(
+          tx,
+          {"test.items", scope, key, value ? ChangeOp::kUpsert : ChangeOp::kDelete,
+           value ? boost::json::value(object{{"v", *value}}) : boost::json::value()},
+          clock_.NowMs());
     });
     ASSERT_TRUE(done.ok()) << done.error().message;
   }
 
   void Credit(const std::string& account, int64_t amount) {
     auto done = db().Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Status {
-      return tx.Execute("INSERT INTO test_sync_accounts (name, balance) VALUES ($1, $2) ON CONFLICT (name)"
-                        " DO UPDATE SET balance = test_sync_accounts.balance + $2",
-                        {account, amount})
+      return tx.Execute(
+                   "INSERT INTO test_sync_accounts (name, balance) VALUES ($1, $2) ON CONFLICT "
+                   "(name)"
+                   " DO UPDATE SET balance = test_sync_accounts.balance + $2",
+                   {account, amount})
                      .ok()
                  ? OkStatus()
                  : Status(Error::Internal("credit"));
@@ -237,7 +259,9 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
     return device;
   }
 
-  static BatchEvent Note(int64_t seq) { return {seq, "test.note", kStart + seq, object{{"i", seq}}}; }
+  static BatchEvent Note(int64_t seq) {
+    return {seq, "test.note", kStart + seq, object{{"i", seq}}};
+  }
   static BatchEvent DebitEvent(int64_t seq, std::string account, int64_t amount) {
     return {seq, "test.debit", kStart + seq, object{{"a", account}, {"n", amount}}};
   }
@@ -264,22 +288,25 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
 
   static std::vector<std::string> States(const BatchAnswer& answer) {
     std::vector<std::string> states;
-    for (const EventOutcome& outcome : answer.outcomes) states.emplace_back(EventStateName(outcome.state));
+    for (const EventOutcome& outcome : answer.outcomes)
+      states.emplace_back(EventStateName(outcome.state));
     return states;
   }
 
   int64_t AppliedCount() {
-    auto count = db().Transact<int64_t>(TransactionMode::kRead, [](Transaction& tx) -> Result<int64_t> {
-      auto row = tx.QueryOne("SELECT COUNT(*) FROM test_sync_applied");
-      if (!row.ok()) return std::move(row).error();
-      return (**row).Int(0);
-    });
+    auto count =
+        db().Transact<int64_t>(TransactionMode::kRead, [](Transaction& tx) -> Result<int64_t> {
+          auto row = tx.QueryOne("SELECT COUNT(*) FROM test_sync_applied");
+          if (!row.ok()) return std::move(row).error();
+          return (**row).Int(0);
+        });
     return count.ok() ? *count : -1;
   }
 
   // Reads a whole feed from `cursor` the way a device does; returns the final cursor.
-  std::string ReadAll(const TestDevice& device, const std::string& feed, std::string cursor, int64_t limit,
-                      std::map<std::string, int64_t>& state, int64_t* pages = nullptr) {
+  std::string ReadAll(const TestDevice& device, const std::string& feed, std::string cursor,
+                      int64_t limit, std::map<std::string, int64_t>& state,
+                      int64_t* pages = nullptr) {
     for (int guard = 0; guard < 100000; ++guard) {
       auto page = sync_->ReadFeed(device.caller, feed, cursor, limit);
       EXPECT_TRUE(page.ok()) << page.error().message;
@@ -291,7 +318,8 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
         if (item.value.is_null()) {
           state.erase(item.key);
         } else {
-          state[item.key] = item.value.as_object().contains("v") ? item.value.at("v").as_int64() : 0;
+          state[item.key] =
+              item.value.as_object().contains("v") ? item.value.at("v").as_int64() : 0;
         }
       }
       cursor = page->cursor;
@@ -321,9 +349,9 @@ class SyncTest : public ::testing::TestWithParam<storage::Backend> {
 
 TEST_P(SyncTest, W16_feed_snapshot_pages_then_changes_within_the_devices_scope) {
   const TestDevice device = PairDevice(orgs_[1].id);  // city A
-  PutItem("a1", orgs_[0].path, 1);  // the whole syndicate
-  PutItem("a2", orgs_[1].path, 2);  // city A
-  PutItem("a3", orgs_[2].path, 3);  // city B: never for this device
+  PutItem("a1", orgs_[0].path, 1);                    // the whole syndicate
+  PutItem("a2", orgs_[1].path, 2);                    // city A
+  PutItem("a3", orgs_[2].path, 3);                    // city B: never for this device
   PutItem("a4", orgs_[1].path, 4);
   PutItem("a5", orgs_[0].path, 5);
   std::map<std::string, int64_t> state;
@@ -410,7 +438,8 @@ TEST_P(SyncTest, W16_events_are_applied_in_order_and_a_resent_batch_answers_the_
   EXPECT_EQ(UploadError(device, Signed(device, "b-1", {Note(4), Note(5)})), "batch_id_reused");
 }
 
-TEST_P(SyncTest, W16_gaps_reused_sequence_numbers_bad_signatures_and_oversized_batches_are_refused) {
+TEST_P(SyncTest,
+       W16_gaps_reused_sequence_numbers_bad_signatures_and_oversized_batches_are_refused) {
   const TestDevice device = PairDevice(orgs_[1].id);
   Upload(device, Signed(device, "b-1", {Note(1), Note(2)}));
   const BatchAnswer gap = Upload(device, Signed(device, "b-2", {Note(4), Note(5)}));
@@ -437,8 +466,11 @@ TEST_P(SyncTest, W16_gaps_reused_sequence_numbers_bad_signatures_and_oversized_b
 
 TEST_P(SyncTest, W16_unknown_and_forbidden_kinds_are_refused_one_by_one) {
   const TestDevice device = PairDevice(orgs_[1].id);
-  const BatchAnswer answer = Upload(device, Signed(device, "b-1", {Note(1), {2, "test.nope", kStart, object{}},
-                                                                   {3, "test.secret", kStart, object{}}, Note(4)}));
+  const BatchAnswer answer = Upload(device, Signed(device, "b-1",
+                                                   {Note(1),
+                                                    {2, "test.nope", kStart, object{}},
+                                                    {3, "test.secret", kStart, object{}},
+                                                    Note(4)}));
   EXPECT_EQ(States(answer), (std::vector<std::string>{"applied", "refused", "refused", "applied"}));
   EXPECT_EQ(answer.outcomes[1].code, "event_kind_unknown");
   EXPECT_EQ(answer.outcomes[2].code, "event_forbidden");
@@ -446,7 +478,8 @@ TEST_P(SyncTest, W16_unknown_and_forbidden_kinds_are_refused_one_by_one) {
 
 TEST_P(SyncTest, W16_a_waiting_event_is_retried_by_the_job_with_backoff) {
   const TestDevice device = PairDevice(orgs_[1].id);
-  const BatchAnswer answer = Upload(device, Signed(device, "b-1", {DebitEvent(1, "ana", 500), Note(2)}));
+  const BatchAnswer answer =
+      Upload(device, Signed(device, "b-1", {DebitEvent(1, "ana", 500), Note(2)}));
   EXPECT_EQ(States(answer), (std::vector<std::string>{"waiting", "applied"}));  // no blocking
   EXPECT_EQ(answer.outcomes[0].code, "insufficient_funds");
   EXPECT_EQ(answer.outcomes[0].wait_key, "test.account:ana");
@@ -472,8 +505,9 @@ TEST_P(SyncTest, W16_a_waiting_event_is_retried_by_the_job_with_backoff) {
 
 TEST_P(SyncTest, W16_a_module_retries_waiting_events_by_key_now_or_through_the_job) {
   const TestDevice device = PairDevice(orgs_[1].id);
-  Upload(device, Signed(device, "b-1", {DebitEvent(1, "ana", 300), DebitEvent(2, "bob", 300),
-                                        DebitEvent(3, "ana", 300)}));
+  Upload(device,
+         Signed(device, "b-1",
+                {DebitEvent(1, "ana", 300), DebitEvent(2, "bob", 300), DebitEvent(3, "ana", 300)}));
   Credit("ana", 400);
   auto retried = sync_->RetryWaiting("test.debit", "test.account:ana");
   ASSERT_TRUE(retried.ok());
@@ -499,7 +533,8 @@ TEST_P(SyncTest, W16_a_module_retries_waiting_events_by_key_now_or_through_the_j
 TEST_P(SyncTest, W16_a_crash_mid_batch_keeps_what_was_applied_and_a_resend_applies_the_rest) {
   const TestDevice device = PairDevice(orgs_[1].id);
   crashes_left_ = 1;
-  const Batch batch = Signed(device, "b-1", {Note(1), {2, "test.crash", kStart, object{}}, Note(3)});
+  const Batch batch =
+      Signed(device, "b-1", {Note(1), {2, "test.crash", kStart, object{}}, Note(3)});
   const BatchAnswer first = Upload(device, batch);
   EXPECT_EQ(States(first), (std::vector<std::string>{"applied", "received", "received"}));
   EXPECT_EQ(applied_order_, (std::vector<int64_t>{1}));  // nothing after the crash, in order
@@ -537,11 +572,13 @@ TEST_P(SyncTest, W16_the_same_batch_sent_twice_at_once_is_applied_once) {
 
 TEST_P(SyncTest, W16_staff_give_up_a_waiting_event_and_read_reports_in_their_scope_only) {
   const TestDevice device = PairDevice(orgs_[1].id);
-  const BatchAnswer answer = Upload(device, Signed(device, "b-1", {DebitEvent(1, "ana", 5), Note(2)}));
+  const BatchAnswer answer =
+      Upload(device, Signed(device, "b-1", {DebitEvent(1, "ana", 5), Note(2)}));
   const int64_t waiting_id = answer.outcomes[0].id;
   EXPECT_EQ(sync_->Abandon(admin_b_, waiting_id, "card lost").error().code, "event_not_found");
   EXPECT_EQ(sync_->DeviceReportOf(admin_b_, device.id).error().code, "device_not_found");
-  EXPECT_EQ(sync_->OrganisationReport(admin_b_, orgs_[1].id).error().code, "organisation_not_found");
+  EXPECT_EQ(sync_->OrganisationReport(admin_b_, orgs_[1].id).error().code,
+            "organisation_not_found");
   EXPECT_EQ(sync_->Abandon(admin_, waiting_id, "").error().code, "validation_failed");
   EXPECT_EQ(sync_->Abandon(admin_, answer.outcomes[1].id, "x").error().code, "event_not_waiting");
   auto report = sync_->DeviceReportOf(admin_, device.id);
@@ -574,11 +611,14 @@ TEST(SyncCanonical, W16_canonical_json_sorts_members_and_refuses_fractions) {
   batch.device_id = 7;
   batch.batch_id = "b1";
   batch.events = {{1, "k", 10, boost::json::parse(R"({"y":2,"x":1})")}};
-  EXPECT_EQ(*BatchSigningString(batch), "guichet-sync-batch-v1\n7\nb1\n1\n1\nk\n10\n{\"x\":1,\"y\":2}\n");
+  EXPECT_EQ(*BatchSigningString(batch),
+            "guichet-sync-batch-v1\n7\nb1\n1\n1\nk\n10\n{\"x\":1,\"y\":2}\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SyncTest, ::testing::ValuesIn(testing::TestBackends()),
-                         [](const auto& param_info) { return testing::BackendParamName(param_info.param); });
+                         [](const auto& param_info) {
+                           return testing::BackendParamName(param_info.param);
+                         });
 
 }  // namespace
 }  // namespace guichet::sync
