@@ -56,6 +56,8 @@
 #include "platform/secrets/secrets.h"
 #include "platform/storage/async_database.h"
 #include "platform/storage/migrations.h"
+#include "platform/sync/sync.h"
+#include "platform/sync/sync_http.h"
 #include "platform/system/system_routes.h"
 
 #ifndef GUICHET_VERSION
@@ -116,7 +118,8 @@ std::vector<storage::Migration> AllMigrations() {
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
-                      secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations()}) {
+                      secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations(),
+                      sync::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -196,6 +199,15 @@ http::ServerOptions ServerOptionsOf(const Settings& settings) {
 jobs::RunnerOptions RunnerOptionsOf(const Settings& settings) {
   return {settings.jobs_workers, settings.jobs_poll_ms, settings.jobs_backoff_base_ms,
           settings.jobs_backoff_max_ms, settings.jobs_lease_s, 30};
+}
+
+sync::SyncOptions SyncOptionsOf(const Settings& settings) {
+  sync::SyncOptions options;
+  options.change_retention_s = settings.sync_change_retention_days * 24 * 3600;
+  options.retry_backoff_base_ms = settings.sync_retry_backoff_base_s * 1000;
+  options.retry_backoff_max_ms = std::max(options.retry_backoff_max_ms, options.retry_backoff_base_ms);
+  options.retry_interval_ms = settings.sync_retry_interval_s * 1000;
+  return options;
 }
 
 // Holds reserved by pending transfers (SEPA delays, three-phase debits) lapse on time.
@@ -345,6 +357,13 @@ int Serve(const Settings& settings) {
   notify::RegisterPrivacy(privacy_service);
   privacy::AddPrivacyRoutes(router, identity_http, privacy_service);
   jobs::Runner runner(**database, clock, RunnerOptionsOf(settings));
+  // Offline mode (W16): modules add their feeds and event kinds to these before serving.
+  sync::Feeds sync_feeds;
+  sync::Handlers sync_handlers;
+  if (settings.diagnostics) sync::AddDiagnosticsFeeds(sync_feeds, sync_handlers);
+  sync::Sync sync_service(**database, clock, authorizer, sync_feeds, sync_handlers, SyncOptionsOf(settings));
+  sync::AddSyncRoutes(router, identity_http, sync_service);
+  sync_service.RegisterJobs(runner);
   privacy::RegisterRetentionJobs(runner, **database, clock, privacy::RetentionOptions{});
   RegisterLedgerJobs(runner, **database, clock);
   MessageContent message_content;
@@ -400,6 +419,7 @@ int Serve(const Settings& settings) {
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);
     system::AddDiagnosticsRoutes(router, context);
     system::RegisterDiagnosticsJobs(runner);
+    sync::AddSyncDiagnosticsRoutes(router, identity_http, sync_service);
   }
 
   http::StaticFiles static_files(settings.web_root);

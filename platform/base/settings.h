@@ -58,6 +58,10 @@ struct Settings {
   int64_t notify_backoff_max_ms = 6 * 3600 * 1000;
   int64_t notify_lease_s = 300;
   int64_t notify_poll_ms = 5000;
+  // Offline sync (platform/sync).
+  int64_t sync_change_retention_days = 30;
+  int64_t sync_retry_backoff_base_s = 60;
+  int64_t sync_retry_interval_s = 60;
   std::string notify_report_secret;  // HMAC key of bounce and SMS delivery reports; empty: refused
   std::string smtp_url = "smtp://127.0.0.1:1025";
   std::string smtp_user;
