@@ -154,6 +154,12 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
     });
     ASSERT_TRUE(org.ok());
     org_ = *org;
+    // A manager-like client of the institution: machine grants carry their permissions as such.
+    staff_.kind = identity::Caller::Kind::kApiKey;
+    staff_.id = 1;
+    staff_.grants.push_back(identity::Grant{
+        0, org_.id, org_.path, "",
+        std::set<std::string>{std::string(right::kRead), std::string(right::kOppose), std::string(right::kReactivate)}});
     auto opened = QrCodes::Open(*wallet_, service_);
     ASSERT_TRUE(opened.ok());
     qr_ = std::move(*opened);
@@ -205,6 +211,7 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
   std::unique_ptr<Wallet> wallet_;
   std::unique_ptr<QrCodes> qr_;
   identity::Caller system_;
+  identity::Caller staff_;
   orgs::Organisation org_;
   const QrKeyPair service_ = QrKeyPairFromSeed(Seed(0));
   const QrKeyPair phone_key_ = QrKeyPairFromSeed(Seed(0x40));
@@ -314,14 +321,14 @@ TEST_P(WalletQrTest, W17_a_revoked_phones_codes_are_refused_and_points_learn_it)
 TEST_P(WalletQrTest, W17_staff_revoke_and_an_opposed_account_stops_its_codes) {
   const QrPhone phone = Enrol(phone_key_, holder_);
   const std::string code = Code(phone, phone_key_, 0, kStart);
-  ASSERT_TRUE(wallet_->OpposeHolder(system_, holder_, Opposition::kTemporary).ok());
+  ASSERT_TRUE(wallet_->OpposeHolder(staff_, holder_, Opposition::kTemporary).ok());
   EXPECT_EQ(Refusal(code, kStart), "holder_opposed");
-  ASSERT_TRUE(wallet_->ReactivateHolder(system_, holder_).ok());
+  ASSERT_TRUE(wallet_->ReactivateHolder(staff_, holder_).ok());
   EXPECT_EQ(Refusal(code, kStart), "ok");
-  auto phones = qr_->HolderPhones(system_, holder_);
+  auto phones = qr_->HolderPhones(staff_, holder_);
   ASSERT_TRUE(phones.ok());
   ASSERT_EQ(phones->size(), 1u);
-  ASSERT_TRUE(qr_->RevokePhone(system_, holder_, phone.id).ok());
+  ASSERT_TRUE(qr_->RevokePhone(staff_, holder_, phone.id).ok());
   EXPECT_EQ(Refusal(Code(phone, phone_key_, 1, kStart), kStart), "qr_phone_revoked");
   identity::Caller nobody;
   nobody.kind = identity::Caller::Kind::kUser;

@@ -159,7 +159,7 @@ for (const backend of backends()) {
       assert.equal(mine.body.phones[0].status, 'revoked');
       expectProblem(await manager.call('GET', '/api/v1/wallet/me/phones'), 403, 'holder_only');
       expectProblem(await request(server, 'GET', '/api/v1/wallet/me/phones'), 401, 'unauthenticated');
-      expectProblem(await request(server, 'GET', `/api/v1/wallet/holders/${id}/phones`), 401);
+      expectProblem(await request(server, 'GET', `/api/v1/wallet/holders/${id}/phones`), 401, 'unauthenticated');
     });
   });
 }
