@@ -173,8 +173,9 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
     holder.last_name = "Durand";
     holder.first_name = name;
     holder.email = name + "@example.org";
+    holder.supports = {{"CARD-" + name, "desfire", false}};
     auto created = wallet_->CreateHolder(system_, holder);
-    EXPECT_TRUE(created.ok());
+    EXPECT_TRUE(created.ok()) << created.error().code << ": " << created.error().message;
     return created.ok() ? created->id : 0;
   }
 
