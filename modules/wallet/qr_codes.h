@@ -25,22 +25,22 @@ namespace guichet::wallet {
 
 // ---- Format ------------------------------------------------------------------------------------
 
-inline constexpr std::string_view kQrPrefix = "GQ1.";     // text prefix of format version 1
+inline constexpr std::string_view kQrPrefix = "GQ1.";  // text prefix of format version 1
 inline constexpr uint8_t kQrFormatVersion = 1;
-inline constexpr size_t kQrKeyIdBytes = 4;                 // first bytes of SHA-256(public key)
+inline constexpr size_t kQrKeyIdBytes = 4;  // first bytes of SHA-256(public key)
 inline constexpr size_t kQrCertificateSignedBytes = 57;
-inline constexpr size_t kQrCertificateBytes = 121;         // signed part + service signature
-inline constexpr size_t kQrCodeSignedBytes = 129;          // certificate + counter + made-at
-inline constexpr size_t kQrCodeBytes = 193;                // + the phone's signature
-inline constexpr int64_t kQrTextLengthMax = 300;           // the text is 262 characters
+inline constexpr size_t kQrCertificateBytes = 121;             // signed part + service signature
+inline constexpr size_t kQrCodeSignedBytes = 129;              // certificate + counter + made-at
+inline constexpr size_t kQrCodeBytes = 193;                    // + the phone's signature
+inline constexpr int64_t kQrTextLengthMax = 300;               // the text is 262 characters
 inline constexpr int64_t kQrCounterMax = int64_t{0xFFFFFFFF};  // u32
 // How far in the future of the verifier's clock a code may be stamped (phone clocks drift).
 inline constexpr int64_t kQrClockDriftS = 60;
 // A phone's certificate lasts this long; the phone asks for a new one before (same key).
 inline constexpr int64_t kQrCertificateLifetimeS = int64_t{180} * 24 * 3600;
-inline constexpr int64_t kQrPhonesPerHolderMax = 5;        // active phones
+inline constexpr int64_t kQrPhonesPerHolderMax = 5;  // active phones
 inline constexpr int64_t kQrPhoneLabelLengthMax = 60;
-inline constexpr int64_t kQrPrintedCodesMax = 3;           // per request, as Izly's portal
+inline constexpr int64_t kQrPrintedCodesMax = 3;  // per request, as Izly's portal
 inline constexpr int64_t kQrPhonesListMax = 100;
 // The deployment secret (platform/secrets) the service key pair is derived from.
 inline constexpr std::string_view kQrServiceKeySecretName = "wallet.qr_service_key";
@@ -55,9 +55,9 @@ inline constexpr std::string_view kQrNotYetValid = "qr_not_yet_valid";
 inline constexpr std::string_view kQrReplayed = "qr_replayed";
 inline constexpr std::string_view kQrPhoneRevoked = "qr_phone_revoked";
 inline constexpr std::string_view kQrPhoneUnknown = "qr_phone_unknown";
-inline constexpr std::string_view kQrPhoneNotFound = "phone_not_found";       // routes (404)
-inline constexpr std::string_view kQrPhonesLimit = "phones_limit_reached";   // 409
-inline constexpr std::string_view kQrPublicKeyInvalid = "public_key_invalid";  // 422
+inline constexpr std::string_view kQrPhoneNotFound = "phone_not_found";          // routes (404)
+inline constexpr std::string_view kQrPhonesLimit = "phones_limit_reached";       // 409
+inline constexpr std::string_view kQrPublicKeyInvalid = "public_key_invalid";    // 422
 inline constexpr std::string_view kQrPrintedCodeNotFound = "qr_code_not_found";  // 404
 }  // namespace code
 
@@ -105,7 +105,8 @@ Result<QrCode> ParseQrCode(std::string_view text);
 // keys and the phone's signature (qr_signature_invalid), the phone not revoked
 // (qr_phone_revoked), the certificate and the code within their lifetime at `point_now_ms`
 // (qr_expired) and not made more than kQrClockDriftS after it (qr_not_yet_valid). Pure.
-Result<QrCode> VerifyQrOffline(std::string_view text, const std::vector<QrVerifyingKey>& service_keys,
+Result<QrCode> VerifyQrOffline(std::string_view text,
+                               const std::vector<QrVerifyingKey>& service_keys,
                                const std::set<int64_t>& revoked_phone_ids, int64_t point_now_ms,
                                int64_t lifetime_s);
 
@@ -140,7 +141,8 @@ Status RecordQrRefusal(storage::Transaction& tx, const QrRefusal& refusal, int64
 
 // Phones revoked after `since_ms` (0: all whose certificate may still be valid): what points
 // keep for offline verification.
-Result<std::vector<int64_t>> RevokedQrPhones(storage::Transaction& tx, int64_t since_ms, int64_t now_ms);
+Result<std::vector<int64_t>> RevokedQrPhones(storage::Transaction& tx, int64_t since_ms,
+                                             int64_t now_ms);
 
 struct QrPhone {
   int64_t id = 0;
@@ -148,7 +150,7 @@ struct QrPhone {
   int64_t support_id = 0;
   std::string kind;  // phone | print
   std::string label;
-  std::string status;  // active | revoked
+  std::string status;       // active | revoked
   std::string public_key;   // base64url
   std::string certificate;  // base64url of kQrCertificateBytes
   int64_t certificate_expires_at_ms = 0;
@@ -179,7 +181,8 @@ class QrCodes {
   Result<QrPhone> EnrolPhone(int64_t holder_id, std::string_view public_key, std::string_view label,
                              std::string_view request_id);
   // A new certificate for the same key (phone_not_found, qr_phone_revoked).
-  Result<QrPhone> RenewCertificate(int64_t holder_id, int64_t phone_id, std::string_view request_id);
+  Result<QrPhone> RenewCertificate(int64_t holder_id, int64_t phone_id,
+                                   std::string_view request_id);
   Result<std::vector<QrPhone>> MyPhones(int64_t holder_id);
   // Revocation: the phone's codes are refused at once by the service and by points once their
   // list is updated; its support is opposed for good.
@@ -189,13 +192,15 @@ class QrCodes {
   Result<QrPhone> RevokePhone(const identity::Caller& caller, int64_t holder_id, int64_t phone_id);
 
   // 1–kQrPrintedCodesMax codes made by the service for a holder without a phone.
-  Result<std::vector<PrintedQrCode>> PrintCodes(int64_t holder_id, int64_t count, std::string_view request_id);
+  Result<std::vector<PrintedQrCode>> PrintCodes(int64_t holder_id, int64_t count,
+                                                std::string_view request_id);
   // The holder's printed codes still valid and unused, newest first.
   Result<std::vector<PrintedQrCode>> MyPrintedCodes(int64_t holder_id);
   Result<PrintedQrCode> MyPrintedCode(int64_t holder_id, int64_t id);
 
   // RedeemQr in a transaction of its own; a refusal is recorded (RecordQrRefusal).
-  Result<QrRedemption> Redeem(std::string_view text, int64_t point_now_ms, std::optional<int64_t> point_id);
+  Result<QrRedemption> Redeem(std::string_view text, int64_t point_now_ms,
+                              std::optional<int64_t> point_id);
 
  private:
   QrCodes(Wallet& wallet, QrKeyPair service_key) : wallet_(wallet), key_(std::move(service_key)) {}

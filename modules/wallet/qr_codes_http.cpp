@@ -27,7 +27,9 @@ using identity::Gate;
 constexpr std::string_view kTag = "wallet";
 constexpr int64_t kPublicKeyTextMax = 64;  // base64url of 32 bytes is 43
 
-Response Json(HttpStatus status, const boost::json::value& body) { return http::JsonResponse(status, body); }
+Response Json(HttpStatus status, const boost::json::value& body) {
+  return http::JsonResponse(status, body);
+}
 
 Response Body(std::string_view media_type, std::string body) {
   Response response(HttpStatus::ok, 11);
@@ -52,7 +54,9 @@ object PhoneJson(const QrPhone& phone) {
   return o;
 }
 
-std::string CodePath(int64_t id, std::string_view form) { return fmt::format("/api/v1/wallet/me/qr-codes/{}/{}", id, form); }
+std::string CodePath(int64_t id, std::string_view form) {
+  return fmt::format("/api/v1/wallet/me/qr-codes/{}/{}", id, form);
+}
 
 object PrintedJson(const PrintedQrCode& code) {
   return object{{"id", code.id},
@@ -90,14 +94,21 @@ Result<std::string> PrintPage(const std::vector<PrintedQrCode>& codes) {
   for (const PrintedQrCode& code : codes) {
     auto svg = tokens::QrSvg(code.text, PrintOptions());
     if (!svg.ok()) return std::move(svg).error();
-    items += fmt::format("<li><figure>{}<figcaption>Valable jusqu'au / Valid until {} UTC</figcaption></figure></li>",
-                         *svg, EscapeMarkup(FormatIso8601(code.expires_at_ms).substr(0, 19)));
+    items += fmt::format(
+        "<li><figure>{}<figcaption>Valable jusqu'au / Valid until {} "
+        "UTC</figcaption></figure></li>",
+        *svg, EscapeMarkup(FormatIso8601(code.expires_at_ms).substr(0, 19)));
   }
-  if (codes.empty()) items = "<li>Aucun code valide : demandez-en de nouveaux. / No valid code: ask for new ones.</li>";
+  if (codes.empty())
+    items =
+        "<li>Aucun code valide : demandez-en de nouveaux. / No valid code: ask for new ones.</li>";
   return fmt::format(
-      "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet — QR codes</title>"
-      "<link rel=\"icon\" href=\"/favicon.svg\"></head><body><main><h1>Codes de paiement à usage unique / One-time "
-      "payment codes</h1><p>Chaque code ne sert qu'une fois et pour un temps limité. Ne les partagez pas. / Each code "
+      "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Guichet — QR "
+      "codes</title>"
+      "<link rel=\"icon\" href=\"/favicon.svg\"></head><body><main><h1>Codes de paiement à usage "
+      "unique / One-time "
+      "payment codes</h1><p>Chaque code ne sert qu'une fois et pour un temps limité. Ne les "
+      "partagez pas. / Each code "
       "works once and for a limited time. Do not share them.</p><ul>{}</ul></main></body></html>",
       items);
 }
@@ -113,41 +124,57 @@ Result<int64_t> AdmitHolder(Wallet& wallet, const RequestContext& request) {
   const std::string_view origin = http::HeaderValue(raw, "Origin");
   if (!origin.empty() && Unsafe(raw.method())) {
     const size_t scheme_end = origin.find("://");
-    if (scheme_end == std::string_view::npos || origin.substr(scheme_end + 3) != http::HeaderValue(raw, "Host")) {
-      return Error{ErrorKind::kForbidden, "cross_origin_refused", "Requests from another site are refused.", {}};
+    if (scheme_end == std::string_view::npos ||
+        origin.substr(scheme_end + 3) != http::HeaderValue(raw, "Host")) {
+      return Error{ErrorKind::kForbidden,
+                   "cross_origin_refused",
+                   "Requests from another site are refused.",
+                   {}};
     }
   }
   const std::string token = http::CookieValue(raw, kHolderCookie);
   if (token.empty()) {
-    if (!http::CookieValue(raw, identity::kSessionCookie).empty() || !http::HeaderValue(raw, "Authorization").empty() ||
+    if (!http::CookieValue(raw, identity::kSessionCookie).empty() ||
+        !http::HeaderValue(raw, "Authorization").empty() ||
         !http::HeaderValue(raw, "X-Device-Id").empty()) {
-      return Error{ErrorKind::kForbidden, "holder_only", "Only a holder logged in to the wallet can do this.", {}};
+      return Error{ErrorKind::kForbidden,
+                   "holder_only",
+                   "Only a holder logged in to the wallet can do this.",
+                   {}};
     }
-    return Error{ErrorKind::kUnauthenticated, "unauthenticated", "Log in to your wallet to do this.", {}};
+    return Error{
+        ErrorKind::kUnauthenticated, "unauthenticated", "Log in to your wallet to do this.", {}};
   }
   auto session = wallet.AuthenticateHolder(token);
   if (!session.ok()) return std::move(session).error();
   if (Unsafe(raw.method()) &&
-      !crypto::ConstantTimeEquals(http::HeaderValue(raw, identity::kCsrfHeader), session->csrf_token)) {
-    return Error{ErrorKind::kForbidden, "csrf_token_invalid",
-                 "This request lacks the X-CSRF-Token of your session: reload the page.", {}};
+      !crypto::ConstantTimeEquals(http::HeaderValue(raw, identity::kCsrfHeader),
+                                  session->csrf_token)) {
+    return Error{ErrorKind::kForbidden,
+                 "csrf_token_invalid",
+                 "This request lacks the X-CSRF-Token of your session: reload the page.",
+                 {}};
   }
   return session->holder_id;
 }
 
 using HolderBody = std::function<Result<Response>(const RequestContext&, int64_t holder_id)>;
 
-void AddHolderRoute(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, http::Verb verb,
-                    std::string path, std::string operation_id, http::RouteDoc doc, HolderBody body) {
+void AddHolderRoute(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                    http::Verb verb, std::string path, std::string operation_id, http::RouteDoc doc,
+                    HolderBody body) {
   doc.tag = std::string(kTag);
   doc.errors.push_back({401, "Not logged in to the wallet"});
   doc.errors.push_back({403, "Not a holder session, or CSRF token missing"});
-  http::Handler handler = [&context, &wallet, body](RequestContext request) -> boost::asio::awaitable<Response> {
+  http::Handler handler = [&context, &wallet,
+                           body](RequestContext request) -> boost::asio::awaitable<Response> {
     std::function<Result<Response>()> work = [&wallet, body, request]() -> Result<Response> {
       auto holder = AdmitHolder(wallet, request);
-      Result<Response> response = holder.ok() ? body(request, *holder) : Result<Response>(std::move(holder).error());
+      Result<Response> response =
+          holder.ok() ? body(request, *holder) : Result<Response>(std::move(holder).error());
       if (!response.ok()) {
-        return http::ProblemResponse(response.error(), request.Path(), request.request_id, request.request->version());
+        return http::ProblemResponse(response.error(), request.Path(), request.request_id,
+                                     request.request->version());
       }
       return response;
     };
@@ -155,16 +182,18 @@ void AddHolderRoute(http::Router& router, identity::IdentityHttpContext& context
     auto response = co_await std::move(pending);
     co_return std::move(response).value();
   };
-  router.Add({verb, std::move(path), std::move(operation_id), std::string(kHolderSessionRight), std::move(doc),
-              std::move(handler)});
+  router.Add({verb, std::move(path), std::move(operation_id), std::string(kHolderSessionRight),
+              std::move(doc), std::move(handler)});
 }
 
 // ---- Routes ------------------------------------------------------------------------------------
 
 void AddPublicQrRoutes(http::Router& router, identity::IdentityHttpContext& context, QrCodes& qr) {
   identity::AddGuarded(
-      router, context, http::Verb::get, "/api/v1/wallet/qr-key", "getQrServiceKeys", identity::kPublic,
-      {.summary = "The service's Ed25519 public keys that sign phone certificates, and the codes' lifetime: what a "
+      router, context, http::Verb::get, "/api/v1/wallet/qr-key", "getQrServiceKeys",
+      identity::kPublic,
+      {.summary = "The service's Ed25519 public keys that sign phone certificates, and the codes' "
+                  "lifetime: what a "
                   "point needs to verify QR codes offline (docs/wallet-qr.md)",
        .tag = std::string(kTag)},
       [&qr](const RequestContext&, Gate&) -> Result<Response> {
@@ -185,15 +214,20 @@ void AddPublicQrRoutes(http::Router& router, identity::IdentityHttpContext& cont
       });
 }
 
-void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, QrCodes& qr) {
+void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                    QrCodes& qr) {
   AddHolderRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/phones", "enrolPhone",
-      {.summary = "Enrol a phone that makes one-time QR codes offline: it sends its Ed25519 public key and gets a "
+      {.summary = "Enrol a phone that makes one-time QR codes offline: it sends its Ed25519 public "
+                  "key and gets a "
                   "certificate signed by the service",
-       .request_schema = Schema({{"public_key", "string"}, {"label", "string"}}, {"public_key", "label"}),
+       .request_schema =
+           Schema({{"public_key", "string"}, {"label", "string"}}, {"public_key", "label"}),
        .success_status = 201,
-       .errors = {{409, "phones_limit_reached, phone_already_enrolled, holder_opposed or holder_not_active"},
-                  {422, "public_key_invalid or invalid field"}}},
+       .errors =
+           {{409,
+             "phones_limit_reached, phone_already_enrolled, holder_opposed or holder_not_active"},
+            {422, "public_key_invalid or invalid field"}}},
       [&qr](const RequestContext& request, int64_t holder_id) -> Result<Response> {
         auto body = http::ParseJsonObjectBody(*request.request);
         if (!body.ok()) return std::move(body).error();
@@ -205,8 +239,8 @@ void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context
         if (!phone.ok()) return std::move(phone).error();
         return Json(HttpStatus::created, object{{"phone", PhoneJson(*phone)}});
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/phones", "listMyPhones",
-                 {.summary = "One's enrolled phones, active and revoked"},
+  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/phones",
+                 "listMyPhones", {.summary = "One's enrolled phones, active and revoked"},
                  [&qr](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto phones = qr.MyPhones(holder_id);
                    if (!phones.ok()) return std::move(phones).error();
@@ -214,18 +248,20 @@ void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context
                    for (const QrPhone& phone : *phones) items.push_back(PhoneJson(phone));
                    return Json(HttpStatus::ok, object{{"phones", std::move(items)}});
                  });
-  AddHolderRoute(router, context, wallet, http::Verb::post, "/api/v1/wallet/me/phones/{id}/certificate",
-                 "renewPhoneCertificate",
-                 {.summary = "A new certificate for the same phone key (before the old one expires)",
-                  .errors = {{404, "phone_not_found"}, {409, "qr_phone_revoked"}}},
-                 [&qr](const RequestContext& request, int64_t holder_id) -> Result<Response> {
-                   auto id = http::PositiveId(request.Param("id"), "phone id");
-                   if (!id.ok()) return std::move(id).error();
-                   auto phone = qr.RenewCertificate(holder_id, *id, request.request_id);
-                   if (!phone.ok()) return std::move(phone).error();
-                   return Json(HttpStatus::ok, object{{"phone", PhoneJson(*phone)}});
-                 });
-  AddHolderRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/phones/{id}", "revokeMyPhone",
+  AddHolderRoute(
+      router, context, wallet, http::Verb::post, "/api/v1/wallet/me/phones/{id}/certificate",
+      "renewPhoneCertificate",
+      {.summary = "A new certificate for the same phone key (before the old one expires)",
+       .errors = {{404, "phone_not_found"}, {409, "qr_phone_revoked"}}},
+      [&qr](const RequestContext& request, int64_t holder_id) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "phone id");
+        if (!id.ok()) return std::move(id).error();
+        auto phone = qr.RenewCertificate(holder_id, *id, request.request_id);
+        if (!phone.ok()) return std::move(phone).error();
+        return Json(HttpStatus::ok, object{{"phone", PhoneJson(*phone)}});
+      });
+  AddHolderRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/phones/{id}",
+                 "revokeMyPhone",
                  {.summary = "Revoke a phone (lost, sold): its codes are refused from now on",
                   .errors = {{404, "phone_not_found"}}},
                  [&qr](const RequestContext& request, int64_t holder_id) -> Result<Response> {
@@ -237,10 +273,12 @@ void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context
                  });
 }
 
-void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, QrCodes& qr) {
+void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                      QrCodes& qr) {
   AddHolderRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/qr-codes", "printQrCodes",
-      {.summary = "1 to 3 one-time QR codes made by the service, to print or show without a phone (valid for the "
+      {.summary = "1 to 3 one-time QR codes made by the service, to print or show without a phone "
+                  "(valid for the "
                   "national QR lifetime)",
        .request_schema = Schema({{"count", "integer"}}, {"count"}),
        .success_status = 201,
@@ -255,11 +293,11 @@ void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& conte
         if (!codes.ok()) return std::move(codes).error();
         array items;
         for (const PrintedQrCode& code : *codes) items.push_back(PrintedJson(code));
-        return Json(HttpStatus::created,
-                    object{{"codes", std::move(items)}, {"page_url", "/api/v1/wallet/me/qr-codes/page"}});
+        return Json(HttpStatus::created, object{{"codes", std::move(items)},
+                                                {"page_url", "/api/v1/wallet/me/qr-codes/page"}});
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/qr-codes", "listMyQrCodes",
-                 {.summary = "One's printed codes still valid and unused"},
+  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/qr-codes",
+                 "listMyQrCodes", {.summary = "One's printed codes still valid and unused"},
                  [&qr](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto codes = qr.MyPrintedCodes(holder_id);
                    if (!codes.ok()) return std::move(codes).error();
@@ -267,38 +305,42 @@ void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& conte
                    for (const PrintedQrCode& code : *codes) items.push_back(PrintedJson(code));
                    return Json(HttpStatus::ok, object{{"codes", std::move(items)}});
                  });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/qr-codes/page", "printQrCodesPage",
-                 {.summary = "A printable page (no script) of one's printed codes still valid and unused",
-                  .success_media_type = "text/html"},
-                 [&qr](const RequestContext&, int64_t holder_id) -> Result<Response> {
-                   auto codes = qr.MyPrintedCodes(holder_id);
-                   if (!codes.ok()) return std::move(codes).error();
-                   auto page = PrintPage(*codes);
-                   if (!page.ok()) return std::move(page).error();
-                   return Body("text/html; charset=utf-8", std::move(*page));
-                 });
+  AddHolderRoute(
+      router, context, wallet, http::Verb::get, "/api/v1/wallet/me/qr-codes/page",
+      "printQrCodesPage",
+      {.summary = "A printable page (no script) of one's printed codes still valid and unused",
+       .success_media_type = "text/html"},
+      [&qr](const RequestContext&, int64_t holder_id) -> Result<Response> {
+        auto codes = qr.MyPrintedCodes(holder_id);
+        if (!codes.ok()) return std::move(codes).error();
+        auto page = PrintPage(*codes);
+        if (!page.ok()) return std::move(page).error();
+        return Body("text/html; charset=utf-8", std::move(*page));
+      });
   for (const std::string_view form : {std::string_view("png"), std::string_view("svg")}) {
-    AddHolderRoute(router, context, wallet, http::Verb::get, fmt::format("/api/v1/wallet/me/qr-codes/{{id}}/{}", form),
-                   form == "png" ? "getMyQrCodePng" : "getMyQrCodeSvg",
-                   {.summary = fmt::format("One of one's printed codes as {}", form == "png" ? "PNG" : "SVG"),
-                    .success_media_type = form == "png" ? "image/png" : "image/svg+xml",
-                    .errors = {{404, "qr_code_not_found"}}},
-                   [&qr, form](const RequestContext& request, int64_t holder_id) -> Result<Response> {
-                     auto id = http::PositiveId(request.Param("id"), "code id");
-                     if (!id.ok()) return std::move(id).error();
-                     auto code = qr.MyPrintedCode(holder_id, *id);
-                     if (!code.ok()) return std::move(code).error();
-                     auto image = form == "png" ? tokens::QrPng(code->text, PrintOptions())
-                                                : tokens::QrSvg(code->text, PrintOptions());
-                     if (!image.ok()) return std::move(image).error();
-                     return Body(form == "png" ? "image/png" : "image/svg+xml", std::move(*image));
-                   });
+    AddHolderRoute(
+        router, context, wallet, http::Verb::get,
+        fmt::format("/api/v1/wallet/me/qr-codes/{{id}}/{}", form),
+        form == "png" ? "getMyQrCodePng" : "getMyQrCodeSvg",
+        {.summary = fmt::format("One of one's printed codes as {}", form == "png" ? "PNG" : "SVG"),
+         .success_media_type = form == "png" ? "image/png" : "image/svg+xml",
+         .errors = {{404, "qr_code_not_found"}}},
+        [&qr, form](const RequestContext& request, int64_t holder_id) -> Result<Response> {
+          auto id = http::PositiveId(request.Param("id"), "code id");
+          if (!id.ok()) return std::move(id).error();
+          auto code = qr.MyPrintedCode(holder_id, *id);
+          if (!code.ok()) return std::move(code).error();
+          auto image = form == "png" ? tokens::QrPng(code->text, PrintOptions())
+                                     : tokens::QrSvg(code->text, PrintOptions());
+          if (!image.ok()) return std::move(image).error();
+          return Body(form == "png" ? "image/png" : "image/svg+xml", std::move(*image));
+        });
   }
 }
 
 void AddStaffQrRoutes(http::Router& router, identity::IdentityHttpContext& context, QrCodes& qr) {
-  identity::AddGuarded(router, context, http::Verb::get, "/api/v1/wallet/holders/{id}/phones", "listHolderPhones",
-                       right::kRead,
+  identity::AddGuarded(router, context, http::Verb::get, "/api/v1/wallet/holders/{id}/phones",
+                       "listHolderPhones", right::kRead,
                        {.summary = "A holder's phones that make QR codes, active and revoked",
                         .tag = std::string(kTag),
                         .errors = {{404, "holder_not_found"}}},
@@ -311,25 +353,28 @@ void AddStaffQrRoutes(http::Router& router, identity::IdentityHttpContext& conte
                          for (const QrPhone& phone : *phones) items.push_back(PhoneJson(phone));
                          return Json(HttpStatus::ok, object{{"phones", std::move(items)}});
                        });
-  identity::AddGuarded(router, context, http::Verb::post, "/api/v1/wallet/holders/{id}/phones/{phone_id}/revoke",
-                       "revokeHolderPhone", right::kOppose,
-                       {.summary = "Revoke a holder's phone (lost, stolen, fraud): its QR codes are refused from now on",
-                        .tag = std::string(kTag),
-                        .errors = {{404, "holder_not_found or phone_not_found"}}},
-                       [&qr](const RequestContext& request, Gate& gate) -> Result<Response> {
-                         auto id = http::PositiveId(request.Param("id"), "holder id");
-                         if (!id.ok()) return std::move(id).error();
-                         auto phone_id = http::PositiveId(request.Param("phone_id"), "phone id");
-                         if (!phone_id.ok()) return std::move(phone_id).error();
-                         auto phone = qr.RevokePhone(gate.caller, *id, *phone_id);
-                         if (!phone.ok()) return std::move(phone).error();
-                         return Json(HttpStatus::ok, object{{"phone", PhoneJson(*phone)}});
-                       });
+  identity::AddGuarded(
+      router, context, http::Verb::post, "/api/v1/wallet/holders/{id}/phones/{phone_id}/revoke",
+      "revokeHolderPhone", right::kOppose,
+      {.summary =
+           "Revoke a holder's phone (lost, stolen, fraud): its QR codes are refused from now on",
+       .tag = std::string(kTag),
+       .errors = {{404, "holder_not_found or phone_not_found"}}},
+      [&qr](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "holder id");
+        if (!id.ok()) return std::move(id).error();
+        auto phone_id = http::PositiveId(request.Param("phone_id"), "phone id");
+        if (!phone_id.ok()) return std::move(phone_id).error();
+        auto phone = qr.RevokePhone(gate.caller, *id, *phone_id);
+        if (!phone.ok()) return std::move(phone).error();
+        return Json(HttpStatus::ok, object{{"phone", PhoneJson(*phone)}});
+      });
 }
 
 }  // namespace
 
-void AddQrRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, QrCodes& qr) {
+void AddQrRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                 QrCodes& qr) {
   AddPublicQrRoutes(router, context, qr);
   AddPhoneRoutes(router, context, wallet, qr);
   AddPrintedRoutes(router, context, wallet, qr);

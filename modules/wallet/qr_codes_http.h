@@ -8,6 +8,7 @@
 
 namespace guichet::wallet {
 
-void AddQrRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, QrCodes& qr);
+void AddQrRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                 QrCodes& qr);
 
 }  // namespace guichet::wallet

@@ -37,15 +37,17 @@ constexpr int64_t kStart = 1'800'000'000'000;
 
 std::string FromHex(std::string_view hex) {
   std::string out(hex.size() / 2, '\0');
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<char>(std::stoi(std::string(hex.substr(2 * i, 2)), nullptr, 16));
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<char>(std::stoi(std::string(hex.substr(2 * i, 2)), nullptr, 16));
   return out;
 }
 
 std::string FromBase64Url(std::string_view text) {
   std::string bytes(text.size(), '\0');
   size_t length = 0;
-  EXPECT_EQ(sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), text.data(), text.size(),
-                              nullptr, &length, nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+  EXPECT_EQ(sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(),
+                              text.data(), text.size(), nullptr, &length, nullptr,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING),
             0);
   bytes.resize(length);
   return bytes;
@@ -74,7 +76,8 @@ std::string DecodeWithZbar(const std::string& png) {
   EXPECT_NE(pipe, nullptr);
   std::string output;
   std::array<char, 4096> buffer{};
-  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) output.append(buffer.data(), n);
+  for (size_t n; (n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    output.append(buffer.data(), n);
   EXPECT_EQ(pclose(pipe), 0) << "zbarimg found no symbol";
   std::remove(path.c_str());
   if (!output.empty() && output.back() == '\n') output.pop_back();
@@ -82,8 +85,8 @@ std::string DecodeWithZbar(const std::string& png) {
 }
 
 boost::json::object Vectors() {
-  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "tests" /
-                    "vectors" / "wallet_qr.json";
+  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() /
+                    "tests" / "vectors" / "wallet_qr.json";
   std::ifstream file(path);
   std::stringstream text;
   text << file.rdbuf();
@@ -95,7 +98,8 @@ TEST(WalletQrVectors, CodesMadeHereAreTheFixedVectorsByteForByte) {
   const QrKeyPair service = QrKeyPairFromSeed(FromHex(vectors.at("service_seed_hex").as_string()));
   const QrKeyPair phone = QrKeyPairFromSeed(FromHex(vectors.at("phone_seed_hex").as_string()));
   EXPECT_EQ(crypto::ToHex(service.key_id), vectors.at("service_key").at("key_id").as_string());
-  EXPECT_EQ(crypto::ToBase64Url(service.public_key), vectors.at("service_key").at("public_key").as_string());
+  EXPECT_EQ(crypto::ToBase64Url(service.public_key),
+            vectors.at("service_key").at("public_key").as_string());
   EXPECT_EQ(crypto::ToBase64Url(phone.public_key), vectors.at("phone_public_key").as_string());
   QrCertificate certificate;
   certificate.phone_id = vectors.at("phone_id").as_int64();
@@ -106,8 +110,9 @@ TEST(WalletQrVectors, CodesMadeHereAreTheFixedVectorsByteForByte) {
   EXPECT_EQ(crypto::ToBase64Url(signed_certificate), vectors.at("certificate").as_string());
   for (const auto& value : vectors.at("codes").as_array()) {
     const auto& code = value.as_object();
-    const std::string text = MakeQrCode(signed_certificate, phone, code.at("counter").to_number<int64_t>(),
-                                        code.at("made_at_s").to_number<int64_t>());
+    const std::string text =
+        MakeQrCode(signed_certificate, phone, code.at("counter").to_number<int64_t>(),
+                   code.at("made_at_s").to_number<int64_t>());
     EXPECT_EQ(text, code.at("text").as_string());
     EXPECT_LT(text.size(), 270u);
   }
@@ -115,8 +120,9 @@ TEST(WalletQrVectors, CodesMadeHereAreTheFixedVectorsByteForByte) {
 
 TEST(WalletQrVectors, EveryCaseGetsTheSameVerdictAsInTypeScript) {
   const boost::json::object vectors = Vectors();
-  const std::vector<QrVerifyingKey> keys{{FromHex(vectors.at("service_key").at("key_id").as_string()),
-                                          FromBase64Url(vectors.at("service_key").at("public_key").as_string())}};
+  const std::vector<QrVerifyingKey> keys{
+      {FromHex(vectors.at("service_key").at("key_id").as_string()),
+       FromBase64Url(vectors.at("service_key").at("public_key").as_string())}};
   for (const auto& value : vectors.at("cases").as_array()) {
     const auto& c = value.as_object();
     std::set<int64_t> revoked;
@@ -124,7 +130,8 @@ TEST(WalletQrVectors, EveryCaseGetsTheSameVerdictAsInTypeScript) {
       for (const auto& id : c.at("revoked").as_array()) revoked.insert(id.as_int64());
     }
     auto verdict = VerifyQrOffline(std::string(c.at("text").as_string()), keys, revoked,
-                                   c.at("point_now_ms").to_number<int64_t>(), vectors.at("lifetime_s").as_int64());
+                                   c.at("point_now_ms").to_number<int64_t>(),
+                                   vectors.at("lifetime_s").as_int64());
     EXPECT_EQ(verdict.ok() ? std::string("ok") : verdict.error().code, c.at("expect").as_string())
         << c.at("name").as_string();
   }
@@ -138,8 +145,8 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
     test_ = TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
-    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        ledger::Migrations(), Migrations(), QrMigrations()}) {
+    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
+                        notify::Migrations(), ledger::Migrations(), Migrations(), QrMigrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);
@@ -149,9 +156,10 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
     options.password_hash = {1, 8192};
     wallet_ = std::make_unique<Wallet>(test_->db(), clock_, authorizer_, options);
     system_.kind = identity::Caller::Kind::kSystem;
-    auto org = test_->db().Transact<orgs::Organisation>(TransactionMode::kWrite, [&](Transaction& tx) {
-      return orgs::Create(tx, {std::nullopt, "national", "CNOUS"}, clock_.NowMs());
-    });
+    auto org =
+        test_->db().Transact<orgs::Organisation>(TransactionMode::kWrite, [&](Transaction& tx) {
+          return orgs::Create(tx, {std::nullopt, "national", "CNOUS"}, clock_.NowMs());
+        });
     ASSERT_TRUE(org.ok());
     org_ = *org;
     // A manager-like client of the institution: machine grants carry their permissions as such.
@@ -159,7 +167,8 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
     staff_.id = 1;
     staff_.grants.push_back(identity::Grant{
         0, org_.id, org_.path, "",
-        std::set<std::string>{std::string(right::kRead), std::string(right::kOppose), std::string(right::kReactivate)}});
+        std::set<std::string>{std::string(right::kRead), std::string(right::kOppose),
+                              std::string(right::kReactivate)}});
     auto opened = QrCodes::Open(*wallet_, service_);
     ASSERT_TRUE(opened.ok());
     qr_ = std::move(*opened);
@@ -186,7 +195,8 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
     return enrolled.ok() ? *enrolled : QrPhone{};
   }
 
-  std::string Code(const QrPhone& phone, const QrKeyPair& key, int64_t counter, int64_t made_at_ms) {
+  std::string Code(const QrPhone& phone, const QrKeyPair& key, int64_t counter,
+                   int64_t made_at_ms) {
     return MakeQrCode(FromBase64Url(phone.certificate), key, counter, made_at_ms / 1000);
   }
 
@@ -196,11 +206,12 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   int64_t Count(const std::string& sql) {
-    auto row = test_->db().Transact<int64_t>(TransactionMode::kRead, [&](Transaction& tx) -> Result<int64_t> {
-      auto found = tx.QueryOne(sql);
-      if (!found.ok()) return std::move(found).error();
-      return (*found)->Int(0);
-    });
+    auto row = test_->db().Transact<int64_t>(TransactionMode::kRead,
+                                             [&](Transaction& tx) -> Result<int64_t> {
+                                               auto found = tx.QueryOne(sql);
+                                               if (!found.ok()) return std::move(found).error();
+                                               return (*found)->Int(0);
+                                             });
     EXPECT_TRUE(row.ok());
     return row.ok() ? *row : -1;
   }
@@ -230,7 +241,8 @@ TEST_P(WalletQrTest, W17_a_code_is_accepted_once_even_when_points_upload_out_of_
   EXPECT_TRUE((*support)->is_virtual);
 
   std::vector<std::string> codes;
-  for (int64_t counter = 0; counter < 5; ++counter) codes.push_back(Code(phone, phone_key_, counter, kStart));
+  for (int64_t counter = 0; counter < 5; ++counter)
+    codes.push_back(Code(phone, phone_key_, counter, kStart));
   std::set<int64_t> used_ids;
   for (const int i : {3, 1, 4, 0, 2}) {
     auto redeemed = qr_->Redeem(codes[i], kStart + 5000, 77);
@@ -269,7 +281,8 @@ TEST_P(WalletQrTest, W17_lifetime_is_the_national_threshold_on_the_points_clock)
   // An offline point that read the code in time uploads it later with its own clock.
   EXPECT_EQ(Refusal(code, kStart + 299'000), "ok");
   // Made in the future of the point, or of the server (beyond the drift).
-  const std::string future = Code(phone, phone_key_, 1, clock_.NowMs() + (kQrClockDriftS + 5) * 1000);
+  const std::string future =
+      Code(phone, phone_key_, 1, clock_.NowMs() + (kQrClockDriftS + 5) * 1000);
   EXPECT_EQ(Refusal(future, clock_.NowMs()), "qr_not_yet_valid");
   EXPECT_EQ(Refusal(future, clock_.NowMs() + 120'000), "qr_not_yet_valid");
 }
@@ -281,17 +294,21 @@ TEST_P(WalletQrTest, W17_forged_and_tampered_codes_are_refused) {
   EXPECT_EQ(Refusal(Patch(good, kQrCertificateBytes + 3, "\x07"), kStart), "qr_signature_invalid");
   // A certificate from another service key.
   const QrKeyPair other = QrKeyPairFromSeed(Seed(0x20));
-  QrCertificate fields{service_.key_id, phone.id, holder_, phone_key_.public_key, kStart / 1000 + 3600};
-  EXPECT_EQ(Refusal(MakeQrCode(SignQrCertificate(other, fields), phone_key_, 1, kStart / 1000), kStart),
-            "qr_signature_invalid");
+  QrCertificate fields{service_.key_id, phone.id, holder_, phone_key_.public_key,
+                       kStart / 1000 + 3600};
+  EXPECT_EQ(
+      Refusal(MakeQrCode(SignQrCertificate(other, fields), phone_key_, 1, kStart / 1000), kStart),
+      "qr_signature_invalid");
   // A real certificate, signed by someone else's phone key.
   const QrKeyPair thief = QrKeyPairFromSeed(Seed(0x60));
   EXPECT_EQ(Refusal(Code(phone, thief, 2, kStart), kStart), "qr_signature_invalid");
   // Another holder named in the certificate.
-  EXPECT_EQ(Refusal(Patch(good, 13, std::string("\0\0\0\0\0\0\0\x63", 8)), kStart), "qr_signature_invalid");
+  EXPECT_EQ(Refusal(Patch(good, 13, std::string("\0\0\0\0\0\0\0\x63", 8)), kStart),
+            "qr_signature_invalid");
   // A certificate the service signed for a phone it does not know (a key leak, a wiped row).
   fields.phone_id = phone.id + 1000;
-  EXPECT_EQ(Refusal(MakeQrCode(SignQrCertificate(service_, fields), phone_key_, 3, kStart / 1000), kStart),
+  EXPECT_EQ(Refusal(MakeQrCode(SignQrCertificate(service_, fields), phone_key_, 3, kStart / 1000),
+                    kStart),
             "qr_phone_unknown");
   EXPECT_EQ(Refusal("GQ1.AAAA", kStart), "qr_malformed");
   EXPECT_EQ(Refusal(std::string(400, 'G'), kStart), "qr_malformed");
@@ -307,11 +324,13 @@ TEST_P(WalletQrTest, W17_a_revoked_phones_codes_are_refused_and_points_learn_it)
   EXPECT_EQ(revoked->status, "revoked");
   EXPECT_EQ(Refusal(code, kStart), "qr_phone_revoked");
   auto list = test_->db().Transact<std::vector<int64_t>>(
-      TransactionMode::kRead, [&](Transaction& tx) { return RevokedQrPhones(tx, 0, clock_.NowMs()); });
+      TransactionMode::kRead,
+      [&](Transaction& tx) { return RevokedQrPhones(tx, 0, clock_.NowMs()); });
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(*list, std::vector<int64_t>{phone.id});
-  EXPECT_EQ(Count(fmt::format("SELECT COUNT(*) FROM wallet_supports WHERE id = {} AND opposition = 'permanent'",
-                              phone.support_id)),
+  EXPECT_EQ(Count(fmt::format(
+                "SELECT COUNT(*) FROM wallet_supports WHERE id = {} AND opposition = 'permanent'",
+                phone.support_id)),
             1);
   // A renewal cannot bring it back; revoking twice changes nothing; another holder cannot touch it.
   EXPECT_EQ(qr_->RenewCertificate(holder_, phone.id, "t").error().code, "qr_phone_revoked");
@@ -339,18 +358,24 @@ TEST_P(WalletQrTest, W17_staff_revoke_and_an_opposed_account_stops_its_codes) {
 
 TEST_P(WalletQrTest, W17_enrolment_checks_the_key_the_label_and_the_number_of_phones) {
   EXPECT_EQ(qr_->EnrolPhone(holder_, "not-a-key", "Pixel", "t").error().code, "public_key_invalid");
-  EXPECT_EQ(qr_->EnrolPhone(holder_, crypto::ToBase64Url(std::string(32, '\0')), "Pixel", "t").error().code,
-            "public_key_invalid");  // a small-order point
-  EXPECT_EQ(qr_->EnrolPhone(holder_, crypto::ToBase64Url(phone_key_.public_key), "", "t").error().code,
-            "validation_failed");
-  for (int i = 0; i < kQrPhonesPerHolderMax; ++i) Enrol(QrKeyPairFromSeed(Seed(0x80 + i)), holder_);
-  EXPECT_EQ(qr_->EnrolPhone(holder_, crypto::ToBase64Url(phone_key_.public_key), "Pixel", "t").error().code,
-            "phones_limit_reached");
-  EXPECT_EQ(qr_->EnrolPhone(CreateHolder("ben"), crypto::ToBase64Url(QrKeyPairFromSeed(Seed(0x80)).public_key),
-                            "Pixel", "t")
+  EXPECT_EQ(qr_->EnrolPhone(holder_, crypto::ToBase64Url(std::string(32, '\0')), "Pixel", "t")
                 .error()
                 .code,
-            "phone_already_enrolled");
+            "public_key_invalid");  // a small-order point
+  EXPECT_EQ(
+      qr_->EnrolPhone(holder_, crypto::ToBase64Url(phone_key_.public_key), "", "t").error().code,
+      "validation_failed");
+  for (int i = 0; i < kQrPhonesPerHolderMax; ++i) Enrol(QrKeyPairFromSeed(Seed(0x80 + i)), holder_);
+  EXPECT_EQ(qr_->EnrolPhone(holder_, crypto::ToBase64Url(phone_key_.public_key), "Pixel", "t")
+                .error()
+                .code,
+            "phones_limit_reached");
+  EXPECT_EQ(
+      qr_->EnrolPhone(CreateHolder("ben"),
+                      crypto::ToBase64Url(QrKeyPairFromSeed(Seed(0x80)).public_key), "Pixel", "t")
+          .error()
+          .code,
+      "phone_already_enrolled");
   auto mine = qr_->MyPhones(holder_);
   ASSERT_TRUE(mine.ok());
   EXPECT_EQ(mine->size(), static_cast<size_t>(kQrPhonesPerHolderMax));
@@ -381,7 +406,8 @@ TEST_P(WalletQrTest, W17_printed_codes_scan_with_a_real_decoder_and_are_redeemed
   auto more = qr_->PrintCodes(holder_, 1, "t");
   ASSERT_TRUE(more.ok());
   EXPECT_EQ(Refusal((*more)[0].text, kStart), "ok");
-  EXPECT_EQ(qr_->MyPrintedCode(CreateHolder("ben"), (*more)[0].id).error().code, "qr_code_not_found");
+  EXPECT_EQ(qr_->MyPrintedCode(CreateHolder("ben"), (*more)[0].id).error().code,
+            "qr_code_not_found");
   clock_.Advance(301'000);
   left = qr_->MyPrintedCodes(holder_);
   ASSERT_TRUE(left.ok());
