@@ -45,6 +45,7 @@
 #include "modules/wallet/upload.h"
 #include "modules/wallet/wallet.h"
 #include "modules/wallet/wallet_http.h"
+#include "modules/wallet/qr_codes_http.h"
 #include "modules/wallet/reloads_http.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
@@ -119,7 +120,7 @@ std::vector<storage::Migration> AllMigrations() {
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
                       secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations(),
-                      sync::Migrations()}) {
+                      wallet::QrMigrations(), sync::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -414,6 +415,13 @@ int Serve(const Settings& settings) {
   wallet::DirectDebits direct_debits(wallet_service, std::move(*debit_options));
   wallet::AddMoneyRoutes(router, identity_http, wallet_service, money_service, direct_debits);
   wallet::RegisterDirectDebitJobs(runner, direct_debits);
+  // The key that certifies phones making QR codes: derived from a deployment secret kept in the
+  // database, so every process signs and verifies with the same key.
+  auto qr_secret = secrets::LoadOrCreate(**database, wallet::kQrServiceKeySecretName, "", clock.NowMs());
+  if (!qr_secret.ok()) return Fail(qr_secret.error());
+  auto qr_codes = wallet::QrCodes::Open(wallet_service, wallet::QrServiceKeyFromSecret(*qr_secret));
+  if (!qr_codes.ok()) return Fail(qr_codes.error());
+  wallet::AddQrRoutes(router, identity_http, wallet_service, **qr_codes);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);
