@@ -46,6 +46,7 @@
 #include "modules/wallet/wallet.h"
 #include "modules/wallet/wallet_http.h"
 #include "modules/wallet/reloads_http.h"
+#include "modules/wallet/pos_http.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
 #include "platform/payments/payment_provider.h"
@@ -116,7 +117,8 @@ std::vector<storage::Migration> AllMigrations() {
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(), notify::WebhookMigrations(), notify::PushMigrations(),
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
-                      secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations()}) {
+                      secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations(),
+                      wallet::PosMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -395,6 +397,17 @@ int Serve(const Settings& settings) {
   wallet::DirectDebits direct_debits(wallet_service, std::move(*debit_options));
   wallet::AddMoneyRoutes(router, identity_http, wallet_service, money_service, direct_debits);
   wallet::RegisterDirectDebitJobs(runner, direct_debits);
+  // Points of sale (W12–W15). The IBAN key is generated once and kept in the database.
+  auto iban_key = secrets::LoadOrCreate(**database, "wallet.merchant_ibans", "", clock.NowMs());
+  if (!iban_key.ok()) return Fail(iban_key.error());
+  identity::Machines pos_machines(**database, clock, authorizer);
+  wallet::PosOptions pos_options;
+  pos_options.clock_drift_max_ms = settings.wallet_pos_clock_drift_max_ms;
+  pos_options.hold_s = settings.wallet_pos_hold_s;
+  pos_options.iban_key = wallet::IbanKeyFromSecret(*iban_key);
+  wallet::Pos pos_service(wallet_service, pos_machines, std::move(pos_options));
+  wallet::AddPosRoutes(router, identity_http, pos_service);
+  wallet::RegisterPosJobs(runner, pos_service);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);
