@@ -423,8 +423,9 @@ Result<PosTransaction> LoadTxn(Transaction& tx, int64_t id) {
 // The answer to a point_txn_id seen before: the same result when the content is the same.
 Result<PointOperationResult> Replay(Transaction& tx, TxnRow existing, const PointOperation& operation, int64_t now_ms) {
   PosTransaction& txn = existing.txn;
-  if (txn.operation != PosOperationName(operation.operation) || txn.counter != operation.counter ||
-      (operation.operation != PosOperation::kCancel && txn.amount != operation.amount) ||
+  const bool cancel = operation.operation == PosOperation::kCancel;  // counter and amount: the original's
+  if (txn.operation != PosOperationName(operation.operation) || (!cancel && txn.counter != operation.counter) ||
+      (!cancel && txn.amount != operation.amount) ||
       existing.payer_key != PayerKey(operation)) {
     return Refusal(ErrorKind::kConflict, pos_code::kPointTxnConflict,
                    "This point_txn_id was used for another operation: nothing was applied.", "/point_txn_id");
