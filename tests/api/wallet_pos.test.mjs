@@ -11,9 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import { backends, startServer } from '../support/server.mjs';
 import { expectProblem, pollUntil, request } from './lib.mjs';
 import { Client } from './identity_client.mjs';
+import { HolderClient } from './wallet_support.mjs';
 
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
 const hugoCard = '04A1B2C3D4E5F7';
+const hugo = 'hugo.bernard@etu.demo.guichet.fr';
+const demoPassword = 'Vercors-Granit-Saule-47';
 const iban = 'FR7630006000011234567890189';
 
 const sha256Hex = (text) => createHash('sha256').update(text).digest('hex');
@@ -226,6 +229,28 @@ for (const backend of backends()) {
       assert.equal(listed.status, 200, listed.text);
       assert.equal(listed.body.points.some((p) => p.id === point.id), false);
       expectProblem(await other.call('POST', `/api/v1/wallet/points/${point.id}/opposition`, { reason: 'x' }), 404, 'point_not_found');
+    });
+
+    test('a web shop takes a single-use payment code made in the holder session', async () => {
+      const holder = new HolderClient(server);
+      const login = await holder.call('POST', '/api/v1/wallet/holder-session', { email: hugo, password: demoPassword });
+      assert.equal(login.status, 200, login.text);
+      const made = await holder.call('POST', '/api/v1/wallet/me/payment-codes', {});
+      assert.equal(made.status, 201, made.text);
+      const code = made.body.code;
+      const { device: shop } = await approvedTill(['debit'], { type: 'web_shop' });
+      const seen = await shop.call('POST', '/api/v1/pos/balance', { payment_code: code, point_at_ms: Date.now() });
+      assert.equal(seen.status, 200, seen.text);
+      const start = seen.body.balances.find((b) => b.counter === 'EUR').available;
+      const id = shop.txn();
+      assert.equal((await shop.debit({ point_txn_id: id, amount: 150, payment_code: code })).status, 201);
+      assert.equal((await shop.debit({ point_txn_id: id, amount: 150, payment_code: code })).body.replayed, true);
+      assert.equal((await shop.ack(id, true)).status, 200);
+      assert.equal(await till.balance(), start - 150);
+      expectProblem(await shop.debit({ point_txn_id: shop.txn(), amount: 150, payment_code: code }), 404, 'payment_code_invalid');
+      const another = (await holder.call('POST', '/api/v1/wallet/me/payment-codes', {})).body.code;
+      expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 150, payment_code: another }), 403, 'permission_denied');
+      assert.equal(await till.balance(), start - 150);
     });
 
     test('the admin test account works at test points and never at real ones', async () => {
