@@ -1364,7 +1364,7 @@ Result<TestAccount> Pos::CreditTestAccount(const identity::Caller& caller, int64
         credit.holder_id = account->holder_id;
         credit.amount = amount;
         credit.counterpart_account_id = *funding;
-        credit.transfer_id = fmt::format("pos-test:{}:{}", caller.id, crypto::RandomToken(12));
+        credit.transfer_id = fmt::format("pos-test:{}:{}", caller.id, crypto::RandomToken(16));
         credit.kind = "test.credit";
         credit.mode = "test";
         credit.label = "Argent de test";

@@ -69,6 +69,7 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     admin_ = Staff(1, region_, {std::string(right::kMerchantsManage), std::string(right::kPointsRead),
                                 std::string(right::kPointsManage), std::string(right::kPointsApprove),
                                 std::string(right::kPointsOppose), std::string(right::kPosTestAccount)});
+    DefineMeals();
     merchant_ = MakeMerchant("Cafet Diderot");
     point_ = MakePoint(merchant_, "P1", {"clock_check", "debit", "cancel", "cash_reload", "offline", "load:MEAL",
                                          "debit:MEAL"},
@@ -365,8 +366,11 @@ TEST_P(PosTest, W15_refusals_apply_nothing) {
   EXPECT_EQ(row->state, "refused");
   EXPECT_EQ(row->refusal_code, "support_not_found");
   // Opposed support and holder; an unknown device; a point without the permission.
-  ASSERT_TRUE(wallet_->OpposeSupport(system_, wallet_->GetHolder(system_, holder_)->supports.at(0).id,
-                                     Opposition::kTemporary).ok());
+  ASSERT_TRUE(test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
+    GUICHET_TRY_STATUS(tx.Execute("UPDATE wallet_supports SET opposition = 'temporary', opposed_at = 1"
+                                  " WHERE number = 'CARD-ana'", {}));
+    return true;
+  }).ok());
   EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("r8", 100))), "support_opposed");
   EXPECT_EQ(Code(pos_->Operate(Device(999), Debit("r9", 100))), "point_unknown");
   const Point reader = MakePoint(merchant_, "P3", {"clock_check"}, false, 503);
@@ -406,7 +410,6 @@ TEST_P(PosTest, W15_cancel_credits_the_holder_back) {
 }
 
 TEST_P(PosTest, W13_token_loads_and_debits_need_the_counter_permission_and_authorisation) {
-  DefineMeals();
   PointOperation load = Debit("l1", 3);
   load.operation = PosOperation::kLoad;
   load.counter = "MEAL";
