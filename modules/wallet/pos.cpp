@@ -491,7 +491,9 @@ Result<PointOperationResult> CancelDebit(Transaction& tx, const identity::Caller
   auto changed = tx.Execute(
       "UPDATE wallet_pos_transactions SET state = 'cancelled' WHERE id = $1 AND state = 'acknowledged'", {original.id});
   if (!changed.ok()) return std::move(changed).error();
-  GUICHET_ASSERT(*changed == 1);
+  if (*changed != 1) {  // another cancellation committed meanwhile: this one rolls back
+    return Refusal(ErrorKind::kConflict, pos_code::kNotCancellable, "This debit was cancelled meanwhile.");
+  }
   GUICHET_TRY_STATUS(tx.Execute(
       "UPDATE wallet_pos_transactions SET ledger_transfer_id = $1, acknowledged_at_ms = $2 WHERE id = $3",
       {credit.transfer_id, now_ms, *id}));
@@ -1238,7 +1240,10 @@ Result<PointOperationResult> Pos::Acknowledge(const identity::Caller& device, st
             "UPDATE wallet_pos_transactions SET state = $1, acknowledged_at_ms = $2 WHERE id = $3 AND state = 'pending'",
             {std::string(positive ? "acknowledged" : "voided"), now, txn.id});
         if (!changed.ok()) return std::move(changed).error();
-        GUICHET_ASSERT(*changed == 1);
+        if (*changed != 1) {  // another process settled or expired the row meanwhile: roll back
+          return Refusal(ErrorKind::kConflict, pos_code::kAlreadyAcknowledged,
+                         "This transaction changed meanwhile: read it again.");
+        }
         if (!positive) GUICHET_TRY_STATUS(WriteReleaseLine(tx, txn, ":void", "Paiement annule par le point", now));
         auto fresh = LoadTxn(tx, txn.id);
         if (!fresh.ok()) return std::move(fresh).error();

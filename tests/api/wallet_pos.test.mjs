@@ -141,6 +141,19 @@ for (const backend of backends()) {
       expectProblem(await till.call('POST', '/api/v1/pos/cancellations', { ...cancel, point_txn_id: till.txn() }), 409, 'not_cancellable');
       const original = await till.call('GET', `/api/v1/pos/transactions/${id}`);
       assert.equal(original.body.state, 'cancelled');
+
+      // A regional administrator cancels another acknowledged debit from the back office.
+      const second = till.txn();
+      assert.equal((await till.debit({ point_txn_id: second, amount: 120, support_number: hugoCard })).status, 201);
+      assert.equal((await till.ack(second, true)).status, 200);
+      assert.equal(await till.balance(), start - 120);
+      const rows = (await admin.call('GET', `/api/v1/wallet/points/${point.id}/transactions`)).body.transactions;
+      const row = rows.find((t) => t.point_txn_id === second);
+      const byAdmin = await admin.call('POST', `/api/v1/wallet/pos-transactions/${row.id}/cancellation`, { reason: 'charged twice' });
+      assert.equal(byAdmin.status, 201, byAdmin.text);
+      assert.equal(await till.balance(), start);
+      expectProblem(await admin.call('POST', `/api/v1/wallet/pos-transactions/${row.id}/cancellation`, { reason: 'again' }),
+        409, 'not_cancellable');
     });
 
     test('a negative acknowledgement and a lapsed hold give the money back', async () => {
