@@ -33,26 +33,29 @@ constexpr std::string_view kTestSales = "test_sales";      // test points' takin
 constexpr std::string_view kTestCash = "test_cash";        // test points' cash packs
 constexpr std::string_view kTestFunding = "test_funding";  // test money given to test holders
 
-Error Refusal(ErrorKind kind, std::string_view code, std::string message, std::string pointer = "") {
+Error Refusal(ErrorKind kind, std::string_view code, std::string message,
+              std::string pointer = "") {
   Error error{kind, std::string(code), std::move(message), {}};
   if (!pointer.empty()) error.fields.push_back({std::move(pointer), error.message});
   return error;
 }
 
 Error Invalid(std::string pointer, std::string message) {
-  return Refusal(ErrorKind::kValidation, "validation_failed", std::move(message), std::move(pointer));
+  return Refusal(ErrorKind::kValidation, "validation_failed", std::move(message),
+                 std::move(pointer));
 }
 
 // The HTTP kind of a stored refusal code, so that a replayed refused operation answers the
 // same problem as the first time.
 ErrorKind RefusalKind(std::string_view code) {
-  if (code == pos_code::kPermissionDenied || code == code::kCounterNotAuthorised) return ErrorKind::kForbidden;
-  if (code == code::kSupportNotFound || code == code::kHolderNotFound || code == code::kUnknownCounter ||
-      code == pos_code::kPaymentCodeInvalid) {
+  if (code == pos_code::kPermissionDenied || code == code::kCounterNotAuthorised)
+    return ErrorKind::kForbidden;
+  if (code == code::kSupportNotFound || code == code::kHolderNotFound ||
+      code == code::kUnknownCounter || code == pos_code::kPaymentCodeInvalid) {
     return ErrorKind::kNotFound;
   }
-  if (code == code::kSupportOpposed || code == code::kHolderOpposed || code == code::kHolderNotActive ||
-      code == code::kCounterInactive) {
+  if (code == code::kSupportOpposed || code == code::kHolderOpposed ||
+      code == code::kHolderNotActive || code == code::kCounterInactive) {
     return ErrorKind::kConflict;
   }
   return ErrorKind::kValidation;
@@ -62,10 +65,11 @@ ErrorKind RefusalKind(std::string_view code) {
 // replay), as opposed to malformed requests and refusals of the point itself.
 bool Recordable(std::string_view code) {
   static constexpr std::string_view kCodes[] = {
-      pos_code::kPermissionDenied, pos_code::kClockDrift,    code::kSupportNotFound, code::kSupportOpposed,
-      code::kHolderOpposed,        code::kHolderNotActive,   code::kInsufficientFunds, code::kThresholdExceeded,
-      code::kUnknownCounter,       code::kCounterInactive,   code::kCounterNotAuthorised,
-      pos_code::kTestMismatch,     pos_code::kCashPackInvalid, pos_code::kPaymentCodeInvalid};
+      pos_code::kPermissionDenied, pos_code::kClockDrift,        code::kSupportNotFound,
+      code::kSupportOpposed,       code::kHolderOpposed,         code::kHolderNotActive,
+      code::kInsufficientFunds,    code::kThresholdExceeded,     code::kUnknownCounter,
+      code::kCounterInactive,      code::kCounterNotAuthorised,  pos_code::kTestMismatch,
+      pos_code::kCashPackInvalid,  pos_code::kPaymentCodeInvalid};
   return std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
 }
 
@@ -90,7 +94,9 @@ std::vector<std::string> SplitPermissions(std::string_view text) {
   return out;
 }
 
-bool Alnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool Alnum(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 // "Crous-UG-RU-UD-Caisse": 2 to kLocationSegmentsMax segments of letters and digits.
 bool ValidLocation(std::string_view location) {
@@ -99,7 +105,8 @@ bool ValidLocation(std::string_view location) {
   while (true) {
     const size_t end = std::min(location.find('-', start), location.size());
     const std::string_view segment = location.substr(start, end - start);
-    if (segment.empty() || static_cast<int64_t>(segment.size()) > kLocationSegmentLengthMax) return false;
+    if (segment.empty() || static_cast<int64_t>(segment.size()) > kLocationSegmentLengthMax)
+      return false;
     if (!std::all_of(segment.begin(), segment.end(), Alnum)) return false;
     ++segments;
     if (end == location.size()) break;
@@ -110,7 +117,9 @@ bool ValidLocation(std::string_view location) {
 
 bool ValidTxnId(std::string_view id) {
   if (id.empty() || static_cast<int64_t>(id.size()) > kPointTxnIdLengthMax) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) { return Alnum(c) || c == '.' || c == '_' || c == ':' || c == '-'; });
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return Alnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
+  });
 }
 
 std::string FromHex(std::string_view hex) {
@@ -138,7 +147,8 @@ Result<std::string> Open(std::string_view key, std::string_view sealed_hex) {
     return Error::Internal("sealed IBAN too short");
   }
   const std::string_view nonce(bytes.data(), crypto_secretbox_NONCEBYTES);
-  const std::string_view box(bytes.data() + crypto_secretbox_NONCEBYTES, bytes.size() - crypto_secretbox_NONCEBYTES);
+  const std::string_view box(bytes.data() + crypto_secretbox_NONCEBYTES,
+                             bytes.size() - crypto_secretbox_NONCEBYTES);
   std::string plain(box.size() - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()),
                                  reinterpret_cast<const unsigned char*>(box.data()), box.size(),
@@ -150,21 +160,25 @@ Result<std::string> Open(std::string_view key, std::string_view sealed_hex) {
 }
 
 bool InScopes(const std::vector<std::string>& scopes, std::string_view path) {
-  return std::any_of(scopes.begin(), scopes.end(), [&](const std::string& scope) { return orgs::Contains(scope, path); });
+  return std::any_of(scopes.begin(), scopes.end(),
+                     [&](const std::string& scope) { return orgs::Contains(scope, path); });
 }
 
-// ---- Rows ----------------------------------------------------------------------------------------
+// ---- Rows
+// ----------------------------------------------------------------------------------------
 
 constexpr std::string_view kMerchantColumns =
     "m.organisation_id, o.parent_id, o.name, m.iban_last4, m.bic, m.contact_email, m.commission_bp,"
     " m.settlement_period_days, m.created_at, o.path";
 
 Merchant ToMerchant(const Row& row) {
-  return {row.Int(0), row.Int(1), row.Text(2), row.Text(3), row.Text(4), row.Text(5), row.Int(6), row.Int(7), row.Int(8)};
+  return {row.Int(0),  row.Int(1), row.Text(2), row.Text(3), row.Text(4),
+          row.Text(5), row.Int(6), row.Int(7),  row.Int(8)};
 }
 
 constexpr std::string_view kPointColumns =
-    "p.id, p.merchant_org_id, o.path, p.institution_org_id, p.institution_id, p.location, p.address, p.type,"
+    "p.id, p.merchant_org_id, o.path, p.institution_org_id, p.institution_id, p.location, "
+    "p.address, p.type,"
     " p.permissions, p.is_test, p.state, p.pairing_id, p.device_id, p.created_at, p.updated_at";
 
 Point ToPoint(const Row& row) {
@@ -187,19 +201,23 @@ Point ToPoint(const Row& row) {
   return point;
 }
 
-Result<std::optional<Point>> FindPoint(Transaction& tx, std::string_view where, storage::Params params) {
-  auto row = tx.QueryOne(fmt::format("SELECT {} FROM wallet_points p JOIN organisations o ON o.id = p.merchant_org_id"
-                                     " WHERE {}",
-                                     kPointColumns, where),
-                         std::move(params));
+Result<std::optional<Point>> FindPoint(Transaction& tx, std::string_view where,
+                                       storage::Params params) {
+  auto row = tx.QueryOne(
+      fmt::format("SELECT {} FROM wallet_points p JOIN organisations o ON o.id = p.merchant_org_id"
+                  " WHERE {}",
+                  kPointColumns, where),
+      std::move(params));
   if (!row.ok()) return std::move(row).error();
   if (!row->has_value()) return std::optional<Point>();
   return std::optional<Point>(ToPoint(**row));
 }
 
 constexpr std::string_view kTxnColumns =
-    "id, point_id, merchant_org_id, point_txn_id, operation, counter, amount, holder_id, support_id, qr_code_id,"
-    " state, refusal_code, offline, point_at_ms, received_at_ms, acknowledged_at_ms, ledger_transfer_id, cancels_id,"
+    "id, point_id, merchant_org_id, point_txn_id, operation, counter, amount, holder_id, "
+    "support_id, qr_code_id,"
+    " state, refusal_code, offline, point_at_ms, received_at_ms, acknowledged_at_ms, "
+    "ledger_transfer_id, cancels_id,"
     " is_test, expires_at_ms, payer_key";
 
 struct TxnRow {
@@ -234,21 +252,23 @@ TxnRow ToTxn(const Row& row) {
   return out;
 }
 
-Result<std::optional<TxnRow>> FindTxn(Transaction& tx, std::string_view where, storage::Params params) {
-  auto row = tx.QueryOne(fmt::format("SELECT {} FROM wallet_pos_transactions WHERE {}", kTxnColumns, where),
-                         std::move(params));
+Result<std::optional<TxnRow>> FindTxn(Transaction& tx, std::string_view where,
+                                      storage::Params params) {
+  auto row = tx.QueryOne(
+      fmt::format("SELECT {} FROM wallet_pos_transactions WHERE {}", kTxnColumns, where),
+      std::move(params));
   if (!row.ok()) return std::move(row).error();
   if (!row->has_value()) return std::optional<TxnRow>();
   return std::optional<TxnRow>(ToTxn(**row));
 }
 
-Status InsertPointEvent(Transaction& tx, int64_t point_id, std::string_view event, std::string_view reason,
-                        const identity::Caller& caller, int64_t now_ms) {
+Status InsertPointEvent(Transaction& tx, int64_t point_id, std::string_view event,
+                        std::string_view reason, const identity::Caller& caller, int64_t now_ms) {
   auto inserted = tx.Execute(
       "INSERT INTO wallet_point_events (point_id, event, reason, actor_type, actor_id, at_ms)"
       " VALUES ($1, $2, $3, $4, $5, $6)",
-      {point_id, std::string(event), internal::NullableText(std::string(reason)), internal::ActorType(caller),
-       internal::Nullable(internal::ActorId(caller)), now_ms});
+      {point_id, std::string(event), internal::NullableText(std::string(reason)),
+       internal::ActorType(caller), internal::Nullable(internal::ActorId(caller)), now_ms});
   if (!inserted.ok()) return std::move(inserted).error();
   return OkStatus();
 }
@@ -261,25 +281,32 @@ identity::Caller DeviceCallerOf(const Point& point) {
 }
 
 Result<bool> IsTestHolder(Transaction& tx, int64_t holder_id) {
-  auto row = tx.QueryOne("SELECT user_id FROM wallet_pos_test_accounts WHERE holder_id = $1", {holder_id});
+  auto row =
+      tx.QueryOne("SELECT user_id FROM wallet_pos_test_accounts WHERE holder_id = $1", {holder_id});
   if (!row.ok()) return std::move(row).error();
   return row->has_value();
 }
 
 std::string PayerKey(const PointOperation& operation) {
-  if (operation.operation == PosOperation::kCancel) return "cancel:" + operation.cancels_point_txn_id;
+  if (operation.operation == PosOperation::kCancel)
+    return "cancel:" + operation.cancels_point_txn_id;
   if (operation.payer.support_number) return "support:" + *operation.payer.support_number;
   if (operation.payer.qr) return "qr:" + crypto::Sha256Hex(*operation.payer.qr);
-  if (operation.payer.payment_code) return "code:" + crypto::Sha256Hex(*operation.payer.payment_code);
+  if (operation.payer.payment_code)
+    return "code:" + crypto::Sha256Hex(*operation.payer.payment_code);
   return "none";
 }
 
 std::string_view RequiredPermission(const PointOperation& operation) {
   switch (operation.operation) {
-    case PosOperation::kDebit: return "debit";
-    case PosOperation::kLoad: return "";  // load:<counter>
-    case PosOperation::kCashReload: return "cash_reload";
-    case PosOperation::kCancel: return "cancel";
+    case PosOperation::kDebit:
+      return "debit";
+    case PosOperation::kLoad:
+      return "";  // load:<counter>
+    case PosOperation::kCashReload:
+      return "cash_reload";
+    case PosOperation::kCancel:
+      return "cancel";
   }
   return "";
 }
@@ -291,7 +318,8 @@ Status CheckPointAllows(const Point& point, const PointOperation& operation, boo
                    fmt::format("This point is not allowed to {}.", needed));
   }
   const bool token = operation.counter != kEuro;
-  if (operation.operation == PosOperation::kDebit && token && !point.Allows("debit:" + operation.counter)) {
+  if (operation.operation == PosOperation::kDebit && token &&
+      !point.Allows("debit:" + operation.counter)) {
     return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied,
                    fmt::format("This point is not allowed to debit {}.", operation.counter));
   }
@@ -300,7 +328,8 @@ Status CheckPointAllows(const Point& point, const PointOperation& operation, boo
                    fmt::format("This point is not allowed to load {}.", operation.counter));
   }
   if (offline && !point.Allows("offline")) {
-    return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied, "This point is not allowed to work offline.");
+    return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied,
+                   "This point is not allowed to work offline.");
   }
   return OkStatus();
 }
@@ -308,7 +337,8 @@ Status CheckPointAllows(const Point& point, const PointOperation& operation, boo
 // The holder's balance of one counter after an operation.
 Status FillBalances(Transaction& tx, PointOperationResult& result, int64_t now_ms) {
   if (!result.transaction.holder_id) return OkStatus();
-  auto account = HolderAccountFor(tx, *result.transaction.holder_id, result.transaction.counter, now_ms);
+  auto account =
+      HolderAccountFor(tx, *result.transaction.holder_id, result.transaction.counter, now_ms);
   if (!account.ok()) return std::move(account).error();
   result.balance_after = account->balance;
   result.available_after = account->available;
@@ -317,15 +347,17 @@ Status FillBalances(Transaction& tx, PointOperationResult& result, int64_t now_m
 
 // A hold released (negative acknowledgement or lapse): a statement line that cancels the hold's
 // line, so the statement still adds up to the balance.
-Status WriteReleaseLine(Transaction& tx, const PosTransaction& txn, std::string_view suffix, std::string_view label,
-                        int64_t now_ms) {
+Status WriteReleaseLine(Transaction& tx, const PosTransaction& txn, std::string_view suffix,
+                        std::string_view label, int64_t now_ms) {
   GUICHET_ASSERT(txn.holder_id.has_value());
   auto account = HolderAccountFor(tx, *txn.holder_id, txn.counter, now_ms);
   if (!account.ok()) return std::move(account).error();
   auto inserted = tx.Execute(
-      "INSERT INTO wallet_movements (transfer_id, holder_id, counter_code, direction, amount, kind, mode, support_id,"
+      "INSERT INTO wallet_movements (transfer_id, holder_id, counter_code, direction, amount, "
+      "kind, mode, support_id,"
       " fee_amount, balance_after, label, actor_type, actor_id, at_ms)"
-      " VALUES ($1, $2, $3, 'credit', $4, 'payment.release', 'point', $5, 0, $6, $7, 'system', NULL, $8)",
+      " VALUES ($1, $2, $3, 'credit', $4, 'payment.release', 'point', $5, 0, $6, $7, 'system', "
+      "NULL, $8)",
       {txn.ledger_transfer_id + std::string(suffix), *txn.holder_id, txn.counter, txn.amount,
        internal::Nullable(txn.support_id), account->balance, std::string(label), now_ms});
   if (!inserted.ok()) return std::move(inserted).error();
@@ -334,10 +366,13 @@ Status WriteReleaseLine(Transaction& tx, const PosTransaction& txn, std::string_
 
 // A pending row whose hold lapsed: the ledger refuses its post and void from then on.
 Status MarkExpired(Transaction& tx, const PosTransaction& txn, int64_t now_ms) {
-  auto changed = tx.Execute("UPDATE wallet_pos_transactions SET state = 'expired' WHERE id = $1 AND state = 'pending'",
-                            {txn.id});
+  auto changed = tx.Execute(
+      "UPDATE wallet_pos_transactions SET state = 'expired' WHERE id = $1 AND state = 'pending'",
+      {txn.id});
   if (!changed.ok()) return std::move(changed).error();
-  if (*changed == 1) GUICHET_TRY_STATUS(WriteReleaseLine(tx, txn, ":expired", "Paiement non confirme (expire)", now_ms));
+  if (*changed == 1)
+    GUICHET_TRY_STATUS(
+        WriteReleaseLine(tx, txn, ":expired", "Paiement non confirme (expire)", now_ms));
   return OkStatus();
 }
 
@@ -349,45 +384,55 @@ Status RefreshExpiry(Transaction& tx, PosTransaction& txn, int64_t now_ms) {
   return OkStatus();
 }
 
-Result<Payer> PayerOfPaymentCode(Transaction& tx, const Point& point, std::string_view code, bool consume,
-                                 int64_t now_ms) {
+Result<Payer> PayerOfPaymentCode(Transaction& tx, const Point& point, std::string_view code,
+                                 bool consume, int64_t now_ms) {
   if (point.type != "web_shop") {
-    return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied, "Only web shops take payment codes.");
+    return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied,
+                   "Only web shops take payment codes.");
   }
   const std::string hash = crypto::Sha256Hex(code);
-  auto row = tx.QueryOne("SELECT holder_id, expires_at, used_at FROM wallet_pos_payment_codes WHERE code_hash = $1",
-                         {hash});
+  auto row = tx.QueryOne(
+      "SELECT holder_id, expires_at, used_at FROM wallet_pos_payment_codes WHERE code_hash = $1",
+      {hash});
   if (!row.ok()) return std::move(row).error();
   if (!row->has_value() || (*row)->OptionalInt(2).has_value() || (*row)->Int(1) <= now_ms) {
     return Refusal(ErrorKind::kNotFound, pos_code::kPaymentCodeInvalid,
                    "This payment code is unknown, used or expired: ask the holder for a new one.");
   }
   if (consume) {
-    auto used = tx.Execute("UPDATE wallet_pos_payment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
-                           {now_ms, hash});
+    auto used = tx.Execute(
+        "UPDATE wallet_pos_payment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        {now_ms, hash});
     if (!used.ok()) return std::move(used).error();
-    if (*used != 1) return Refusal(ErrorKind::kNotFound, pos_code::kPaymentCodeInvalid, "This payment code was used.");
+    if (*used != 1)
+      return Refusal(ErrorKind::kNotFound, pos_code::kPaymentCodeInvalid,
+                     "This payment code was used.");
   }
   return Payer{(*row)->Int(0), std::nullopt, std::nullopt};
 }
 
-Result<Payer> ResolvePayerImpl(Transaction& tx, const Point& point, const PayerRef& payer, bool consume,
-                               int64_t point_now_ms, int64_t now_ms) {
-  const int given = (payer.support_number ? 1 : 0) + (payer.qr ? 1 : 0) + (payer.payment_code ? 1 : 0);
+Result<Payer> ResolvePayerImpl(Transaction& tx, const Point& point, const PayerRef& payer,
+                               bool consume, int64_t point_now_ms, int64_t now_ms) {
+  const int given =
+      (payer.support_number ? 1 : 0) + (payer.qr ? 1 : 0) + (payer.payment_code ? 1 : 0);
   if (given != 1) {
     return Refusal(ErrorKind::kValidation, pos_code::kPayerMissing,
                    "Give exactly one of support_number, qr or payment_code.");
   }
   if (payer.qr) {
-    // The one-time QR code (wallet-qr) plugs in here: wallet::RedeemQr(tx, *payer.qr, point_now_ms, now_ms).
+    // The one-time QR code (wallet-qr) plugs in here: wallet::RedeemQr(tx, *payer.qr, point_now_ms,
+    // now_ms).
     (void)point_now_ms;
-    return Refusal(ErrorKind::kValidation, pos_code::kQrNotSupported, "QR codes are not accepted yet.", "/qr");
+    return Refusal(ErrorKind::kValidation, pos_code::kQrNotSupported,
+                   "QR codes are not accepted yet.", "/qr");
   }
-  if (payer.payment_code) return PayerOfPaymentCode(tx, point, *payer.payment_code, consume, now_ms);
+  if (payer.payment_code)
+    return PayerOfPaymentCode(tx, point, *payer.payment_code, consume, now_ms);
   auto support = FindSupportByNumber(tx, *payer.support_number);
   if (!support.ok()) return std::move(support).error();
   if (!support->has_value()) {
-    return Refusal(ErrorKind::kNotFound, code::kSupportNotFound, "No support has this number.", "/support_number");
+    return Refusal(ErrorKind::kNotFound, code::kSupportNotFound, "No support has this number.",
+                   "/support_number");
   }
   return Payer{(*support)->holder_id, (*support)->id, std::nullopt};
 }
@@ -397,17 +442,21 @@ Result<int64_t> InsertTxn(Transaction& tx, const Point& point, const PointOperat
                           std::optional<int64_t> expires_at_ms, std::optional<int64_t> cancels_id,
                           std::string_view refusal_code, int64_t now_ms) {
   auto row = tx.QueryOne(
-      "INSERT INTO wallet_pos_transactions (point_id, merchant_org_id, point_txn_id, operation, counter, amount,"
-      " holder_id, support_id, qr_code_id, state, refusal_code, offline, point_at_ms, received_at_ms, expires_at_ms,"
-      " cancels_id, is_test, payer_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+      "INSERT INTO wallet_pos_transactions (point_id, merchant_org_id, point_txn_id, operation, "
+      "counter, amount,"
+      " holder_id, support_id, qr_code_id, state, refusal_code, offline, point_at_ms, "
+      "received_at_ms, expires_at_ms,"
+      " cancels_id, is_test, payer_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+      "$13, $14, $15,"
       " $16, $17, $18) RETURNING id",
-      {point.id, point.merchant_org_id, operation.point_txn_id, std::string(PosOperationName(operation.operation)),
-       operation.counter, operation.amount, internal::Nullable(payer ? std::optional(payer->holder_id) : std::nullopt),
+      {point.id, point.merchant_org_id, operation.point_txn_id,
+       std::string(PosOperationName(operation.operation)), operation.counter, operation.amount,
+       internal::Nullable(payer ? std::optional(payer->holder_id) : std::nullopt),
        internal::Nullable(payer ? payer->support_id : std::nullopt),
        internal::Nullable(payer ? payer->qr_code_id : std::nullopt), std::string(state),
-       internal::NullableText(std::string(refusal_code)), int64_t{offline ? 1 : 0}, operation.point_at_ms, now_ms,
-       internal::Nullable(expires_at_ms), internal::Nullable(cancels_id), int64_t{point.is_test ? 1 : 0},
-       PayerKey(operation)});
+       internal::NullableText(std::string(refusal_code)), int64_t{offline ? 1 : 0},
+       operation.point_at_ms, now_ms, internal::Nullable(expires_at_ms),
+       internal::Nullable(cancels_id), int64_t{point.is_test ? 1 : 0}, PayerKey(operation)});
   if (!row.ok()) return std::move(row).error();
   GUICHET_ASSERT(row->has_value());
   return (*row)->Int(0);
@@ -421,19 +470,24 @@ Result<PosTransaction> LoadTxn(Transaction& tx, int64_t id) {
 }
 
 // The answer to a point_txn_id seen before: the same result when the content is the same.
-Result<PointOperationResult> Replay(Transaction& tx, TxnRow existing, const PointOperation& operation, int64_t now_ms) {
+Result<PointOperationResult> Replay(Transaction& tx, TxnRow existing,
+                                    const PointOperation& operation, int64_t now_ms) {
   PosTransaction& txn = existing.txn;
-  const bool cancel = operation.operation == PosOperation::kCancel;  // counter and amount: the original's
-  if (txn.operation != PosOperationName(operation.operation) || (!cancel && txn.counter != operation.counter) ||
-      (!cancel && txn.amount != operation.amount) ||
-      existing.payer_key != PayerKey(operation)) {
+  const bool cancel =
+      operation.operation == PosOperation::kCancel;  // counter and amount: the original's
+  if (txn.operation != PosOperationName(operation.operation) ||
+      (!cancel && txn.counter != operation.counter) ||
+      (!cancel && txn.amount != operation.amount) || existing.payer_key != PayerKey(operation)) {
     return Refusal(ErrorKind::kConflict, pos_code::kPointTxnConflict,
-                   "This point_txn_id was used for another operation: nothing was applied.", "/point_txn_id");
+                   "This point_txn_id was used for another operation: nothing was applied.",
+                   "/point_txn_id");
   }
   if (txn.state == "refused") {
-    return Refusal(RefusalKind(txn.refusal_code), txn.refusal_code,
-                   fmt::format("This operation was refused before ({}); a new attempt needs a new point_txn_id.",
-                               txn.refusal_code));
+    return Refusal(
+        RefusalKind(txn.refusal_code), txn.refusal_code,
+        fmt::format(
+            "This operation was refused before ({}); a new attempt needs a new point_txn_id.",
+            txn.refusal_code));
   }
   GUICHET_TRY_STATUS(RefreshExpiry(tx, txn, now_ms));
   PointOperationResult result{txn, 0, 0, true};
@@ -441,36 +495,39 @@ Result<PointOperationResult> Replay(Transaction& tx, TxnRow existing, const Poin
   return result;
 }
 
-Result<int64_t> CounterpartAccount(Transaction& tx, const Point& point, const PointOperation& operation,
-                                   int64_t holder_org_id, int64_t now_ms) {
+Result<int64_t> CounterpartAccount(Transaction& tx, const Point& point,
+                                   const PointOperation& operation, int64_t holder_org_id,
+                                   int64_t now_ms) {
   switch (operation.operation) {
     case PosOperation::kDebit:
     case PosOperation::kCancel:
       return OperatorAccount(tx, point.merchant_org_id, operation.counter,
                              point.is_test ? kTestSales : purpose::kSales, now_ms);
     case PosOperation::kCashReload:
-      return OperatorAccount(tx, point.merchant_org_id, kEuro, point.is_test ? kTestCash : purpose::kCash, now_ms);
+      return OperatorAccount(tx, point.merchant_org_id, kEuro,
+                             point.is_test ? kTestCash : purpose::kCash, now_ms);
     case PosOperation::kLoad:
-      return OperatorAccount(tx, holder_org_id, operation.counter, point.is_test ? kTestFunding : purpose::kTokenIssue,
-                             now_ms);
+      return OperatorAccount(tx, holder_org_id, operation.counter,
+                             point.is_test ? kTestFunding : purpose::kTokenIssue, now_ms);
   }
   return Error::Internal("unknown operation");
 }
 
 // Cancels an acknowledged debit: the holder is credited back from the account the debit paid.
-Result<PointOperationResult> CancelDebit(Transaction& tx, const identity::Caller& caller, const Point& point,
-                                         const PointOperation& operation, const PosTransaction& original,
-                                         int64_t now_ms) {
+Result<PointOperationResult> CancelDebit(Transaction& tx, const identity::Caller& caller,
+                                         const Point& point, const PointOperation& operation,
+                                         const PosTransaction& original, int64_t now_ms) {
   if (original.operation != "debit" || original.state != "acknowledged") {
     return Refusal(ErrorKind::kConflict, pos_code::kNotCancellable,
-                   fmt::format("Only an acknowledged debit can be cancelled; this one is a {} {}.", original.state,
-                               original.operation));
+                   fmt::format("Only an acknowledged debit can be cancelled; this one is a {} {}.",
+                               original.state, original.operation));
   }
   PointOperation cancel = operation;
   cancel.counter = original.counter;
   cancel.amount = original.amount;
   const Payer payer{*original.holder_id, original.support_id, std::nullopt};
-  auto id = InsertTxn(tx, point, cancel, payer, "acknowledged", false, std::nullopt, original.id, "", now_ms);
+  auto id = InsertTxn(tx, point, cancel, payer, "acknowledged", false, std::nullopt, original.id,
+                      "", now_ms);
   if (!id.ok()) return std::move(id).error();
   auto account = CounterpartAccount(tx, point, cancel, 0, now_ms);
   if (!account.ok()) return std::move(account).error();
@@ -489,43 +546,51 @@ Result<PointOperationResult> CancelDebit(Transaction& tx, const identity::Caller
   auto moved = MoveHolder(tx, caller, credit, now_ms);
   if (!moved.ok()) return std::move(moved).error();
   auto changed = tx.Execute(
-      "UPDATE wallet_pos_transactions SET state = 'cancelled' WHERE id = $1 AND state = 'acknowledged'", {original.id});
+      "UPDATE wallet_pos_transactions SET state = 'cancelled' WHERE id = $1 AND state = "
+      "'acknowledged'",
+      {original.id});
   if (!changed.ok()) return std::move(changed).error();
   if (*changed != 1) {  // another cancellation committed meanwhile: this one rolls back
-    return Refusal(ErrorKind::kConflict, pos_code::kNotCancellable, "This debit was cancelled meanwhile.");
+    return Refusal(ErrorKind::kConflict, pos_code::kNotCancellable,
+                   "This debit was cancelled meanwhile.");
   }
-  GUICHET_TRY_STATUS(tx.Execute(
-      "UPDATE wallet_pos_transactions SET ledger_transfer_id = $1, acknowledged_at_ms = $2 WHERE id = $3",
-      {credit.transfer_id, now_ms, *id}));
+  GUICHET_TRY_STATUS(
+      tx.Execute("UPDATE wallet_pos_transactions SET ledger_transfer_id = $1, acknowledged_at_ms = "
+                 "$2 WHERE id = $3",
+                 {credit.transfer_id, now_ms, *id}));
   auto txn = LoadTxn(tx, *id);
   if (!txn.ok()) return std::move(txn).error();
   return PointOperationResult{*txn, moved->balance_after, moved->available_after, false};
 }
 
 // Debit (a hold when online), token load or cash pack for a payer.
-Result<PointOperationResult> MoveForPayer(Transaction& tx, const identity::Caller& caller, const Point& point,
-                                          const PointOperation& operation, const PosOptions& options, bool offline,
-                                          int64_t now_ms) {
+Result<PointOperationResult> MoveForPayer(Transaction& tx, const identity::Caller& caller,
+                                          const Point& point, const PointOperation& operation,
+                                          const PosOptions& options, bool offline, int64_t now_ms) {
   auto counter = CounterByCode(tx, operation.counter);
   if (!counter.ok()) return std::move(counter).error();
-  if (!counter->active) return Refusal(ErrorKind::kConflict, code::kCounterInactive, "This counter is not active.");
+  if (!counter->active)
+    return Refusal(ErrorKind::kConflict, code::kCounterInactive, "This counter is not active.");
   if (!counter->euro) {
-    auto may = operation.operation == PosOperation::kLoad ? ClientMayLoad(tx, caller, operation.counter)
-                                                          : ClientMayDebit(tx, caller, operation.counter);
+    auto may = operation.operation == PosOperation::kLoad
+                   ? ClientMayLoad(tx, caller, operation.counter)
+                   : ClientMayDebit(tx, caller, operation.counter);
     if (!may.ok()) return std::move(may).error();
     if (!*may) {
-      return Refusal(ErrorKind::kForbidden, code::kCounterNotAuthorised,
-                     fmt::format("This device is not authorised on the counter {}.", operation.counter));
+      return Refusal(
+          ErrorKind::kForbidden, code::kCounterNotAuthorised,
+          fmt::format("This device is not authorised on the counter {}.", operation.counter));
     }
   }
   if (operation.operation == PosOperation::kLoad && counter->euro) {
-    return Refusal(ErrorKind::kValidation, pos_code::kCashPackInvalid, "Euros are loaded at a point as cash packs.");
+    return Refusal(ErrorKind::kValidation, pos_code::kCashPackInvalid,
+                   "Euros are loaded at a point as cash packs.");
   }
   if (operation.operation == PosOperation::kCashReload &&
-      (!counter->euro ||
-       std::find(std::begin(kCashPacksCents), std::end(kCashPacksCents), operation.amount) == std::end(kCashPacksCents))) {
-    return Refusal(ErrorKind::kValidation, pos_code::kCashPackInvalid, "Cash is loaded in packs of 5, 10 or 20 EUR.",
-                   "/amount");
+      (!counter->euro || std::find(std::begin(kCashPacksCents), std::end(kCashPacksCents),
+                                   operation.amount) == std::end(kCashPacksCents))) {
+    return Refusal(ErrorKind::kValidation, pos_code::kCashPackInvalid,
+                   "Cash is loaded in packs of 5, 10 or 20 EUR.", "/amount");
   }
   auto payer = ResolvePayerImpl(tx, point, operation.payer, true, operation.point_at_ms, now_ms);
   if (!payer.ok()) return std::move(payer).error();
@@ -533,17 +598,19 @@ Result<PointOperationResult> MoveForPayer(Transaction& tx, const identity::Calle
   if (!test.ok()) return std::move(test).error();
   if (*test != point.is_test) {
     return Refusal(ErrorKind::kValidation, pos_code::kTestMismatch,
-                   point.is_test ? "A test point serves test accounts only." : "A test account works at test points only.");
+                   point.is_test ? "A test point serves test accounts only."
+                                 : "A test account works at test points only.");
   }
   auto holder = FindHolder(tx, payer->holder_id);
   if (!holder.ok()) return std::move(holder).error();
-  if (!holder->has_value()) return Refusal(ErrorKind::kNotFound, code::kHolderNotFound, "No such holder.");
+  if (!holder->has_value())
+    return Refusal(ErrorKind::kNotFound, code::kHolderNotFound, "No such holder.");
   const bool debit = operation.operation == PosOperation::kDebit;
   const bool hold = debit && !offline;
   std::optional<int64_t> expires;
   if (hold) expires = now_ms + options.hold_s * 1000;
-  auto id = InsertTxn(tx, point, operation, *payer, hold ? "pending" : "acknowledged", offline, expires, std::nullopt,
-                      "", now_ms);
+  auto id = InsertTxn(tx, point, operation, *payer, hold ? "pending" : "acknowledged", offline,
+                      expires, std::nullopt, "", now_ms);
   if (!id.ok()) return std::move(id).error();
   auto account = CounterpartAccount(tx, point, operation, (*holder)->organisation_id, now_ms);
   if (!account.ok()) return std::move(account).error();
@@ -572,25 +639,30 @@ Result<PointOperationResult> MoveForPayer(Transaction& tx, const identity::Calle
   auto moved = MoveHolder(tx, caller, movement, now_ms);
   if (!moved.ok()) return std::move(moved).error();
   GUICHET_TRY_STATUS(tx.Execute(
-      "UPDATE wallet_pos_transactions SET ledger_transfer_id = $1, acknowledged_at_ms = $2 WHERE id = $3",
+      "UPDATE wallet_pos_transactions SET ledger_transfer_id = $1, acknowledged_at_ms = $2 WHERE "
+      "id = $3",
       {movement.transfer_id, hold ? storage::Param(nullptr) : storage::Param(now_ms), *id}));
   auto txn = LoadTxn(tx, *id);
   if (!txn.ok()) return std::move(txn).error();
   return PointOperationResult{*txn, moved->balance_after, moved->available_after, false};
 }
 
-Result<PointOperationResult> RunOperation(Transaction& tx, const identity::Caller& caller, const Point& point,
-                                          const PointOperation& operation, const PosOptions& options, bool offline,
-                                          int64_t now_ms) {
+Result<PointOperationResult> RunOperation(Transaction& tx, const identity::Caller& caller,
+                                          const Point& point, const PointOperation& operation,
+                                          const PosOptions& options, bool offline, int64_t now_ms) {
   if (!ValidTxnId(operation.point_txn_id)) {
-    return Invalid("/point_txn_id", fmt::format("1 to {} of A-Z a-z 0-9 . _ : -", kPointTxnIdLengthMax));
+    return Invalid("/point_txn_id",
+                   fmt::format("1 to {} of A-Z a-z 0-9 . _ : -", kPointTxnIdLengthMax));
   }
-  auto existing = FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {point.id, operation.point_txn_id});
+  auto existing =
+      FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {point.id, operation.point_txn_id});
   if (!existing.ok()) return std::move(existing).error();
   if (existing->has_value()) return Replay(tx, std::move(**existing), operation, now_ms);
-  if (operation.operation != PosOperation::kCancel && (operation.amount <= 0 || operation.amount > kPosAmountMax)) {
+  if (operation.operation != PosOperation::kCancel &&
+      (operation.amount <= 0 || operation.amount > kPosAmountMax)) {
     return Refusal(ErrorKind::kValidation, pos_code::kAmountInvalid,
-                   fmt::format("The amount must be 1 to {} minor units.", kPosAmountMax), "/amount");
+                   fmt::format("The amount must be 1 to {} minor units.", kPosAmountMax),
+                   "/amount");
   }
   GUICHET_TRY_STATUS(CheckPointAllows(point, operation, offline));
   if (!offline && std::llabs(operation.point_at_ms - now_ms) > options.clock_drift_max_ms) {
@@ -600,11 +672,12 @@ Result<PointOperationResult> RunOperation(Transaction& tx, const identity::Calle
                    "/point_at_ms");
   }
   if (operation.operation == PosOperation::kCancel) {
-    auto original = FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {point.id, operation.cancels_point_txn_id});
+    auto original = FindTxn(tx, "point_id = $1 AND point_txn_id = $2",
+                            {point.id, operation.cancels_point_txn_id});
     if (!original.ok()) return std::move(original).error();
     if (!original->has_value()) {
-      return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound, "This point has no such transaction.",
-                     "/cancels_point_txn_id");
+      return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound,
+                     "This point has no such transaction.", "/cancels_point_txn_id");
     }
     return CancelDebit(tx, caller, point, operation, (*original)->txn, now_ms);
   }
@@ -613,7 +686,8 @@ Result<PointOperationResult> RunOperation(Transaction& tx, const identity::Calle
 
 Result<Point> OperationalPoint(Transaction& tx, const identity::Caller& device, int64_t now_ms) {
   if (device.kind != identity::Caller::Kind::kDevice) {
-    return Refusal(ErrorKind::kForbidden, pos_code::kPointUnknown, "Only a point's device can do this.");
+    return Refusal(ErrorKind::kForbidden, pos_code::kPointUnknown,
+                   "Only a point's device can do this.");
   }
   auto point = PointOfDevice(tx, device.id, now_ms);
   if (!point.ok()) return std::move(point).error();
@@ -636,23 +710,30 @@ Status ValidateNewPoint(const NewPoint& request) {
     const int64_t length = http::Utf8Length(text);
     return length >= 1 && length <= max;
   };
-  if (!length_ok(request.institution_id, kInstitutionIdLengthMax)) problems.push_back({"/institution_id", "1 to 64 characters"});
+  if (!length_ok(request.institution_id, kInstitutionIdLengthMax))
+    problems.push_back({"/institution_id", "1 to 64 characters"});
   if (!ValidLocation(request.location)) {
-    problems.push_back({"/location", "2 to 8 segments of letters and digits joined by '-' (Crous-UG-RU-UD-Caisse)"});
+    problems.push_back(
+        {"/location",
+         "2 to 8 segments of letters and digits joined by '-' (Crous-UG-RU-UD-Caisse)"});
   }
-  if (!length_ok(request.address, kAddressLengthMax)) problems.push_back({"/address", "1 to 300 characters"});
-  if (std::find(std::begin(kPointTypes), std::end(kPointTypes), request.type) == std::end(kPointTypes)) {
+  if (!length_ok(request.address, kAddressLengthMax))
+    problems.push_back({"/address", "1 to 300 characters"});
+  if (std::find(std::begin(kPointTypes), std::end(kPointTypes), request.type) ==
+      std::end(kPointTypes)) {
     problems.push_back({"/type", "till, vending_machine, laundry, copier, web_shop or other"});
   }
   if (static_cast<int64_t>(request.permissions.size()) > kPointPermissionsMax) {
     problems.push_back({"/permissions", "too many permissions"});
   }
   for (const std::string& permission : request.permissions) {
-    const bool plain = std::find(std::begin(kPointPermissions), std::end(kPointPermissions), permission) !=
-                       std::end(kPointPermissions);
-    const bool counter = (permission.rfind("load:", 0) == 0 || permission.rfind("debit:", 0) == 0) &&
-                         permission.find(' ') == std::string::npos && permission.back() != ':';
-    if (!plain && !counter) problems.push_back({"/permissions", fmt::format("unknown permission {}", permission)});
+    const bool plain = std::find(std::begin(kPointPermissions), std::end(kPointPermissions),
+                                 permission) != std::end(kPointPermissions);
+    const bool counter =
+        (permission.rfind("load:", 0) == 0 || permission.rfind("debit:", 0) == 0) &&
+        permission.find(' ') == std::string::npos && permission.back() != ':';
+    if (!plain && !counter)
+      problems.push_back({"/permissions", fmt::format("unknown permission {}", permission)});
   }
   if (problems.empty()) return OkStatus();
   Error error{ErrorKind::kValidation, "validation_failed", "Some fields are not valid.", {}};
@@ -662,17 +743,23 @@ Status ValidateNewPoint(const NewPoint& request) {
 
 }  // namespace
 
-// ---- Free functions -------------------------------------------------------------------------------
+// ---- Free functions
+// -------------------------------------------------------------------------------
 
 void DeclarePosPermissions(identity::RightsCatalog& catalog) {
-  catalog.AddPermission({std::string(right::kMerchantsManage), "Create merchants and read their bank data summary"});
-  catalog.AddPermission({std::string(right::kPointsRead), "Read points of sale and their transactions"});
+  catalog.AddPermission(
+      {std::string(right::kMerchantsManage), "Create merchants and read their bank data summary"});
+  catalog.AddPermission(
+      {std::string(right::kPointsRead), "Read points of sale and their transactions"});
   catalog.AddPermission({std::string(right::kPointsManage), "Create points of sale"});
   catalog.AddPermission(
-      {std::string(right::kPointsApprove), "Approve points, pair or swap their devices, reactivate, cancel payments"});
+      {std::string(right::kPointsApprove),
+       "Approve points, pair or swap their devices, reactivate, cancel payments"});
   catalog.AddPermission({std::string(right::kPointsOppose), "Oppose a point of sale"});
-  catalog.AddPermission({std::string(right::kPosTestAccount), "Use one's own test account at test points"});
-  catalog.AddPermission({std::string(right::kPosOperate), "A point of sale's protocol (devices only)"});
+  catalog.AddPermission(
+      {std::string(right::kPosTestAccount), "Use one's own test account at test points"});
+  catalog.AddPermission(
+      {std::string(right::kPosOperate), "A point of sale's protocol (devices only)"});
   catalog.AddDevicePermission("pos", std::string(right::kPosOperate));
 }
 
@@ -683,10 +770,14 @@ std::string IbanKeyFromSecret(std::string_view hex) {
 
 std::string_view PosOperationName(PosOperation operation) {
   switch (operation) {
-    case PosOperation::kDebit: return "debit";
-    case PosOperation::kLoad: return "load";
-    case PosOperation::kCashReload: return "cash_reload";
-    case PosOperation::kCancel: return "cancel";
+    case PosOperation::kDebit:
+      return "debit";
+    case PosOperation::kLoad:
+      return "load";
+    case PosOperation::kCashReload:
+      return "cash_reload";
+    case PosOperation::kCancel:
+      return "cancel";
   }
   return "debit";
 }
@@ -700,20 +791,25 @@ Result<Point> PointOfDevice(Transaction& tx, int64_t device_id, int64_t now_ms) 
   if (!linked.ok()) return std::move(linked).error();
   if (linked->has_value()) return **linked;
   // A device paired with the point's current pairing code: linked on its first request.
-  auto paired = FindPoint(tx,
-                          "p.device_id IS NULL AND p.pairing_id IS NOT NULL AND p.pairing_id ="
-                          " (SELECT d.pairing_id FROM devices d WHERE d.id = $1 AND d.kind = 'pos')",
-                          {device_id});
+  auto paired =
+      FindPoint(tx,
+                "p.device_id IS NULL AND p.pairing_id IS NOT NULL AND p.pairing_id ="
+                " (SELECT d.pairing_id FROM devices d WHERE d.id = $1 AND d.kind = 'pos')",
+                {device_id});
   if (!paired.ok()) return std::move(paired).error();
   if (!paired->has_value()) {
-    return Refusal(ErrorKind::kForbidden, pos_code::kPointUnknown, "This device operates no point of sale.");
+    return Refusal(ErrorKind::kForbidden, pos_code::kPointUnknown,
+                   "This device operates no point of sale.");
   }
   Point point = **paired;
   auto changed = tx.Execute(
-      "UPDATE wallet_points SET device_id = $1, updated_at = $2 WHERE id = $3 AND device_id IS NULL AND pairing_id = $4",
+      "UPDATE wallet_points SET device_id = $1, updated_at = $2 WHERE id = $3 AND device_id IS "
+      "NULL AND pairing_id = $4",
       {device_id, now_ms, point.id, *point.pairing_id});
   if (!changed.ok()) return std::move(changed).error();
-  if (*changed != 1) return Refusal(ErrorKind::kForbidden, pos_code::kPointUnknown, "This device operates no point.");
+  if (*changed != 1)
+    return Refusal(ErrorKind::kForbidden, pos_code::kPointUnknown,
+                   "This device operates no point.");
   point.device_id = device_id;
   identity::Caller device;
   device.kind = identity::Caller::Kind::kDevice;
@@ -724,26 +820,30 @@ Result<Point> PointOfDevice(Transaction& tx, int64_t device_id, int64_t now_ms) 
 
 Status RequirePointOperational(const Point& point) {
   if (point.state == "opposed") {
-    return Refusal(ErrorKind::kForbidden, pos_code::kPointOpposed, "This point of sale is opposed.");
+    return Refusal(ErrorKind::kForbidden, pos_code::kPointOpposed,
+                   "This point of sale is opposed.");
   }
   if (point.state != "approved") {
-    return Refusal(ErrorKind::kForbidden, pos_code::kPointNotApproved, "This point of sale is not approved yet.");
+    return Refusal(ErrorKind::kForbidden, pos_code::kPointNotApproved,
+                   "This point of sale is not approved yet.");
   }
   return OkStatus();
 }
 
-Result<Payer> ResolvePayer(Transaction& tx, const Point& point, const PayerRef& payer, int64_t point_now_ms,
-                           int64_t now_ms) {
+Result<Payer> ResolvePayer(Transaction& tx, const Point& point, const PayerRef& payer,
+                           int64_t point_now_ms, int64_t now_ms) {
   return ResolvePayerImpl(tx, point, payer, true, point_now_ms, now_ms);
 }
 
-Result<PointOperationResult> ApplyOfflineOperation(Transaction& tx, const Point& point, const PointOperation& operation,
+Result<PointOperationResult> ApplyOfflineOperation(Transaction& tx, const Point& point,
+                                                   const PointOperation& operation,
                                                    int64_t now_ms) {
   GUICHET_TRY_STATUS(RequirePointOperational(point));
   return RunOperation(tx, DeviceCallerOf(point), point, operation, PosOptions{}, true, now_ms);
 }
 
-// ---- Pos -------------------------------------------------------------------------------------------
+// ---- Pos
+// -------------------------------------------------------------------------------------------
 
 Pos::Pos(Wallet& wallet, identity::Machines& machines, PosOptions options)
     : wallet_(wallet), machines_(machines), options_(std::move(options)) {
@@ -753,7 +853,8 @@ Pos::Pos(Wallet& wallet, identity::Machines& machines, PosOptions options)
 Result<Merchant> Pos::CreateMerchant(const identity::Caller& caller, const NewMerchant& request) {
   std::vector<FieldError> problems;
   const int64_t name_length = http::Utf8Length(request.name);
-  if (name_length < 1 || name_length > orgs::kNameLengthMax) problems.push_back({"/name", "1 to 200 characters"});
+  if (name_length < 1 || name_length > orgs::kNameLengthMax)
+    problems.push_back({"/name", "1 to 200 characters"});
   auto iban = banking::NormaliseIban(request.iban);
   if (!iban.ok()) {
     problems.push_back({"/iban", iban.error().message});
@@ -765,7 +866,8 @@ Result<Merchant> Pos::CreateMerchant(const identity::Caller& caller, const NewMe
   if (request.commission_bp < 0 || request.commission_bp > kCommissionBpMax) {
     problems.push_back({"/commission_bp", "0 to 10000 basis points"});
   }
-  if (request.settlement_period_days < 1 || request.settlement_period_days > kSettlementPeriodDaysMax) {
+  if (request.settlement_period_days < 1 ||
+      request.settlement_period_days > kSettlementPeriodDaysMax) {
     problems.push_back({"/settlement_period_days", "1 to 30 days"});
   }
   const size_t at = request.contact_email.find('@');
@@ -782,72 +884,91 @@ Result<Merchant> Pos::CreateMerchant(const identity::Caller& caller, const NewMe
   const int64_t now = wallet_.clock().NowMs();
   const std::string sealed = Seal(options_.iban_key, *iban);
   const std::string last4 = iban->substr(iban->size() - 4);
-  return wallet_.database().Transact<Merchant>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Merchant> {
-    auto region = orgs::Find(tx, request.region_id);
-    if (!region.ok()) return std::move(region).error();
-    const auto scopes = wallet_.authorizer().Scopes(caller, right::kMerchantsManage);
-    if (!region->has_value() || (*region)->kind != "region" || !InScopes(scopes, (*region)->path)) {
-      return Refusal(ErrorKind::kNotFound, "organisation_not_found", "No such region.", "/region_id");
-    }
-    auto org = orgs::Create(tx, {request.region_id, "merchant", request.name}, now);
-    if (!org.ok()) return std::move(org).error();
-    GUICHET_TRY_STATUS(tx.Execute(
-        "INSERT INTO wallet_merchants (organisation_id, iban_sealed, iban_last4, bic, commission_bp,"
-        " settlement_period_days, contact_email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        {org->id, sealed, last4, *bic, request.commission_bp, request.settlement_period_days, request.contact_email,
-         now}));
-    Merchant made{org->id, request.region_id, request.name, last4, *bic, request.contact_email,
-                  request.commission_bp, request.settlement_period_days, now};
-    GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.merchant.create", "wallet_merchant", org->id, org->id,
-                                       nullptr, MerchantJson(made), caller.request_id, now));
-    return made;
-  });
+  return wallet_.database().Transact<Merchant>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<Merchant> {
+        auto region = orgs::Find(tx, request.region_id);
+        if (!region.ok()) return std::move(region).error();
+        const auto scopes = wallet_.authorizer().Scopes(caller, right::kMerchantsManage);
+        if (!region->has_value() || (*region)->kind != "region" ||
+            !InScopes(scopes, (*region)->path)) {
+          return Refusal(ErrorKind::kNotFound, "organisation_not_found", "No such region.",
+                         "/region_id");
+        }
+        auto org = orgs::Create(tx, {request.region_id, "merchant", request.name}, now);
+        if (!org.ok()) return std::move(org).error();
+        GUICHET_TRY_STATUS(
+            tx.Execute("INSERT INTO wallet_merchants (organisation_id, iban_sealed, iban_last4, "
+                       "bic, commission_bp,"
+                       " settlement_period_days, contact_email, created_at, updated_at) VALUES "
+                       "($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                       {org->id, sealed, last4, *bic, request.commission_bp,
+                        request.settlement_period_days, request.contact_email, now}));
+        Merchant made{
+            org->id, request.region_id,     request.name,          last4,
+            *bic,    request.contact_email, request.commission_bp, request.settlement_period_days,
+            now};
+        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.merchant.create", "wallet_merchant",
+                                           org->id, org->id, nullptr, MerchantJson(made),
+                                           caller.request_id, now));
+        return made;
+      });
 }
 
 Result<std::vector<Merchant>> Pos::ListMerchants(const identity::Caller& caller) {
   using List = std::vector<Merchant>;
-  return wallet_.database().Transact<List>(TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
-    List merchants;
-    for (const std::string& scope : wallet_.authorizer().Scopes(caller, right::kPointsRead)) {
-      auto rows = tx.Query(fmt::format("SELECT {} FROM wallet_merchants m JOIN organisations o ON o.id = m.organisation_id"
-                                       " WHERE o.path >= $1 AND o.path < $2 ORDER BY m.organisation_id LIMIT {}",
-                                       kMerchantColumns, kPosListMax),
-                           {scope, scope + "\x7f"});
-      if (!rows.ok()) return std::move(rows).error();
-      for (const Row& row : rows->rows) merchants.push_back(ToMerchant(row));
-    }
-    return merchants;
-  });
+  return wallet_.database().Transact<List>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
+        List merchants;
+        for (const std::string& scope : wallet_.authorizer().Scopes(caller, right::kPointsRead)) {
+          auto rows = tx.Query(
+              fmt::format("SELECT {} FROM wallet_merchants m JOIN organisations o ON o.id = "
+                          "m.organisation_id"
+                          " WHERE o.path >= $1 AND o.path < $2 ORDER BY m.organisation_id LIMIT {}",
+                          kMerchantColumns, kPosListMax),
+              {scope, scope + "\x7f"});
+          if (!rows.ok()) return std::move(rows).error();
+          for (const Row& row : rows->rows) merchants.push_back(ToMerchant(row));
+        }
+        return merchants;
+      });
 }
 
 Result<Merchant> Pos::GetMerchant(const identity::Caller& caller, int64_t merchant_id) {
-  return wallet_.database().Transact<Merchant>(TransactionMode::kRead, [&](Transaction& tx) -> Result<Merchant> {
-    auto row = tx.QueryOne(fmt::format("SELECT {} FROM wallet_merchants m JOIN organisations o ON o.id = m.organisation_id"
-                                       " WHERE m.organisation_id = $1",
-                                       kMerchantColumns),
-                           {merchant_id});
-    if (!row.ok()) return std::move(row).error();
-    if (!row->has_value() || !InScopes(wallet_.authorizer().Scopes(caller, right::kPointsRead), (*row)->Text(9))) {
-      return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
-    }
-    return ToMerchant(**row);
-  });
+  return wallet_.database().Transact<Merchant>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<Merchant> {
+        auto row = tx.QueryOne(
+            fmt::format(
+                "SELECT {} FROM wallet_merchants m JOIN organisations o ON o.id = m.organisation_id"
+                " WHERE m.organisation_id = $1",
+                kMerchantColumns),
+            {merchant_id});
+        if (!row.ok()) return std::move(row).error();
+        if (!row->has_value() ||
+            !InScopes(wallet_.authorizer().Scopes(caller, right::kPointsRead), (*row)->Text(9))) {
+          return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
+        }
+        return ToMerchant(**row);
+      });
 }
 
 Result<std::string> Pos::MerchantIban(Transaction& tx, int64_t merchant_id) const {
-  auto row = tx.QueryOne("SELECT iban_sealed FROM wallet_merchants WHERE organisation_id = $1", {merchant_id});
+  auto row = tx.QueryOne("SELECT iban_sealed FROM wallet_merchants WHERE organisation_id = $1",
+                         {merchant_id});
   if (!row.ok()) return std::move(row).error();
-  if (!row->has_value()) return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
+  if (!row->has_value())
+    return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
   return Open(options_.iban_key, (*row)->Text(0));
 }
 
-Result<Point> Pos::VisiblePoint(Transaction& tx, const identity::Caller& caller, std::string_view needed,
-                                int64_t point_id) {
+Result<Point> Pos::VisiblePoint(Transaction& tx, const identity::Caller& caller,
+                                std::string_view needed, int64_t point_id) {
   auto point = FindPoint(tx, "p.id = $1", {point_id});
   if (!point.ok()) return std::move(point).error();
   const auto& authorizer = wallet_.authorizer();
-  if (!point->has_value() || !InScopes(authorizer.Scopes(caller, right::kPointsRead), (*point)->merchant_path)) {
-    if (!point->has_value() || !InScopes(authorizer.Scopes(caller, needed), (*point)->merchant_path)) {
+  if (!point->has_value() ||
+      !InScopes(authorizer.Scopes(caller, right::kPointsRead), (*point)->merchant_path)) {
+    if (!point->has_value() ||
+        !InScopes(authorizer.Scopes(caller, needed), (*point)->merchant_path)) {
       return Refusal(ErrorKind::kNotFound, "point_not_found", "No such point of sale.");
     }
   }
@@ -860,58 +981,71 @@ Result<Point> Pos::VisiblePoint(Transaction& tx, const identity::Caller& caller,
 Result<Point> Pos::CreatePoint(const identity::Caller& caller, const NewPoint& request) {
   GUICHET_TRY_STATUS(ValidateNewPoint(request));
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<Point>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
-    auto merchant = tx.QueryOne("SELECT o.path, o.parent_id FROM wallet_merchants m JOIN organisations o"
-                                " ON o.id = m.organisation_id WHERE m.organisation_id = $1",
-                                {request.merchant_id});
-    if (!merchant.ok()) return std::move(merchant).error();
-    if (!merchant->has_value() ||
-        !InScopes(wallet_.authorizer().Scopes(caller, right::kPointsManage), (*merchant)->Text(0))) {
-      return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.", "/merchant_id");
-    }
-    for (const std::string& permission : request.permissions) {
-      const size_t colon = permission.find(':');
-      if (colon == std::string::npos) continue;
-      auto counter = CounterByCode(tx, permission.substr(colon + 1));
-      if (!counter.ok()) return Invalid("/permissions", fmt::format("no counter {}", permission.substr(colon + 1)));
-    }
-    auto inserted = tx.QueryOne(
-        "INSERT INTO wallet_points (merchant_org_id, institution_org_id, institution_id, location, address, type,"
-        " permissions, is_test, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)"
-        " RETURNING id",
-        {request.merchant_id, (*merchant)->Int(1), request.institution_id, request.location, request.address,
-         request.type, JoinPermissions(request.permissions), request.is_test, now});
-    if (!inserted.ok()) {
-      if (inserted.error().code == storage::kUniqueViolation) {
-        return Refusal(ErrorKind::kConflict, "point_duplicate", "The institution already has a point with this id.",
-                       "/institution_id");
-      }
-      return std::move(inserted).error();
-    }
-    const int64_t id = (*inserted)->Int(0);
-    GUICHET_TRY_STATUS(InsertPointEvent(tx, id, "created", "", caller, now));
-    auto point = FindPoint(tx, "p.id = $1", {id});
-    if (!point.ok()) return std::move(point).error();
-    GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.create", "wallet_point", id, request.merchant_id,
-                                       nullptr, PointJson(**point), caller.request_id, now));
-    return **point;
-  });
+  return wallet_.database().Transact<Point>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
+        auto merchant = tx.QueryOne(
+            "SELECT o.path, o.parent_id FROM wallet_merchants m JOIN organisations o"
+            " ON o.id = m.organisation_id WHERE m.organisation_id = $1",
+            {request.merchant_id});
+        if (!merchant.ok()) return std::move(merchant).error();
+        if (!merchant->has_value() ||
+            !InScopes(wallet_.authorizer().Scopes(caller, right::kPointsManage),
+                      (*merchant)->Text(0))) {
+          return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.",
+                         "/merchant_id");
+        }
+        for (const std::string& permission : request.permissions) {
+          const size_t colon = permission.find(':');
+          if (colon == std::string::npos) continue;
+          auto counter = CounterByCode(tx, permission.substr(colon + 1));
+          if (!counter.ok())
+            return Invalid("/permissions",
+                           fmt::format("no counter {}", permission.substr(colon + 1)));
+        }
+        auto inserted = tx.QueryOne(
+            "INSERT INTO wallet_points (merchant_org_id, institution_org_id, institution_id, "
+            "location, address, type,"
+            " permissions, is_test, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, "
+            "$7, $8, 'pending', $9, $9)"
+            " RETURNING id",
+            {request.merchant_id, (*merchant)->Int(1), request.institution_id, request.location,
+             request.address, request.type, JoinPermissions(request.permissions), request.is_test,
+             now});
+        if (!inserted.ok()) {
+          if (inserted.error().code == storage::kUniqueViolation) {
+            return Refusal(ErrorKind::kConflict, "point_duplicate",
+                           "The institution already has a point with this id.", "/institution_id");
+          }
+          return std::move(inserted).error();
+        }
+        const int64_t id = (*inserted)->Int(0);
+        GUICHET_TRY_STATUS(InsertPointEvent(tx, id, "created", "", caller, now));
+        auto point = FindPoint(tx, "p.id = $1", {id});
+        if (!point.ok()) return std::move(point).error();
+        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.create", "wallet_point", id,
+                                           request.merchant_id, nullptr, PointJson(**point),
+                                           caller.request_id, now));
+        return **point;
+      });
 }
 
 Result<std::vector<Point>> Pos::ListPoints(const identity::Caller& caller) {
   using List = std::vector<Point>;
-  return wallet_.database().Transact<List>(TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
-    List points;
-    for (const std::string& scope : wallet_.authorizer().Scopes(caller, right::kPointsRead)) {
-      auto rows = tx.Query(fmt::format("SELECT {} FROM wallet_points p JOIN organisations o ON o.id = p.merchant_org_id"
-                                       " WHERE o.path >= $1 AND o.path < $2 ORDER BY p.id LIMIT {}",
-                                       kPointColumns, kPosListMax),
-                           {scope, scope + "\x7f"});
-      if (!rows.ok()) return std::move(rows).error();
-      for (const Row& row : rows->rows) points.push_back(ToPoint(row));
-    }
-    return points;
-  });
+  return wallet_.database().Transact<List>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
+        List points;
+        for (const std::string& scope : wallet_.authorizer().Scopes(caller, right::kPointsRead)) {
+          auto rows = tx.Query(
+              fmt::format(
+                  "SELECT {} FROM wallet_points p JOIN organisations o ON o.id = p.merchant_org_id"
+                  " WHERE o.path >= $1 AND o.path < $2 ORDER BY p.id LIMIT {}",
+                  kPointColumns, kPosListMax),
+              {scope, scope + "\x7f"});
+          if (!rows.ok()) return std::move(rows).error();
+          for (const Row& row : rows->rows) points.push_back(ToPoint(row));
+        }
+        return points;
+      });
 }
 
 Result<Point> Pos::GetPoint(const identity::Caller& caller, int64_t point_id) {
@@ -920,26 +1054,31 @@ Result<Point> Pos::GetPoint(const identity::Caller& caller, int64_t point_id) {
   });
 }
 
-Result<std::vector<PointEvent>> Pos::PointHistory(const identity::Caller& caller, int64_t point_id) {
+Result<std::vector<PointEvent>> Pos::PointHistory(const identity::Caller& caller,
+                                                  int64_t point_id) {
   using List = std::vector<PointEvent>;
-  return wallet_.database().Transact<List>(TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
-    auto point = VisiblePoint(tx, caller, right::kPointsRead, point_id);
-    if (!point.ok()) return std::move(point).error();
-    auto rows = tx.Query(fmt::format("SELECT id, event, reason, actor_type, actor_id, at_ms FROM wallet_point_events"
-                                     " WHERE point_id = $1 ORDER BY id DESC LIMIT {}",
-                                     kPosHistoryMax),
-                         {point_id});
-    if (!rows.ok()) return std::move(rows).error();
-    List events;
-    for (const Row& row : rows->rows) {
-      events.push_back({row.Int(0), row.Text(1), row.OptionalText(2), row.Text(3), row.OptionalInt(4), row.Int(5)});
-    }
-    return events;
-  });
+  return wallet_.database().Transact<List>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
+        auto point = VisiblePoint(tx, caller, right::kPointsRead, point_id);
+        if (!point.ok()) return std::move(point).error();
+        auto rows = tx.Query(
+            fmt::format(
+                "SELECT id, event, reason, actor_type, actor_id, at_ms FROM wallet_point_events"
+                " WHERE point_id = $1 ORDER BY id DESC LIMIT {}",
+                kPosHistoryMax),
+            {point_id});
+        if (!rows.ok()) return std::move(rows).error();
+        List events;
+        for (const Row& row : rows->rows) {
+          events.push_back({row.Int(0), row.Text(1), row.OptionalText(2), row.Text(3),
+                            row.OptionalInt(4), row.Int(5)});
+        }
+        return events;
+      });
 }
 
-Result<PointApproval> Pos::IssuePairing(const identity::Caller& caller, int64_t point_id, std::string_view reason,
-                                        bool approve) {
+Result<PointApproval> Pos::IssuePairing(const identity::Caller& caller, int64_t point_id,
+                                        std::string_view reason, bool approve) {
   auto before = wallet_.database().Transact<Point>(TransactionMode::kRead, [&](Transaction& tx) {
     return VisiblePoint(tx, caller, right::kPointsApprove, point_id);
   });
@@ -957,31 +1096,38 @@ Result<PointApproval> Pos::IssuePairing(const identity::Caller& caller, int64_t 
   auto pairing = machines_.CreatePairing(caller, request);
   if (!pairing.ok()) return std::move(pairing).error();
   const int64_t now = wallet_.clock().NowMs();
-  auto point = wallet_.database().Transact<Point>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
-    auto current = VisiblePoint(tx, caller, right::kPointsApprove, point_id);
-    if (!current.ok()) return std::move(current).error();
-    auto changed = tx.Execute(
-        approve ? "UPDATE wallet_points SET state = 'approved', pairing_id = $1, device_id = NULL, updated_at = $2"
-                  " WHERE id = $3 AND state = 'pending'"
-                : "UPDATE wallet_points SET pairing_id = $1, device_id = NULL, updated_at = $2"
-                  " WHERE id = $3 AND state <> 'pending'",
-        {pairing->id, now, point_id});
-    if (!changed.ok()) return std::move(changed).error();
-    if (*changed != 1) return Refusal(ErrorKind::kConflict, "point_changed", "The point changed meanwhile: try again.");
-    GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, approve ? "approved" : "device_replaced", reason, caller, now));
-    auto after = FindPoint(tx, "p.id = $1", {point_id});
-    if (!after.ok()) return std::move(after).error();
-    GUICHET_TRY_STATUS(internal::Audit(tx, &caller, approve ? "wallet.point.approve" : "wallet.point.replace_device",
-                                       "wallet_point", point_id, current->merchant_org_id, PointJson(*current),
-                                       PointJson(**after), caller.request_id, now));
-    return **after;
-  });
+  auto point = wallet_.database().Transact<Point>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
+        auto current = VisiblePoint(tx, caller, right::kPointsApprove, point_id);
+        if (!current.ok()) return std::move(current).error();
+        auto changed = tx.Execute(
+            approve ? "UPDATE wallet_points SET state = 'approved', pairing_id = $1, device_id = "
+                      "NULL, updated_at = $2"
+                      " WHERE id = $3 AND state = 'pending'"
+                    : "UPDATE wallet_points SET pairing_id = $1, device_id = NULL, updated_at = $2"
+                      " WHERE id = $3 AND state <> 'pending'",
+            {pairing->id, now, point_id});
+        if (!changed.ok()) return std::move(changed).error();
+        if (*changed != 1)
+          return Refusal(ErrorKind::kConflict, "point_changed",
+                         "The point changed meanwhile: try again.");
+        GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, approve ? "approved" : "device_replaced",
+                                            reason, caller, now));
+        auto after = FindPoint(tx, "p.id = $1", {point_id});
+        if (!after.ok()) return std::move(after).error();
+        GUICHET_TRY_STATUS(internal::Audit(
+            tx, &caller, approve ? "wallet.point.approve" : "wallet.point.replace_device",
+            "wallet_point", point_id, current->merchant_org_id, PointJson(*current),
+            PointJson(**after), caller.request_id, now));
+        return **after;
+      });
   if (!point.ok()) return std::move(point).error();
   // The replaced device is already cut off (no point links it); its identity record says so too.
   if (!approve && before->device_id) {
-    auto opposed = machines_.OpposeDevice(caller, *before->device_id,
-                                          reason.empty() ? std::string_view("device replaced") : reason);
-    if (!opposed.ok() && opposed.error().code != "device_already_opposed") return std::move(opposed).error();
+    auto opposed = machines_.OpposeDevice(
+        caller, *before->device_id, reason.empty() ? std::string_view("device replaced") : reason);
+    if (!opposed.ok() && opposed.error().code != "device_already_opposed")
+      return std::move(opposed).error();
   }
   return PointApproval{*point, *pairing};
 }
@@ -990,90 +1136,112 @@ Result<PointApproval> Pos::ApprovePoint(const identity::Caller& caller, int64_t 
   return IssuePairing(caller, point_id, "", true);
 }
 
-Result<PointApproval> Pos::ReplaceDevice(const identity::Caller& caller, int64_t point_id, std::string_view reason) {
+Result<PointApproval> Pos::ReplaceDevice(const identity::Caller& caller, int64_t point_id,
+                                         std::string_view reason) {
   return IssuePairing(caller, point_id, reason, false);
 }
 
-Result<Point> Pos::OpposePoint(const identity::Caller& caller, int64_t point_id, std::string_view reason) {
+Result<Point> Pos::OpposePoint(const identity::Caller& caller, int64_t point_id,
+                               std::string_view reason) {
   const int64_t length = http::Utf8Length(reason);
-  if (length < 1 || length > kPointReasonLengthMax) return Invalid("/reason", "Give a reason of 1 to 500 characters.");
+  if (length < 1 || length > kPointReasonLengthMax)
+    return Invalid("/reason", "Give a reason of 1 to 500 characters.");
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<Point>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
-    auto point = VisiblePoint(tx, caller, right::kPointsOppose, point_id);
-    if (!point.ok()) return std::move(point).error();
-    auto changed = tx.Execute(
-        "UPDATE wallet_points SET state = 'opposed', updated_at = $1 WHERE id = $2 AND state <> 'opposed'", {now, point_id});
-    if (!changed.ok()) return std::move(changed).error();
-    if (*changed != 1) return Refusal(ErrorKind::kConflict, "point_already_opposed", "This point is opposed already.");
-    GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, "opposed", reason, caller, now));
-    auto after = FindPoint(tx, "p.id = $1", {point_id});
-    if (!after.ok()) return std::move(after).error();
-    GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.oppose", "wallet_point", point_id,
-                                       point->merchant_org_id, PointJson(*point), PointJson(**after), caller.request_id,
-                                       now));
-    return **after;
-  });
+  return wallet_.database().Transact<Point>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
+        auto point = VisiblePoint(tx, caller, right::kPointsOppose, point_id);
+        if (!point.ok()) return std::move(point).error();
+        auto changed = tx.Execute(
+            "UPDATE wallet_points SET state = 'opposed', updated_at = $1 WHERE id = $2 AND state "
+            "<> 'opposed'",
+            {now, point_id});
+        if (!changed.ok()) return std::move(changed).error();
+        if (*changed != 1)
+          return Refusal(ErrorKind::kConflict, "point_already_opposed",
+                         "This point is opposed already.");
+        GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, "opposed", reason, caller, now));
+        auto after = FindPoint(tx, "p.id = $1", {point_id});
+        if (!after.ok()) return std::move(after).error();
+        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.oppose", "wallet_point",
+                                           point_id, point->merchant_org_id, PointJson(*point),
+                                           PointJson(**after), caller.request_id, now));
+        return **after;
+      });
 }
 
-Result<Point> Pos::ReactivatePoint(const identity::Caller& caller, int64_t point_id, std::string_view reason) {
+Result<Point> Pos::ReactivatePoint(const identity::Caller& caller, int64_t point_id,
+                                   std::string_view reason) {
   const int64_t length = http::Utf8Length(reason);
-  if (length < 1 || length > kPointReasonLengthMax) return Invalid("/reason", "Give a reason of 1 to 500 characters.");
+  if (length < 1 || length > kPointReasonLengthMax)
+    return Invalid("/reason", "Give a reason of 1 to 500 characters.");
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<Point>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
-    auto point = VisiblePoint(tx, caller, right::kPointsApprove, point_id);
-    if (!point.ok()) return std::move(point).error();
-    auto changed = tx.Execute(
-        "UPDATE wallet_points SET state = 'approved', updated_at = $1 WHERE id = $2 AND state = 'opposed'", {now, point_id});
-    if (!changed.ok()) return std::move(changed).error();
-    if (*changed != 1) return Refusal(ErrorKind::kConflict, "point_not_opposed", "This point is not opposed.");
-    GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, "reactivated", reason, caller, now));
-    auto after = FindPoint(tx, "p.id = $1", {point_id});
-    if (!after.ok()) return std::move(after).error();
-    GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.reactivate", "wallet_point", point_id,
-                                       point->merchant_org_id, PointJson(*point), PointJson(**after), caller.request_id,
-                                       now));
-    return **after;
-  });
+  return wallet_.database().Transact<Point>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
+        auto point = VisiblePoint(tx, caller, right::kPointsApprove, point_id);
+        if (!point.ok()) return std::move(point).error();
+        auto changed = tx.Execute(
+            "UPDATE wallet_points SET state = 'approved', updated_at = $1 WHERE id = $2 AND state "
+            "= 'opposed'",
+            {now, point_id});
+        if (!changed.ok()) return std::move(changed).error();
+        if (*changed != 1)
+          return Refusal(ErrorKind::kConflict, "point_not_opposed", "This point is not opposed.");
+        GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, "reactivated", reason, caller, now));
+        auto after = FindPoint(tx, "p.id = $1", {point_id});
+        if (!after.ok()) return std::move(after).error();
+        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.reactivate", "wallet_point",
+                                           point_id, point->merchant_org_id, PointJson(*point),
+                                           PointJson(**after), caller.request_id, now));
+        return **after;
+      });
 }
 
-Result<std::vector<PosTransaction>> Pos::PointTransactions(const identity::Caller& caller, int64_t point_id) {
+Result<std::vector<PosTransaction>> Pos::PointTransactions(const identity::Caller& caller,
+                                                           int64_t point_id) {
   using List = std::vector<PosTransaction>;
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<List>(TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
-    auto point = VisiblePoint(tx, caller, right::kPointsRead, point_id);
-    if (!point.ok()) return std::move(point).error();
-    auto rows = tx.Query(fmt::format("SELECT {} FROM wallet_pos_transactions WHERE point_id = $1 ORDER BY id DESC"
-                                     " LIMIT {}",
-                                     kTxnColumns, kPosListMax),
-                         {point_id});
-    if (!rows.ok()) return std::move(rows).error();
-    List out;
-    for (const Row& row : rows->rows) {
-      PosTransaction txn = ToTxn(row).txn;
-      // On read, a lapsed hold shows as expired even before the job records it.
-      if (txn.state == "pending" && txn.expires_at_ms && now >= *txn.expires_at_ms) txn.state = "expired";
-      out.push_back(std::move(txn));
-    }
-    return out;
-  });
+  return wallet_.database().Transact<List>(
+      TransactionMode::kRead, [&](Transaction& tx) -> Result<List> {
+        auto point = VisiblePoint(tx, caller, right::kPointsRead, point_id);
+        if (!point.ok()) return std::move(point).error();
+        auto rows = tx.Query(
+            fmt::format(
+                "SELECT {} FROM wallet_pos_transactions WHERE point_id = $1 ORDER BY id DESC"
+                " LIMIT {}",
+                kTxnColumns, kPosListMax),
+            {point_id});
+        if (!rows.ok()) return std::move(rows).error();
+        List out;
+        for (const Row& row : rows->rows) {
+          PosTransaction txn = ToTxn(row).txn;
+          // On read, a lapsed hold shows as expired even before the job records it.
+          if (txn.state == "pending" && txn.expires_at_ms && now >= *txn.expires_at_ms)
+            txn.state = "expired";
+          out.push_back(std::move(txn));
+        }
+        return out;
+      });
 }
 
-Result<PointOperationResult> Pos::AdminCancel(const identity::Caller& caller, int64_t transaction_id,
-                                              std::string_view reason) {
+Result<PointOperationResult> Pos::AdminCancel(const identity::Caller& caller,
+                                              int64_t transaction_id, std::string_view reason) {
   const int64_t length = http::Utf8Length(reason);
-  if (length < 1 || length > kPointReasonLengthMax) return Invalid("/reason", "Give a reason of 1 to 500 characters.");
+  if (length < 1 || length > kPointReasonLengthMax)
+    return Invalid("/reason", "Give a reason of 1 to 500 characters.");
   const int64_t now = wallet_.clock().NowMs();
   return wallet_.database().Transact<PointOperationResult>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<PointOperationResult> {
         auto original = FindTxn(tx, "id = $1", {transaction_id});
         if (!original.ok()) return std::move(original).error();
         if (!original->has_value()) {
-          return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound, "No such transaction.");
+          return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound,
+                         "No such transaction.");
         }
         auto point = VisiblePoint(tx, caller, right::kPointsApprove, (*original)->txn.point_id);
         if (!point.ok()) {
           if (point.error().kind == ErrorKind::kNotFound) {
-            return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound, "No such transaction.");
+            return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound,
+                           "No such transaction.");
           }
           return std::move(point).error();
         }
@@ -1082,78 +1250,94 @@ Result<PointOperationResult> Pos::AdminCancel(const identity::Caller& caller, in
         cancel.point_txn_id = fmt::format("admin-cancel:{}", transaction_id);
         cancel.cancels_point_txn_id = (*original)->txn.point_txn_id;
         cancel.point_at_ms = now;
-        auto existing = FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {point->id, cancel.point_txn_id});
+        auto existing =
+            FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {point->id, cancel.point_txn_id});
         if (!existing.ok()) return std::move(existing).error();
         if (existing->has_value()) {
-          return Refusal(ErrorKind::kConflict, pos_code::kNotCancellable, "This transaction was cancelled already.");
+          return Refusal(ErrorKind::kConflict, pos_code::kNotCancellable,
+                         "This transaction was cancelled already.");
         }
         auto done = CancelDebit(tx, caller, *point, cancel, (*original)->txn, now);
         if (!done.ok()) return done;
-        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.pos.cancel", "wallet_pos_transaction", transaction_id,
-                                           point->merchant_org_id, nullptr,
-                                           object{{"reason", reason}, {"cancel_id", done->transaction.id}},
-                                           caller.request_id, now));
+        GUICHET_TRY_STATUS(
+            internal::Audit(tx, &caller, "wallet.pos.cancel", "wallet_pos_transaction",
+                            transaction_id, point->merchant_org_id, nullptr,
+                            object{{"reason", reason}, {"cancel_id", done->transaction.id}},
+                            caller.request_id, now));
         return done;
       });
 }
 
-// ---- The point's protocol ------------------------------------------------------------------------
+// ---- The point's protocol
+// ------------------------------------------------------------------------
 
 Result<ClockAnswer> Pos::Clock(const identity::Caller& device) {
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<ClockAnswer>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<ClockAnswer> {
-    auto point = OperationalPoint(tx, device, now);
-    if (!point.ok()) return std::move(point).error();
-    if (!point->Allows("clock_check")) {
-      return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied, "This point is not allowed to check its clock.");
-    }
-    return ClockAnswer{now, options_.clock_drift_max_ms};
-  });
+  return wallet_.database().Transact<ClockAnswer>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<ClockAnswer> {
+        auto point = OperationalPoint(tx, device, now);
+        if (!point.ok()) return std::move(point).error();
+        if (!point->Allows("clock_check")) {
+          return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied,
+                         "This point is not allowed to check its clock.");
+        }
+        return ClockAnswer{now, options_.clock_drift_max_ms};
+      });
 }
 
-Result<BalanceAnswer> Pos::Balance(const identity::Caller& device, const PayerRef& payer, int64_t point_at_ms) {
+Result<BalanceAnswer> Pos::Balance(const identity::Caller& device, const PayerRef& payer,
+                                   int64_t point_at_ms) {
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<BalanceAnswer>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<BalanceAnswer> {
-    auto point = OperationalPoint(tx, device, now);
-    if (!point.ok()) return std::move(point).error();
-    const bool allowed = std::any_of(point->permissions.begin(), point->permissions.end(), [](const std::string& p) {
-      return p == "debit" || p == "cash_reload" || p.rfind("debit:", 0) == 0 || p.rfind("load:", 0) == 0;
-    });
-    if (!allowed) return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied, "This point moves no money.");
-    if (std::llabs(point_at_ms - now) > options_.clock_drift_max_ms) {
-      return Refusal(ErrorKind::kValidation, pos_code::kClockDrift,
-                     fmt::format("The point's clock is more than {} ms off: server time is {} ms.",
-                                 options_.clock_drift_max_ms, now),
-                     "/point_at_ms");
-    }
-    auto found = ResolvePayerImpl(tx, *point, payer, false, point_at_ms, now);
-    if (!found.ok()) return std::move(found).error();
-    auto test = IsTestHolder(tx, found->holder_id);
-    if (!test.ok()) return std::move(test).error();
-    if (*test != point->is_test) {
-      return Refusal(ErrorKind::kValidation, pos_code::kTestMismatch, "Test accounts and test points go together.");
-    }
-    auto holder = FindHolder(tx, found->holder_id);
-    if (!holder.ok()) return std::move(holder).error();
-    GUICHET_ASSERT(holder->has_value());
-    GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
-    if (found->support_id) {
-      auto support = FindSupport(tx, *found->support_id);
-      if (!support.ok()) return std::move(support).error();
-      GUICHET_ASSERT(support->has_value());
-      GUICHET_TRY_STATUS(RequireSupportUsable(**support));
-    }
-    auto accounts = HolderAccounts(tx, found->holder_id, now);
-    if (!accounts.ok()) return std::move(accounts).error();
-    BalanceAnswer answer{found->holder_id, {}};
-    for (const HolderAccount& account : *accounts) {
-      answer.balances.push_back({account.counter.code, account.counter.euro, account.balance, account.available});
-    }
-    return answer;
-  });
+  return wallet_.database().Transact<BalanceAnswer>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<BalanceAnswer> {
+        auto point = OperationalPoint(tx, device, now);
+        if (!point.ok()) return std::move(point).error();
+        const bool allowed = std::any_of(
+            point->permissions.begin(), point->permissions.end(), [](const std::string& p) {
+              return p == "debit" || p == "cash_reload" || p.rfind("debit:", 0) == 0 ||
+                     p.rfind("load:", 0) == 0;
+            });
+        if (!allowed)
+          return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied,
+                         "This point moves no money.");
+        if (std::llabs(point_at_ms - now) > options_.clock_drift_max_ms) {
+          return Refusal(
+              ErrorKind::kValidation, pos_code::kClockDrift,
+              fmt::format("The point's clock is more than {} ms off: server time is {} ms.",
+                          options_.clock_drift_max_ms, now),
+              "/point_at_ms");
+        }
+        auto found = ResolvePayerImpl(tx, *point, payer, false, point_at_ms, now);
+        if (!found.ok()) return std::move(found).error();
+        auto test = IsTestHolder(tx, found->holder_id);
+        if (!test.ok()) return std::move(test).error();
+        if (*test != point->is_test) {
+          return Refusal(ErrorKind::kValidation, pos_code::kTestMismatch,
+                         "Test accounts and test points go together.");
+        }
+        auto holder = FindHolder(tx, found->holder_id);
+        if (!holder.ok()) return std::move(holder).error();
+        GUICHET_ASSERT(holder->has_value());
+        GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
+        if (found->support_id) {
+          auto support = FindSupport(tx, *found->support_id);
+          if (!support.ok()) return std::move(support).error();
+          GUICHET_ASSERT(support->has_value());
+          GUICHET_TRY_STATUS(RequireSupportUsable(**support));
+        }
+        auto accounts = HolderAccounts(tx, found->holder_id, now);
+        if (!accounts.ok()) return std::move(accounts).error();
+        BalanceAnswer answer{found->holder_id, {}};
+        for (const HolderAccount& account : *accounts) {
+          answer.balances.push_back(
+              {account.counter.code, account.counter.euro, account.balance, account.available});
+        }
+        return answer;
+      });
 }
 
-Result<PointOperationResult> Pos::Operate(const identity::Caller& device, const PointOperation& operation) {
+Result<PointOperationResult> Pos::Operate(const identity::Caller& device,
+                                          const PointOperation& operation) {
   const int64_t now = wallet_.clock().NowMs();
   std::optional<Point> seen;
   auto done = wallet_.database().Transact<PointOperationResult>(
@@ -1166,51 +1350,61 @@ Result<PointOperationResult> Pos::Operate(const identity::Caller& device, const 
   if (done.ok() || !seen || !Recordable(done.error().code)) return done;
   // Nothing was applied; the refusal is kept so that the merchant sees it and a replay answers it.
   const std::string refusal = done.error().code;
-  auto recorded = wallet_.database().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-    auto existing = FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {seen->id, operation.point_txn_id});
-    if (!existing.ok()) return std::move(existing).error();
-    if (existing->has_value() || operation.amount <= 0 || operation.amount > kPosAmountMax) return false;
-    PointOperation stored = operation;
-    std::optional<Payer> payer;
-    auto found = ResolvePayerImpl(tx, *seen, operation.payer, false, operation.point_at_ms, now);
-    if (found.ok()) payer = *found;
-    auto id = InsertTxn(tx, *seen, stored, payer, "refused", false, std::nullopt, std::nullopt, refusal, now);
-    if (!id.ok()) return std::move(id).error();
-    return true;
-  });
+  auto recorded = wallet_.database().Transact<bool>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
+        auto existing =
+            FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {seen->id, operation.point_txn_id});
+        if (!existing.ok()) return std::move(existing).error();
+        if (existing->has_value() || operation.amount <= 0 || operation.amount > kPosAmountMax)
+          return false;
+        PointOperation stored = operation;
+        std::optional<Payer> payer;
+        auto found =
+            ResolvePayerImpl(tx, *seen, operation.payer, false, operation.point_at_ms, now);
+        if (found.ok()) payer = *found;
+        auto id = InsertTxn(tx, *seen, stored, payer, "refused", false, std::nullopt, std::nullopt,
+                            refusal, now);
+        if (!id.ok()) return std::move(id).error();
+        return true;
+      });
   if (!recorded.ok()) return std::move(recorded).error();
   return done;
 }
 
-Result<PointOperationResult> Pos::Acknowledge(const identity::Caller& device, std::string_view point_txn_id,
-                                              bool positive, int64_t point_at_ms) {
+Result<PointOperationResult> Pos::Acknowledge(const identity::Caller& device,
+                                              std::string_view point_txn_id, bool positive,
+                                              int64_t point_at_ms) {
   const int64_t now = wallet_.clock().NowMs();
   return wallet_.database().Transact<PointOperationResult>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<PointOperationResult> {
         auto point = OperationalPoint(tx, device, now);
         if (!point.ok()) return std::move(point).error();
-        auto row = FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {point->id, std::string(point_txn_id)});
+        auto row = FindTxn(tx, "point_id = $1 AND point_txn_id = $2",
+                           {point->id, std::string(point_txn_id)});
         if (!row.ok()) return std::move(row).error();
         if (!row->has_value()) {
-          return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound, "This point has no such transaction.",
-                         "/point_txn_id");
+          return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound,
+                         "This point has no such transaction.", "/point_txn_id");
         }
         PosTransaction txn = (*row)->txn;
         if (std::llabs(point_at_ms - now) > options_.clock_drift_max_ms) {
-          return Refusal(ErrorKind::kValidation, pos_code::kClockDrift,
-                         fmt::format("The point's clock is more than {} ms off: server time is {} ms.",
-                                     options_.clock_drift_max_ms, now),
-                         "/point_at_ms");
+          return Refusal(
+              ErrorKind::kValidation, pos_code::kClockDrift,
+              fmt::format("The point's clock is more than {} ms off: server time is {} ms.",
+                          options_.clock_drift_max_ms, now),
+              "/point_at_ms");
         }
         GUICHET_TRY_STATUS(RefreshExpiry(tx, txn, now));
         if (txn.state == "refused") {
-          return Refusal(RefusalKind(txn.refusal_code), txn.refusal_code, "This operation was refused.");
+          return Refusal(RefusalKind(txn.refusal_code), txn.refusal_code,
+                         "This operation was refused.");
         }
         if (txn.state == "expired") {
           return Refusal(ErrorKind::kConflict, pos_code::kTransactionExpired,
                          "The hold lapsed before its acknowledgement: nothing was debited.");
         }
-        const bool settled_as_asked = (positive && txn.state == "acknowledged") || (!positive && txn.state == "voided");
+        const bool settled_as_asked =
+            (positive && txn.state == "acknowledged") || (!positive && txn.state == "voided");
         if (settled_as_asked) {
           PointOperationResult result{txn, 0, 0, true};
           GUICHET_TRY_STATUS(FillBalances(tx, result, now));
@@ -1223,7 +1417,8 @@ Result<PointOperationResult> Pos::Acknowledge(const identity::Caller& device, st
         ledger::Transfer settle;
         settle.id = txn.ledger_transfer_id + (positive ? ":post" : ":void");
         settle.pending_id = txn.ledger_transfer_id;
-        settle.flags = positive ? ledger::transfer_flags::kPostPending : ledger::transfer_flags::kVoidPending;
+        settle.flags =
+            positive ? ledger::transfer_flags::kPostPending : ledger::transfer_flags::kVoidPending;
         auto results = ledger::CreateTransfers(tx, {settle}, now);
         if (!results.ok()) return std::move(results).error();
         const auto outcome = results->at(0);
@@ -1232,19 +1427,23 @@ Result<PointOperationResult> Pos::Acknowledge(const identity::Caller& device, st
           return Refusal(ErrorKind::kConflict, pos_code::kTransactionExpired,
                          "The hold lapsed before its acknowledgement: nothing was debited.");
         }
-        if (outcome != ledger::CreateTransferResult::kOk && outcome != ledger::CreateTransferResult::kExists) {
+        if (outcome != ledger::CreateTransferResult::kOk &&
+            outcome != ledger::CreateTransferResult::kExists) {
           return Error::Internal(fmt::format("acknowledgement refused by the ledger: {}",
                                              ledger::CreateTransferResultName(outcome)));
         }
         auto changed = tx.Execute(
-            "UPDATE wallet_pos_transactions SET state = $1, acknowledged_at_ms = $2 WHERE id = $3 AND state = 'pending'",
+            "UPDATE wallet_pos_transactions SET state = $1, acknowledged_at_ms = $2 WHERE id = $3 "
+            "AND state = 'pending'",
             {std::string(positive ? "acknowledged" : "voided"), now, txn.id});
         if (!changed.ok()) return std::move(changed).error();
         if (*changed != 1) {  // another process settled or expired the row meanwhile: roll back
           return Refusal(ErrorKind::kConflict, pos_code::kAlreadyAcknowledged,
                          "This transaction changed meanwhile: read it again.");
         }
-        if (!positive) GUICHET_TRY_STATUS(WriteReleaseLine(tx, txn, ":void", "Paiement annule par le point", now));
+        if (!positive)
+          GUICHET_TRY_STATUS(
+              WriteReleaseLine(tx, txn, ":void", "Paiement annule par le point", now));
         auto fresh = LoadTxn(tx, txn.id);
         if (!fresh.ok()) return std::move(fresh).error();
         PointOperationResult result{*fresh, 0, 0, false};
@@ -1253,50 +1452,61 @@ Result<PointOperationResult> Pos::Acknowledge(const identity::Caller& device, st
       });
 }
 
-Result<PosTransaction> Pos::GetOwnTransaction(const identity::Caller& device, std::string_view point_txn_id) {
+Result<PosTransaction> Pos::GetOwnTransaction(const identity::Caller& device,
+                                              std::string_view point_txn_id) {
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<PosTransaction>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<PosTransaction> {
-    auto point = OperationalPoint(tx, device, now);
-    if (!point.ok()) return std::move(point).error();
-    auto row = FindTxn(tx, "point_id = $1 AND point_txn_id = $2", {point->id, std::string(point_txn_id)});
-    if (!row.ok()) return std::move(row).error();
-    if (!row->has_value()) {
-      return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound, "This point has no such transaction.");
-    }
-    PosTransaction txn = (*row)->txn;
-    GUICHET_TRY_STATUS(RefreshExpiry(tx, txn, now));
-    return txn;
-  });
+  return wallet_.database().Transact<PosTransaction>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<PosTransaction> {
+        auto point = OperationalPoint(tx, device, now);
+        if (!point.ok()) return std::move(point).error();
+        auto row = FindTxn(tx, "point_id = $1 AND point_txn_id = $2",
+                           {point->id, std::string(point_txn_id)});
+        if (!row.ok()) return std::move(row).error();
+        if (!row->has_value()) {
+          return Refusal(ErrorKind::kNotFound, pos_code::kTransactionNotFound,
+                         "This point has no such transaction.");
+        }
+        PosTransaction txn = (*row)->txn;
+        GUICHET_TRY_STATUS(RefreshExpiry(tx, txn, now));
+        return txn;
+      });
 }
 
 Result<Pos::PaymentCode> Pos::CreatePaymentCode(int64_t holder_id) {
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<PaymentCode>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<PaymentCode> {
-    auto holder = FindHolder(tx, holder_id);
-    if (!holder.ok()) return std::move(holder).error();
-    if (!holder->has_value()) return Refusal(ErrorKind::kNotFound, code::kHolderNotFound, "No such holder.");
-    GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
-    GUICHET_TRY_STATUS(tx.Execute("DELETE FROM wallet_pos_payment_codes WHERE expires_at < $1", {now}));
-    PaymentCode made{NewPaymentCode(), now + kPaymentCodeLifetimeS * 1000};
-    GUICHET_TRY_STATUS(tx.Execute(
-        "INSERT INTO wallet_pos_payment_codes (code_hash, holder_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        {crypto::Sha256Hex(made.code), holder_id, now, made.expires_at_ms}));
-    return made;
-  });
+  return wallet_.database().Transact<PaymentCode>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<PaymentCode> {
+        auto holder = FindHolder(tx, holder_id);
+        if (!holder.ok()) return std::move(holder).error();
+        if (!holder->has_value())
+          return Refusal(ErrorKind::kNotFound, code::kHolderNotFound, "No such holder.");
+        GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
+        GUICHET_TRY_STATUS(
+            tx.Execute("DELETE FROM wallet_pos_payment_codes WHERE expires_at < $1", {now}));
+        PaymentCode made{NewPaymentCode(), now + kPaymentCodeLifetimeS * 1000};
+        GUICHET_TRY_STATUS(
+            tx.Execute("INSERT INTO wallet_pos_payment_codes (code_hash, holder_id, created_at, "
+                       "expires_at) VALUES ($1, $2, $3, $4)",
+                       {crypto::Sha256Hex(made.code), holder_id, now, made.expires_at_ms}));
+        return made;
+      });
 }
 
-// ---- Test accounts (W13) -----------------------------------------------------------------------------
+// ---- Test accounts (W13)
+// -----------------------------------------------------------------------------
 
 Result<TestAccount> Pos::MyTestAccount(const identity::Caller& caller) {
   if (caller.kind != identity::Caller::Kind::kUser) {
     return Refusal(ErrorKind::kForbidden, "forbidden", "Test accounts belong to people.");
   }
   const auto scopes = wallet_.authorizer().Scopes(caller, right::kPosTestAccount);
-  if (scopes.empty()) return Refusal(ErrorKind::kForbidden, "forbidden", "You have no test account.");
+  if (scopes.empty())
+    return Refusal(ErrorKind::kForbidden, "forbidden", "You have no test account.");
   const int64_t now = wallet_.clock().NowMs();
   auto known = wallet_.database().Transact<std::optional<int64_t>>(
       TransactionMode::kRead, [&](Transaction& tx) -> Result<std::optional<int64_t>> {
-        auto row = tx.QueryOne("SELECT holder_id FROM wallet_pos_test_accounts WHERE user_id = $1", {caller.id});
+        auto row = tx.QueryOne("SELECT holder_id FROM wallet_pos_test_accounts WHERE user_id = $1",
+                               {caller.id});
         if (!row.ok()) return std::move(row).error();
         if (!row->has_value()) return std::optional<int64_t>();
         return std::optional<int64_t>((*row)->Int(0));
@@ -1321,39 +1531,44 @@ Result<TestAccount> Pos::MyTestAccount(const identity::Caller& caller) {
     system.request_id = caller.request_id;
     auto created = wallet_.CreateHolder(system, holder, "pos_test_account");
     if (!created.ok()) return std::move(created).error();
-    auto linked = wallet_.database().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-      GUICHET_TRY_STATUS(tx.Execute(
-          "INSERT INTO wallet_pos_test_accounts (user_id, holder_id, created_at) VALUES ($1, $2, $3)",
-          {caller.id, created->id, now}));
-      auto funding = OperatorAccount(tx, created->organisation_id, kEuro, kTestFunding, now);
-      if (!funding.ok()) return std::move(funding).error();
-      Movement credit;
-      credit.holder_id = created->id;
-      credit.amount = kTestAccountInitialCents;
-      credit.counterpart_account_id = *funding;
-      credit.transfer_id = fmt::format("pos-test:{}:initial", caller.id);
-      credit.kind = "test.credit";
-      credit.mode = "test";
-      credit.label = "Argent de test";
-      auto moved = MoveHolder(tx, caller, credit, now);
-      if (!moved.ok()) return std::move(moved).error();
-      return true;
-    });
+    auto linked = wallet_.database().Transact<bool>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
+          GUICHET_TRY_STATUS(
+              tx.Execute("INSERT INTO wallet_pos_test_accounts (user_id, holder_id, created_at) "
+                         "VALUES ($1, $2, $3)",
+                         {caller.id, created->id, now}));
+          auto funding = OperatorAccount(tx, created->organisation_id, kEuro, kTestFunding, now);
+          if (!funding.ok()) return std::move(funding).error();
+          Movement credit;
+          credit.holder_id = created->id;
+          credit.amount = kTestAccountInitialCents;
+          credit.counterpart_account_id = *funding;
+          credit.transfer_id = fmt::format("pos-test:{}:initial", caller.id);
+          credit.kind = "test.credit";
+          credit.mode = "test";
+          credit.label = "Argent de test";
+          auto moved = MoveHolder(tx, caller, credit, now);
+          if (!moved.ok()) return std::move(moved).error();
+          return true;
+        });
     if (!linked.ok()) return std::move(linked).error();
     known = std::optional<int64_t>(created->id);
   }
-  return wallet_.database().Transact<TestAccount>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<TestAccount> {
-    auto accounts = HolderAccounts(tx, **known, now);
-    if (!accounts.ok()) return std::move(accounts).error();
-    TestAccount account{**known, support_number, {}};
-    for (const HolderAccount& a : *accounts) account.balances.push_back({a.counter.code, a.counter.euro, a.balance, a.available});
-    return account;
-  });
+  return wallet_.database().Transact<TestAccount>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<TestAccount> {
+        auto accounts = HolderAccounts(tx, **known, now);
+        if (!accounts.ok()) return std::move(accounts).error();
+        TestAccount account{**known, support_number, {}};
+        for (const HolderAccount& a : *accounts)
+          account.balances.push_back({a.counter.code, a.counter.euro, a.balance, a.available});
+        return account;
+      });
 }
 
 Result<TestAccount> Pos::CreditTestAccount(const identity::Caller& caller, int64_t amount) {
   if (amount <= 0 || amount > kTestCreditCentsMax) {
-    return Refusal(ErrorKind::kValidation, pos_code::kAmountInvalid, "1 to 100000 cents of test money.", "/amount");
+    return Refusal(ErrorKind::kValidation, pos_code::kAmountInvalid,
+                   "1 to 100000 cents of test money.", "/amount");
   }
   auto account = MyTestAccount(caller);
   if (!account.ok()) return account;
@@ -1381,18 +1596,21 @@ Result<TestAccount> Pos::CreditTestAccount(const identity::Caller& caller, int64
 
 Result<int64_t> Pos::ExpireLapsedHolds() {
   const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-    auto rows = tx.Query(fmt::format("SELECT {} FROM wallet_pos_transactions WHERE state = 'pending' AND"
-                                     " expires_at_ms <= $1 ORDER BY id LIMIT {}",
-                                     kTxnColumns, kExpireBatchMax),
-                         {now});
-    if (!rows.ok()) return std::move(rows).error();
-    for (const Row& row : rows->rows) GUICHET_TRY_STATUS(MarkExpired(tx, ToTxn(row).txn, now));
-    return static_cast<int64_t>(rows->rows.size());
-  });
+  return wallet_.database().Transact<int64_t>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+        auto rows = tx.Query(
+            fmt::format("SELECT {} FROM wallet_pos_transactions WHERE state = 'pending' AND"
+                        " expires_at_ms <= $1 ORDER BY id LIMIT {}",
+                        kTxnColumns, kExpireBatchMax),
+            {now});
+        if (!rows.ok()) return std::move(rows).error();
+        for (const Row& row : rows->rows) GUICHET_TRY_STATUS(MarkExpired(tx, ToTxn(row).txn, now));
+        return static_cast<int64_t>(rows->rows.size());
+      });
 }
 
-// ---- JSON ------------------------------------------------------------------------------------------
+// ---- JSON
+// ------------------------------------------------------------------------------------------
 
 object MerchantJson(const Merchant& merchant) {
   return object{{"id", merchant.organisation_id},
@@ -1408,7 +1626,8 @@ object MerchantJson(const Merchant& merchant) {
 
 object PointJson(const Point& point) {
   array permissions;
-  for (const std::string& permission : point.permissions) permissions.push_back(boost::json::string(permission));
+  for (const std::string& permission : point.permissions)
+    permissions.push_back(boost::json::string(permission));
   object o{{"id", point.id},
            {"merchant_id", point.merchant_org_id},
            {"institution_org_id", point.institution_org_id},
@@ -1427,7 +1646,10 @@ object PointJson(const Point& point) {
 }
 
 object PointEventJson(const PointEvent& event) {
-  object o{{"id", event.id}, {"event", event.event}, {"actor_type", event.actor_type}, {"at", FormatIso8601(event.at_ms)}};
+  object o{{"id", event.id},
+           {"event", event.event},
+           {"actor_type", event.actor_type},
+           {"at", FormatIso8601(event.at_ms)}};
   if (event.reason) o["reason"] = *event.reason;
   if (event.actor_id) o["actor_id"] = *event.actor_id;
   return o;
@@ -1465,7 +1687,10 @@ object OperationResultJson(const PointOperationResult& result) {
 object BalancesJson(const std::vector<CounterBalance>& balances) {
   array items;
   for (const CounterBalance& b : balances) {
-    items.push_back(object{{"counter", b.counter}, {"euro", b.euro}, {"balance", b.balance}, {"available", b.available}});
+    items.push_back(object{{"counter", b.counter},
+                           {"euro", b.euro},
+                           {"balance", b.balance},
+                           {"available", b.available}});
   }
   return object{{"balances", std::move(items)}};
 }

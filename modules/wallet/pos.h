@@ -29,7 +29,7 @@ namespace guichet::wallet {
 inline constexpr int64_t kPosClockDriftMaxMsDefault = 30'000;
 inline constexpr int64_t kPosHoldSDefault = 120;
 inline constexpr int64_t kPosAmountMax = int64_t{100'000'000};  // minor units, any counter
-inline constexpr int64_t kPointTxnIdLengthMax = 64;              // [A-Za-z0-9._:-]
+inline constexpr int64_t kPointTxnIdLengthMax = 64;             // [A-Za-z0-9._:-]
 inline constexpr int64_t kLocationSegmentsMax = 8;
 inline constexpr int64_t kLocationSegmentLengthMax = 32;
 inline constexpr int64_t kAddressLengthMax = 300;
@@ -47,15 +47,17 @@ inline constexpr int64_t kTestCreditCentsMax = 100'000;
 inline constexpr std::string_view kPointTypes[] = {"till",   "vending_machine", "laundry",
                                                    "copier", "web_shop",        "other"};
 inline constexpr std::string_view kPointPermissions[] = {
-    "create_holders", "clock_check",    "download_base", "cash_reload", "debit",
-    "reconciliation", "offline",        "cancel"};  // plus load:<counter>, debit:<counter>
+    "create_holders", "clock_check", "download_base", "cash_reload", "debit",
+    "reconciliation", "offline",     "cancel"};  // plus load:<counter>, debit:<counter>
 
 namespace right {
 inline constexpr std::string_view kMerchantsManage = "wallet.merchants.manage";  // regional admins
-inline constexpr std::string_view kPointsRead = "wallet.points.read";            // merchants, admins
-inline constexpr std::string_view kPointsManage = "wallet.points.manage";        // create points
-inline constexpr std::string_view kPointsApprove = "wallet.points.approve";  // approve, pair, reactivate, cancel
-inline constexpr std::string_view kPointsOppose = "wallet.points.oppose";    // merchants (own), admins
+inline constexpr std::string_view kPointsRead = "wallet.points.read";      // merchants, admins
+inline constexpr std::string_view kPointsManage = "wallet.points.manage";  // create points
+inline constexpr std::string_view kPointsApprove =
+    "wallet.points.approve";  // approve, pair, reactivate, cancel
+inline constexpr std::string_view kPointsOppose =
+    "wallet.points.oppose";  // merchants (own), admins
 inline constexpr std::string_view kPosTestAccount = "wallet.pos.test_account";  // admins
 inline constexpr std::string_view kPosOperate = "wallet.pos.operate";  // devices of kind pos
 }  // namespace right
@@ -64,13 +66,13 @@ void DeclarePosPermissions(identity::RightsCatalog& catalog);
 
 // Refusal codes of the point protocol (problem+json "code"); see docs/pos-protocol.md.
 namespace pos_code {
-inline constexpr std::string_view kPointUnknown = "point_unknown";            // 403
-inline constexpr std::string_view kPointNotApproved = "point_not_approved";   // 403
-inline constexpr std::string_view kPointOpposed = "point_opposed";            // 403
-inline constexpr std::string_view kPermissionDenied = "permission_denied";    // 403
-inline constexpr std::string_view kClockDrift = "clock_drift";                // 422
-inline constexpr std::string_view kAmountInvalid = "amount_invalid";          // 422
-inline constexpr std::string_view kPointTxnConflict = "point_txn_conflict";   // 409
+inline constexpr std::string_view kPointUnknown = "point_unknown";                 // 403
+inline constexpr std::string_view kPointNotApproved = "point_not_approved";        // 403
+inline constexpr std::string_view kPointOpposed = "point_opposed";                 // 403
+inline constexpr std::string_view kPermissionDenied = "permission_denied";         // 403
+inline constexpr std::string_view kClockDrift = "clock_drift";                     // 422
+inline constexpr std::string_view kAmountInvalid = "amount_invalid";               // 422
+inline constexpr std::string_view kPointTxnConflict = "point_txn_conflict";        // 409
 inline constexpr std::string_view kTransactionNotFound = "transaction_not_found";  // 404
 inline constexpr std::string_view kTransactionExpired = "transaction_expired";     // 409
 inline constexpr std::string_view kAlreadyAcknowledged = "already_acknowledged";   // 409
@@ -87,7 +89,7 @@ std::string IbanKeyFromSecret(std::string_view hex);
 
 struct PosOptions {
   int64_t clock_drift_max_ms = kPosClockDriftMaxMsDefault;  // wallet_pos_clock_drift_max_ms
-  int64_t hold_s = kPosHoldSDefault;                         // wallet_pos_hold_s
+  int64_t hold_s = kPosHoldSDefault;                        // wallet_pos_hold_s
   std::string iban_key;  // 32 bytes (raw) of the secretbox key for merchants' IBANs
 };
 
@@ -225,7 +227,8 @@ struct TestAccount {
   std::vector<CounterBalance> balances;
 };
 
-// ---- Functions for other parts (offline sync, QR, settlement) ------------------------------------
+// ---- Functions for other parts (offline sync, QR, settlement)
+// ------------------------------------
 
 // The point operated by a device (linking a freshly paired device on its first request).
 // point_unknown (403) when the device is no point's.
@@ -243,7 +246,8 @@ Result<Payer> ResolvePayer(storage::Transaction& tx, const Point& point, const P
 Result<PointOperationResult> ApplyOfflineOperation(storage::Transaction& tx, const Point& point,
                                                    const PointOperation& operation, int64_t now_ms);
 
-// ---- Use cases ------------------------------------------------------------------------------------
+// ---- Use cases
+// ------------------------------------------------------------------------------------
 
 class Pos {
  public:
@@ -266,7 +270,8 @@ class Pos {
   // Device swap or re-registration: a new pairing; the current device is cut off at once.
   Result<PointApproval> ReplaceDevice(const identity::Caller& caller, int64_t point_id,
                                       std::string_view reason);
-  Result<Point> OpposePoint(const identity::Caller& caller, int64_t point_id, std::string_view reason);
+  Result<Point> OpposePoint(const identity::Caller& caller, int64_t point_id,
+                            std::string_view reason);
   Result<Point> ReactivatePoint(const identity::Caller& caller, int64_t point_id,
                                 std::string_view reason);
   Result<std::vector<PosTransaction>> PointTransactions(const identity::Caller& caller,
@@ -280,10 +285,13 @@ class Pos {
   Result<BalanceAnswer> Balance(const identity::Caller& device, const PayerRef& payer,
                                 int64_t point_at_ms);
   // Debits hold (pending); loads, cash packs and cancellations are posted at once.
-  Result<PointOperationResult> Operate(const identity::Caller& device, const PointOperation& operation);
-  Result<PointOperationResult> Acknowledge(const identity::Caller& device, std::string_view point_txn_id,
-                                           bool positive, int64_t point_at_ms);
-  Result<PosTransaction> GetOwnTransaction(const identity::Caller& device, std::string_view point_txn_id);
+  Result<PointOperationResult> Operate(const identity::Caller& device,
+                                       const PointOperation& operation);
+  Result<PointOperationResult> Acknowledge(const identity::Caller& device,
+                                           std::string_view point_txn_id, bool positive,
+                                           int64_t point_at_ms);
+  Result<PosTransaction> GetOwnTransaction(const identity::Caller& device,
+                                           std::string_view point_txn_id);
 
   // Web shops: the holder makes a short-lived single-use payment code in its session.
   struct PaymentCode {

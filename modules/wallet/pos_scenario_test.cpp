@@ -89,20 +89,24 @@ class PosScenario {
     std::vector<std::string> args;
     for (const std::string& word : words) {
       const size_t eq = word.find('=');
-      if (eq != std::string::npos) options[word.substr(0, eq)] = word.substr(eq + 1);
-      else args.push_back(word);
+      if (eq != std::string::npos)
+        options[word.substr(0, eq)] = word.substr(eq + 1);
+      else
+        args.push_back(word);
     }
     const std::string& verb = args.at(0);
     if (verb == "setup") return Setup();
     if (verb == "holder") return Holder(args.at(1), std::stoll(args.at(2)));
-    if (verb == "point") return MakePoint(args.at(1), args.at(2), args.size() > 3 && args[3] == "test");
+    if (verb == "point")
+      return MakePoint(args.at(1), args.at(2), args.size() > 3 && args[3] == "test");
     if (verb == "authorise") return Authorise(args.at(1), args.at(2));
     if (verb == "advance") {
       clock_.Advance(std::stoll(args.at(1)));
       return "";
     }
     if (verb == "expire") {
-      if (!ledger::ExpirePending(db_, clock_.NowMs()).ok() || !pos_->ExpireLapsedHolds().ok()) return "expire failed";
+      if (!ledger::ExpirePending(db_, clock_.NowMs()).ok() || !pos_->ExpireLapsedHolds().ok())
+        return "expire failed";
       return "";
     }
     if (verb == "oppose" || verb == "reactivate") {
@@ -115,7 +119,8 @@ class PosScenario {
       return Outcome(Operate(verb, args, options), expected);
     }
     if (verb == "ack") {
-      auto result = pos_->Acknowledge(Device(args.at(1)), args.at(2), args.at(3) == "+", clock_.NowMs());
+      auto result =
+          pos_->Acknowledge(Device(args.at(1)), args.at(2), args.at(3) == "+", clock_.NowMs());
       return Outcome(result, expected);
     }
     if (verb == "cancel") {
@@ -137,13 +142,15 @@ class PosScenario {
     }
     if (verb == "account") {
       const std::string counter = args.size() > 2 ? args[2] : std::string(kEuro);
-      auto balance = db_.Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-        auto id = OperatorAccount(tx, merchant_.organisation_id, counter, args.at(1), clock_.NowMs());
-        if (!id.ok()) return std::move(id).error();
-        auto account = ledger::LookupAccount(tx, *id);
-        if (!account.ok()) return std::move(account).error();
-        return (*account)->CreditBalance();
-      });
+      auto balance =
+          db_.Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+            auto id =
+                OperatorAccount(tx, merchant_.organisation_id, counter, args.at(1), clock_.NowMs());
+            if (!id.ok()) return std::move(id).error();
+            auto account = ledger::LookupAccount(tx, *id);
+            if (!account.ok()) return std::move(account).error();
+            return (*account)->CreditBalance();
+          });
       if (!balance.ok()) return balance.error().message;
       return std::to_string(*balance) == check ? "" : fmt::format("account is {}", *balance);
     }
@@ -157,11 +164,12 @@ class PosScenario {
 
  private:
   std::string Setup() {
-    auto tree = db_.Transact<orgs::Organisation>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<orgs::Organisation> {
-      auto national = orgs::Create(tx, {std::nullopt, "national", "CNOUS"}, kStart);
-      if (!national.ok()) return std::move(national).error();
-      return orgs::Create(tx, {national->id, "region", "Crous"}, kStart);
-    });
+    auto tree = db_.Transact<orgs::Organisation>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<orgs::Organisation> {
+          auto national = orgs::Create(tx, {std::nullopt, "national", "CNOUS"}, kStart);
+          if (!national.ok()) return std::move(national).error();
+          return orgs::Create(tx, {national->id, "region", "Crous"}, kStart);
+        });
     if (!tree.ok()) return tree.error().message;
     region_ = *tree;
     admin_.kind = identity::Caller::Kind::kUser;
@@ -169,17 +177,18 @@ class PosScenario {
     identity::Grant grant;
     grant.organisation_id = region_.id;
     grant.organisation_path = region_.path;
-    grant.permissions = std::set<std::string>{std::string(right::kMerchantsManage), std::string(right::kPointsRead),
-                                              std::string(right::kPointsManage), std::string(right::kPointsApprove),
-                                              std::string(right::kPointsOppose), std::string(right::kPosTestAccount)};
+    grant.permissions = std::set<std::string>{
+        std::string(right::kMerchantsManage), std::string(right::kPointsRead),
+        std::string(right::kPointsManage),    std::string(right::kPointsApprove),
+        std::string(right::kPointsOppose),    std::string(right::kPosTestAccount)};
     admin_.grants.push_back(grant);
     CounterInput meal;
     meal.code = "MEAL";
     meal.nature = meal.token_name = meal.information_fr = meal.information_en = "repas";
     meal.active = true;
     if (!wallet_->DefineCounter(system_, meal).ok()) return "no MEAL";
-    auto merchant = pos_->CreateMerchant(
-        admin_, {region_.id, "M", "FR7630006000011234567890189", "AGRIFRPP", "m@example.org", 150, 30});
+    auto merchant = pos_->CreateMerchant(admin_, {region_.id, "M", "FR7630006000011234567890189",
+                                                  "AGRIFRPP", "m@example.org", 150, 30});
     if (!merchant.ok()) return merchant.error().message;
     merchant_ = *merchant;
     return "";
@@ -197,30 +206,33 @@ class PosScenario {
     if (!created.ok()) return created.error().message;
     holders_[name] = created->id;
     if (cents == 0) return "";
-    auto moved = db_.Transact<MovementResult>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
-      auto source = OperatorAccount(tx, region_.id, kEuro, purpose::kSuspense, clock_.NowMs());
-      if (!source.ok()) return std::move(source).error();
-      Movement movement;
-      movement.holder_id = created->id;
-      movement.amount = cents;
-      movement.counterpart_account_id = *source;
-      movement.transfer_id = "scenario-credit-" + name;
-      movement.kind = "correction";
-      movement.mode = "api";
-      return MoveHolder(tx, system_, movement, clock_.NowMs());
-    });
+    auto moved = db_.Transact<MovementResult>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
+          auto source = OperatorAccount(tx, region_.id, kEuro, purpose::kSuspense, clock_.NowMs());
+          if (!source.ok()) return std::move(source).error();
+          Movement movement;
+          movement.holder_id = created->id;
+          movement.amount = cents;
+          movement.counterpart_account_id = *source;
+          movement.transfer_id = "scenario-credit-" + name;
+          movement.kind = "correction";
+          movement.mode = "api";
+          return MoveHolder(tx, system_, movement, clock_.NowMs());
+        });
     return moved.ok() ? "" : moved.error().message;
   }
 
   std::string MakePoint(const std::string& name, const std::string& permissions, bool is_test) {
-    NewPoint request{merchant_.organisation_id, name, "Crous-UG-RU-Caisse", "1 rue Diderot", "till",
-                     Split(permissions, ','), is_test};
+    NewPoint request{
+        merchant_.organisation_id, name,   "Crous-UG-RU-Caisse", "1 rue Diderot", "till",
+        Split(permissions, ','),   is_test};
     auto made = pos_->CreatePoint(admin_, request);
     if (!made.ok()) return made.error().message;
     const int64_t device = 900 + static_cast<int64_t>(points_.size());
     auto linked = db_.Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-      GUICHET_TRY_STATUS(tx.Execute("UPDATE wallet_points SET state = 'approved', device_id = $1 WHERE id = $2",
-                                    {device, made->id}));
+      GUICHET_TRY_STATUS(
+          tx.Execute("UPDATE wallet_points SET state = 'approved', device_id = $1 WHERE id = $2",
+                     {device, made->id}));
       return true;
     });
     if (!linked.ok()) return linked.error().message;
@@ -232,10 +244,11 @@ class PosScenario {
 
   std::string Authorise(const std::string& point, const std::string& counter) {
     auto done = db_.Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-      GUICHET_TRY_STATUS(tx.Execute("INSERT INTO wallet_counter_clients (counter_id, client_type, client_id, may_load,"
-                                    " may_debit, updated_at) SELECT id, 'device', $1, TRUE, TRUE, 0 FROM wallet_counters"
-                                    " WHERE code = $2",
-                                    {*points_.at(point).device_id, counter}));
+      GUICHET_TRY_STATUS(tx.Execute(
+          "INSERT INTO wallet_counter_clients (counter_id, client_type, client_id, may_load,"
+          " may_debit, updated_at) SELECT id, 'device', $1, TRUE, TRUE, 0 FROM wallet_counters"
+          " WHERE code = $2",
+          {*points_.at(point).device_id, counter}));
       return true;
     });
     return done.ok() ? "" : done.error().message;
@@ -248,10 +261,13 @@ class PosScenario {
     return caller;
   }
 
-  Result<PointOperationResult> Operate(const std::string& verb, const std::vector<std::string>& args,
+  Result<PointOperationResult> Operate(const std::string& verb,
+                                       const std::vector<std::string>& args,
                                        const std::map<std::string, std::string>& options) {
     PointOperation op;
-    op.operation = verb == "load" ? PosOperation::kLoad : verb == "cash" ? PosOperation::kCashReload : PosOperation::kDebit;
+    op.operation = verb == "load"   ? PosOperation::kLoad
+                   : verb == "cash" ? PosOperation::kCashReload
+                                    : PosOperation::kDebit;
     op.point_txn_id = args.at(2);
     op.amount = std::stoll(args.at(3));
     op.payer.support_number = "CARD-" + args.at(4);
@@ -264,7 +280,8 @@ class PosScenario {
     });
   }
 
-  static std::string Outcome(const Result<PointOperationResult>& result, const std::string& expected) {
+  static std::string Outcome(const Result<PointOperationResult>& result,
+                             const std::string& expected) {
     std::string got = result.ok() ? result->transaction.state : result.error().code;
     if (result.ok() && result->replayed) got += " replayed";
     return got == expected ? "" : "got " + got;
@@ -295,9 +312,9 @@ TEST_P(PosScenarioTest, Runs) {
   auto test = testing::TestDatabase::Open(GetParam().backend);
   ASSERT_NE(test, nullptr);
   std::vector<storage::Migration> all;
-  for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                      identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(), Migrations(),
-                      PosMigrations()}) {
+  for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
+                      notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
+                      ledger::Migrations(), Migrations(), PosMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   ManualClock clock{kStart};
@@ -314,13 +331,15 @@ TEST_P(PosScenarioTest, Runs) {
     if (hash != std::string::npos) line = line.substr(0, hash);
     line = Trim(line);
     if (line.empty()) continue;
-    EXPECT_EQ(scenario.Run(line), "") << fs::path(GetParam().file).filename().string() << ":" << number << ": " << line;
+    EXPECT_EQ(scenario.Run(line), "")
+        << fs::path(GetParam().file).filename().string() << ":" << number << ": " << line;
   }
   EXPECT_TRUE(ledger::CheckInvariants(test->db()).ok());
 }
 
 std::vector<ScenarioParam> Scenarios() {
-  const fs::path dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "tests" / "scenarios" / "wallet_pos";
+  const fs::path dir = fs::path(__FILE__).parent_path().parent_path().parent_path() / "tests" /
+                       "scenarios" / "wallet_pos";
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() == ".txt") files.push_back(entry.path().string());

@@ -3,12 +3,13 @@
 // leaving balances untouched, cancellation, token loads, cash packs, offline application and
 // test accounts that never touch real accounts. The device side is a Caller of kind device
 // linked to the point directly (pairing itself is covered by tests/api/wallet_pos.test.mjs).
+#include "modules/wallet/pos.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/json/serialize.hpp>
 
-#include "modules/wallet/pos.h"
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/identity/identity.h"
@@ -34,9 +35,9 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     test_ = TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
-    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(), Migrations(),
-                        PosMigrations()}) {
+    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
+                        notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
+                        ledger::Migrations(), Migrations(), PosMigrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);
@@ -56,7 +57,8 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     pos_ = std::make_unique<Pos>(*wallet_, *machines_, pos_options);
     system_.kind = identity::Caller::Kind::kSystem;
     auto tree = test_->db().Transact<std::pair<orgs::Organisation, orgs::Organisation>>(
-        TransactionMode::kWrite, [&](Transaction& tx) -> Result<std::pair<orgs::Organisation, orgs::Organisation>> {
+        TransactionMode::kWrite,
+        [&](Transaction& tx) -> Result<std::pair<orgs::Organisation, orgs::Organisation>> {
           auto national = orgs::Create(tx, {std::nullopt, "national", "CNOUS"}, kStart);
           if (!national.ok()) return std::move(national).error();
           auto region = orgs::Create(tx, {national->id, "region", "Crous Grenoble Alpes"}, kStart);
@@ -66,18 +68,21 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_TRUE(tree.ok());
     national_ = tree->first;
     region_ = tree->second;
-    admin_ = Staff(1, region_, {std::string(right::kMerchantsManage), std::string(right::kPointsRead),
-                                std::string(right::kPointsManage), std::string(right::kPointsApprove),
-                                std::string(right::kPointsOppose), std::string(right::kPosTestAccount)});
+    admin_ = Staff(1, region_,
+                   {std::string(right::kMerchantsManage), std::string(right::kPointsRead),
+                    std::string(right::kPointsManage), std::string(right::kPointsApprove),
+                    std::string(right::kPointsOppose), std::string(right::kPosTestAccount)});
     DefineMeals();
     merchant_ = MakeMerchant("Cafet Diderot");
-    point_ = MakePoint(merchant_, "P1", {"clock_check", "debit", "cancel", "cash_reload", "offline", "load:MEAL",
-                                         "debit:MEAL"},
-                       false, 501);
+    point_ = MakePoint(
+        merchant_, "P1",
+        {"clock_check", "debit", "cancel", "cash_reload", "offline", "load:MEAL", "debit:MEAL"},
+        false, 501);
     holder_ = MakeHolder("ana", 2000);
   }
 
-  identity::Caller Staff(int64_t id, const orgs::Organisation& org, std::set<std::string> permissions) {
+  identity::Caller Staff(int64_t id, const orgs::Organisation& org,
+                         std::set<std::string> permissions) {
     identity::Caller caller;
     caller.kind = identity::Caller::Kind::kUser;
     caller.id = id;
@@ -97,25 +102,33 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   Merchant MakeMerchant(const std::string& name) {
-    NewMerchant request{region_.id, name, std::string(kIban), "AGRIFRPP", "contact@cafet.example", 150, 30};
+    NewMerchant request{region_.id, name, std::string(kIban), "AGRIFRPP", "contact@cafet.example",
+                        150,        30};
     auto made = pos_->CreateMerchant(admin_, request);
     EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
     return made.ok() ? *made : Merchant{};
   }
 
   // A point approved and operated by device `device_id` (linked directly, as a pairing would).
-  Point MakePoint(const Merchant& merchant, const std::string& id, std::vector<std::string> permissions, bool is_test,
-                  int64_t device_id) {
-    NewPoint request{merchant.organisation_id, id, "Crous-UG-RU-Diderot-Caisse1", "1 rue Diderot, Grenoble", "till",
-                     std::move(permissions), is_test};
+  Point MakePoint(const Merchant& merchant, const std::string& id,
+                  std::vector<std::string> permissions, bool is_test, int64_t device_id) {
+    NewPoint request{merchant.organisation_id,
+                     id,
+                     "Crous-UG-RU-Diderot-Caisse1",
+                     "1 rue Diderot, Grenoble",
+                     "till",
+                     std::move(permissions),
+                     is_test};
     auto made = pos_->CreatePoint(admin_, request);
     EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
     if (!made.ok()) return {};
-    auto linked = test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-      GUICHET_TRY_STATUS(tx.Execute("UPDATE wallet_points SET state = 'approved', device_id = $1 WHERE id = $2",
-                                    {device_id, made->id}));
-      return true;
-    });
+    auto linked =
+        test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
+          GUICHET_TRY_STATUS(tx.Execute(
+              "UPDATE wallet_points SET state = 'approved', device_id = $1 WHERE id = $2",
+              {device_id, made->id}));
+          return true;
+        });
     EXPECT_TRUE(linked.ok());
     return *pos_->GetPoint(admin_, made->id);
   }
@@ -135,44 +148,49 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   void Credit(int64_t holder_id, const std::string& counter, int64_t amount) {
-    auto moved = test_->db().Transact<MovementResult>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
-      auto source = OperatorAccount(tx, region_.id, counter, purpose::kSuspense, clock_.NowMs());
-      if (!source.ok()) return std::move(source).error();
-      Movement movement;
-      movement.holder_id = holder_id;
-      movement.counter = counter;
-      movement.amount = amount;
-      movement.counterpart_account_id = *source;
-      movement.transfer_id = fmt::format("credit-{}-{}-{}", holder_id, counter, ++credits_);
-      movement.kind = "correction";
-      movement.mode = "api";
-      return MoveHolder(tx, system_, movement, clock_.NowMs());
-    });
+    auto moved = test_->db().Transact<MovementResult>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
+          auto source =
+              OperatorAccount(tx, region_.id, counter, purpose::kSuspense, clock_.NowMs());
+          if (!source.ok()) return std::move(source).error();
+          Movement movement;
+          movement.holder_id = holder_id;
+          movement.counter = counter;
+          movement.amount = amount;
+          movement.counterpart_account_id = *source;
+          movement.transfer_id = fmt::format("credit-{}-{}-{}", holder_id, counter, ++credits_);
+          movement.kind = "correction";
+          movement.mode = "api";
+          return MoveHolder(tx, system_, movement, clock_.NowMs());
+        });
     ASSERT_TRUE(moved.ok()) << moved.error().message;
   }
 
   HolderAccount Account(int64_t holder_id, const std::string& counter = std::string(kEuro)) {
-    auto account = test_->db().Transact<HolderAccount>(TransactionMode::kWrite, [&](Transaction& tx) {
-      return HolderAccountFor(tx, holder_id, counter, clock_.NowMs());
-    });
+    auto account = test_->db().Transact<HolderAccount>(
+        TransactionMode::kWrite,
+        [&](Transaction& tx) { return HolderAccountFor(tx, holder_id, counter, clock_.NowMs()); });
     EXPECT_TRUE(account.ok());
     return account.ok() ? *account : HolderAccount{};
   }
 
   // Credits minus debits (posted) of an operator account.
-  int64_t Operator(int64_t org_id, std::string_view purpose, const std::string& counter = std::string(kEuro)) {
-    auto balance = test_->db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-      auto id = OperatorAccount(tx, org_id, counter, purpose, clock_.NowMs());
-      if (!id.ok()) return std::move(id).error();
-      auto account = ledger::LookupAccount(tx, *id);
-      if (!account.ok()) return std::move(account).error();
-      return (*account)->CreditBalance();
-    });
+  int64_t Operator(int64_t org_id, std::string_view purpose,
+                   const std::string& counter = std::string(kEuro)) {
+    auto balance = test_->db().Transact<int64_t>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+          auto id = OperatorAccount(tx, org_id, counter, purpose, clock_.NowMs());
+          if (!id.ok()) return std::move(id).error();
+          auto account = ledger::LookupAccount(tx, *id);
+          if (!account.ok()) return std::move(account).error();
+          return (*account)->CreditBalance();
+        });
     EXPECT_TRUE(balance.ok());
     return balance.ok() ? *balance : -1;
   }
 
-  PointOperation Debit(const std::string& txn, int64_t amount, const std::string& support = "CARD-ana") {
+  PointOperation Debit(const std::string& txn, int64_t amount,
+                       const std::string& support = "CARD-ana") {
     PointOperation op;
     op.point_txn_id = txn;
     op.operation = PosOperation::kDebit;
@@ -193,7 +211,9 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_TRUE(wallet_->DefineCounter(system_, meal).ok());
   }
 
-  std::string Code(const Result<PointOperationResult>& result) { return result.ok() ? "ok" : result.error().code; }
+  std::string Code(const Result<PointOperationResult>& result) {
+    return result.ok() ? "ok" : result.error().code;
+  }
 
   int64_t credits_ = 0;
   ManualClock clock_{kStart};
@@ -213,12 +233,14 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
 TEST_P(PosTest, W12_merchant_iban_is_sealed_and_only_its_last_four_are_shown) {
   EXPECT_EQ(merchant_.iban_last4, "0189");
   EXPECT_EQ(merchant_.settlement_period_days, 30);
-  auto stored = test_->db().Transact<std::string>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<std::string> {
-    auto row = tx.QueryOne("SELECT iban_sealed FROM wallet_merchants WHERE organisation_id = $1",
-                           {merchant_.organisation_id});
-    if (!row.ok()) return std::move(row).error();
-    return (*row)->Text(0);
-  });
+  auto stored = test_->db().Transact<std::string>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<std::string> {
+        auto row =
+            tx.QueryOne("SELECT iban_sealed FROM wallet_merchants WHERE organisation_id = $1",
+                        {merchant_.organisation_id});
+        if (!row.ok()) return std::move(row).error();
+        return (*row)->Text(0);
+      });
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->find(kIban), std::string::npos);
   EXPECT_EQ(stored->find("1234567890"), std::string::npos);
@@ -230,7 +252,8 @@ TEST_P(PosTest, W12_merchant_iban_is_sealed_and_only_its_last_four_are_shown) {
   const std::string json = boost::json::serialize(MerchantJson(merchant_));
   EXPECT_EQ(json.find("1234567890"), std::string::npos);
   // Bad bank data, a period over 30 days and a commission over 100 % are refused.
-  NewMerchant bad{region_.id, "X", "FR7630006000011234567890188", "AGRIFRPP", "a@b.example", 150, 31};
+  NewMerchant bad{region_.id, "X", "FR7630006000011234567890188", "AGRIFRPP", "a@b.example",
+                  150,        31};
   auto refused = pos_->CreateMerchant(admin_, bad);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, "validation_failed");
@@ -240,9 +263,11 @@ TEST_P(PosTest, W12_merchant_iban_is_sealed_and_only_its_last_four_are_shown) {
 TEST_P(PosTest, W12_a_merchant_sees_only_its_own_points) {
   const Merchant other = MakeMerchant("Laverie");
   const Point theirs = MakePoint(other, "P2", {"debit"}, false, 502);
-  const identity::Caller cafe = Staff(7, orgs::Organisation{merchant_.organisation_id, region_.id, "merchant", "", 
-                                                            fmt::format("{}{}/", region_.path, merchant_.organisation_id)},
-                                      {std::string(right::kPointsRead), std::string(right::kPointsOppose)});
+  const identity::Caller cafe =
+      Staff(7,
+            orgs::Organisation{merchant_.organisation_id, region_.id, "merchant", "",
+                               fmt::format("{}{}/", region_.path, merchant_.organisation_id)},
+            {std::string(right::kPointsRead), std::string(right::kPointsOppose)});
   auto mine = pos_->ListPoints(cafe);
   ASSERT_TRUE(mine.ok());
   ASSERT_EQ(mine->size(), 1u);
@@ -355,7 +380,8 @@ TEST_P(PosTest, W15_refusals_apply_nothing) {
       {Debit("r6", 2001), "insufficient_funds"},
       {token, "permission_denied"},  // no debit:NOPE: the permission is checked first
   };
-  for (const Case& c : cases) EXPECT_EQ(Code(pos_->Operate(Device(501), c.op)), c.code) << c.op.point_txn_id;
+  for (const Case& c : cases)
+    EXPECT_EQ(Code(pos_->Operate(Device(501), c.op)), c.code) << c.op.point_txn_id;
   EXPECT_EQ(Account(holder_).balance, 2000);
   EXPECT_EQ(Account(holder_).available, 2000);
   EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("r6", 1999))), "point_txn_conflict");
@@ -366,11 +392,17 @@ TEST_P(PosTest, W15_refusals_apply_nothing) {
   EXPECT_EQ(row->state, "refused");
   EXPECT_EQ(row->refusal_code, "support_not_found");
   // Opposed support and holder; an unknown device; a point without the permission.
-  ASSERT_TRUE(test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-    GUICHET_TRY_STATUS(tx.Execute("UPDATE wallet_supports SET opposition = 'temporary', opposed_at = 1"
-                                  " WHERE number = 'CARD-ana'", {}));
-    return true;
-  }).ok());
+  ASSERT_TRUE(test_->db()
+                  .Transact<bool>(
+                      TransactionMode::kWrite,
+                      [&](Transaction& tx) -> Result<bool> {
+                        GUICHET_TRY_STATUS(tx.Execute(
+                            "UPDATE wallet_supports SET opposition = 'temporary', opposed_at = 1"
+                            " WHERE number = 'CARD-ana'",
+                            {}));
+                        return true;
+                      })
+                  .ok());
   EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("r8", 100))), "support_opposed");
   EXPECT_EQ(Code(pos_->Operate(Device(999), Debit("r9", 100))), "point_unknown");
   const Point reader = MakePoint(merchant_, "P3", {"clock_check"}, false, 503);
@@ -415,13 +447,19 @@ TEST_P(PosTest, W13_token_loads_and_debits_need_the_counter_permission_and_autho
   load.counter = "MEAL";
   EXPECT_EQ(Code(pos_->Operate(Device(501), load)), "counter_not_authorised");
   // As AuthoriseCounterClient records it (which also checks identity's device exists).
-  ASSERT_TRUE(test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-    GUICHET_TRY_STATUS(tx.Execute("INSERT INTO wallet_counter_clients (counter_id, client_type, client_id, may_load,"
-                                  " may_debit, updated_at) SELECT id, 'device', 501, TRUE, TRUE, 0 FROM wallet_counters"
-                                  " WHERE code = 'MEAL'",
-                                  {}));
-    return true;
-  }).ok());
+  ASSERT_TRUE(test_->db()
+                  .Transact<bool>(TransactionMode::kWrite,
+                                  [&](Transaction& tx) -> Result<bool> {
+                                    GUICHET_TRY_STATUS(
+                                        tx.Execute("INSERT INTO wallet_counter_clients "
+                                                   "(counter_id, client_type, client_id, may_load,"
+                                                   " may_debit, updated_at) SELECT id, 'device', "
+                                                   "501, TRUE, TRUE, 0 FROM wallet_counters"
+                                                   " WHERE code = 'MEAL'",
+                                                   {}));
+                                    return true;
+                                  })
+                  .ok());
   load.point_txn_id = "l2";
   auto loaded = pos_->Operate(Device(501), load);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
@@ -456,18 +494,18 @@ TEST_P(PosTest, W13_cash_packs_come_from_the_merchants_cash_account) {
 TEST_P(PosTest, W16_offline_operations_post_directly_and_report_insufficient_funds) {
   PointOperation op = Debit("o1", 500);
   op.point_at_ms = kStart - 3'600'000;  // an hour ago: offline events are not judged on drift here
-  auto applied = test_->db().Transact<PointOperationResult>(TransactionMode::kWrite, [&](Transaction& tx) {
-    return ApplyOfflineOperation(tx, point_, op, clock_.NowMs());
-  });
+  auto applied = test_->db().Transact<PointOperationResult>(
+      TransactionMode::kWrite,
+      [&](Transaction& tx) { return ApplyOfflineOperation(tx, point_, op, clock_.NowMs()); });
   ASSERT_TRUE(applied.ok()) << applied.error().message;
   EXPECT_EQ(applied->transaction.state, "acknowledged");
   EXPECT_TRUE(applied->transaction.offline);
   EXPECT_EQ(applied->transaction.point_at_ms, kStart - 3'600'000);
   EXPECT_EQ(Account(holder_).balance, 1500);
   PointOperation big = Debit("o2", 1600);
-  auto waiting = test_->db().Transact<PointOperationResult>(TransactionMode::kWrite, [&](Transaction& tx) {
-    return ApplyOfflineOperation(tx, point_, big, clock_.NowMs());
-  });
+  auto waiting = test_->db().Transact<PointOperationResult>(
+      TransactionMode::kWrite,
+      [&](Transaction& tx) { return ApplyOfflineOperation(tx, point_, big, clock_.NowMs()); });
   ASSERT_FALSE(waiting.ok());
   EXPECT_EQ(waiting.error().code, "insufficient_funds");
   EXPECT_EQ(Account(holder_).balance, 1500);
@@ -481,13 +519,15 @@ TEST_P(PosTest, W13_test_accounts_never_touch_real_accounts) {
   auto again = pos_->MyTestAccount(admin_);
   EXPECT_EQ(again->holder_id, account->holder_id);
   // A test support at a real point, a real support at a test point: refused.
-  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("x1", 100, account->support_number))), "test_mismatch");
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("x1", 100, account->support_number))),
+            "test_mismatch");
   EXPECT_EQ(Code(pos_->Operate(Device(510), Debit("x2", 100, "CARD-ana"))), "test_mismatch");
   ASSERT_TRUE(pos_->Operate(Device(510), Debit("x3", 700, account->support_number)).ok());
   ASSERT_TRUE(pos_->Acknowledge(Device(510), "x3", true, clock_.NowMs()).ok());
   auto after = pos_->MyTestAccount(admin_);
   EXPECT_EQ(after->balances.at(0).balance, kTestAccountInitialCents - 700);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);  // the real takings: untouched
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales),
+            0);  // the real takings: untouched
   EXPECT_EQ(Operator(merchant_.organisation_id, "test_sales"), 700);
   auto rows = pos_->PointTransactions(admin_, test_point.id);
   ASSERT_TRUE(rows.ok());
