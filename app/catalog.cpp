@@ -1,5 +1,6 @@
 #include "app/catalog.h"
 
+#include "modules/wallet/pos.h"
 #include "modules/wallet/reloads.h"
 #include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
@@ -20,7 +21,9 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   // manage managers and merchants of their region; national admins everything. Admins and
   // managers must use a second factor (C3).
   catalog.AddProfile({"wallet.merchant", "wallet", "Commerçant", "Merchant", std::nullopt,
-                      {"identity.orgs.read"}, false, {"site"}});
+                      {"identity.orgs.read", std::string(wallet::right::kPointsRead),
+                       std::string(wallet::right::kPointsOppose)},
+                      false, {"site", "merchant"}});
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
                       {"identity.orgs.read", "audit.read", "notify.addresses.read", "notify.messages.read",
                        "notify.people.read", "notify.preferences.manage", "notify.campaigns.manage",
@@ -36,7 +39,10 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                        "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
                        "notify.templates.manage",
                        "notify.webhooks.read", "notify.webhooks.manage", std::string(wallet::right::kReactivate),
-                       std::string(wallet::right::kSepaManage)},
+                       std::string(wallet::right::kSepaManage),
+                       std::string(wallet::right::kMerchantsManage), std::string(wallet::right::kPointsRead),
+                       std::string(wallet::right::kPointsManage), std::string(wallet::right::kPointsApprove),
+                       std::string(wallet::right::kPointsOppose), std::string(wallet::right::kPosTestAccount)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
@@ -90,6 +96,7 @@ identity::RightsCatalog BuildCatalog() {
   notify::DeclareWebhookPermissions(catalog);
   wallet::DeclarePermissions(catalog);
   wallet::DeclareMoneyPermissions(catalog);
+  wallet::DeclarePosPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

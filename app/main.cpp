@@ -47,6 +47,7 @@
 #include "modules/wallet/wallet_http.h"
 #include "modules/wallet/qr_codes_http.h"
 #include "modules/wallet/reloads_http.h"
+#include "modules/wallet/pos_http.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
 #include "platform/payments/payment_provider.h"
@@ -120,7 +121,7 @@ std::vector<storage::Migration> AllMigrations() {
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
                       secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations(),
-                      wallet::QrMigrations(), sync::Migrations()}) {
+                      wallet::QrMigrations(), wallet::PosMigrations(), sync::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -422,6 +423,17 @@ int Serve(const Settings& settings) {
   auto qr_codes = wallet::QrCodes::Open(wallet_service, wallet::QrServiceKeyFromSecret(*qr_secret));
   if (!qr_codes.ok()) return Fail(qr_codes.error());
   wallet::AddQrRoutes(router, identity_http, wallet_service, **qr_codes);
+  // Points of sale (W12–W15). The IBAN key is generated once and kept in the database.
+  auto iban_key = secrets::LoadOrCreate(**database, "wallet.merchant_ibans", "", clock.NowMs());
+  if (!iban_key.ok()) return Fail(iban_key.error());
+  identity::Machines pos_machines(**database, clock, authorizer);
+  wallet::PosOptions pos_options;
+  pos_options.clock_drift_max_ms = settings.wallet_pos_clock_drift_max_ms;
+  pos_options.hold_s = settings.wallet_pos_hold_s;
+  pos_options.iban_key = wallet::IbanKeyFromSecret(*iban_key);
+  wallet::Pos pos_service(wallet_service, pos_machines, std::move(pos_options));
+  wallet::AddPosRoutes(router, identity_http, pos_service);
+  wallet::RegisterPosJobs(runner, pos_service);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);

@@ -939,6 +939,13 @@ object ConsentChoiceSchema() {
 
 }  // namespace
 
+void AddHolderSessionRoute(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                           http::Verb verb, std::string path, std::string operation_id, http::RouteDoc doc,
+                           HolderSessionBody body) {
+  AddHolderRoute(router, context, wallet, verb, std::move(path), std::move(operation_id), std::move(doc),
+                 [body](const RequestContext& request, HolderGate& gate) { return body(request, gate.holder_id); });
+}
+
 void AddHolderPreferenceRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
                                notify::Content& content) {
   AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/message-preferences",

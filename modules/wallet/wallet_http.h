@@ -41,6 +41,13 @@ inline constexpr std::string_view kHolderCookie = "guichet_holder";
 // The x-guichet-right of the holder's own routes: a holder session, which no staff profile holds.
 inline constexpr std::string_view kHolderSessionRight = "wallet.holder_session";
 
+// A route behind the holder session, for the wallet's other route files (pos_http.cpp): the
+// same gate as the holder's own routes; the body gets the holder's id.
+using HolderSessionBody = std::function<Result<http::Response>(const http::RequestContext&, int64_t holder_id)>;
+void AddHolderSessionRoute(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
+                           http::Verb verb, std::string path, std::string operation_id, http::RouteDoc doc,
+                           HolderSessionBody body);
+
 void AddWalletRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
                      Uploads& uploads);
 

@@ -95,6 +95,8 @@ struct Settings {
   int64_t wallet_sepa_debit_min_cents = 500;
   int64_t wallet_sepa_debit_max_cents = 20000;
   std::string wallet_link_secret;  // empty: generated once, kept in the database
+  int64_t wallet_pos_clock_drift_max_ms = 30000;  // W14: a point's clock may be this far off
+  int64_t wallet_pos_hold_s = 120;                // a debit's hold lapses without acknowledgement
   std::string sepa_account_name = "Etablissement public";
   std::string sepa_iban = "FR7630006000011234567890189";
   std::string sepa_bic = "AGRIFRPP";

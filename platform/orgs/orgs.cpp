@@ -46,7 +46,8 @@ Error Invalid(std::string_view pointer, std::string message) {
 const std::vector<KindRule>& KindRules() {
   static const std::vector<KindRule> rules = {
       {"national", "", "wallet"},          {"region", "national", "wallet"},
-      {"site", "region", "wallet"},        {"departement", "", "pass"},
+      {"site", "region", "wallet"},        {"merchant", "region", "wallet"},
+      {"departement", "", "pass"},
       {"tourism_office", "departement", "pass"}, {"partner", "tourism_office", "pass"},
       {"syndicate", "", "family"},         {"city", "syndicate", "family"},
       {"establishment", "city", "family"},

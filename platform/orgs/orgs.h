@@ -20,7 +20,7 @@ inline constexpr int64_t kDepthMax = 8;
 inline constexpr int64_t kListRowsMax = 1000;
 
 // Which kinds may sit under which: the three products' hierarchies.
-//   wallet: national → region → site
+//   wallet: national → region → site, and region → merchant (points of sale's owners)
 //   pass:   departement → tourism_office → partner
 //   family: syndicate → city → establishment
 struct KindRule {

@@ -1,0 +1,22 @@
+// The API of the acceptance network (pos.h): staff routes for merchants, points, approval,
+// device swap, opposition and test accounts under /api/v1/wallet/…; the points' own
+// device-signed protocol under /api/v1/pos/… (docs/pos-protocol.md); the holder's web-shop
+// payment codes; and the job that makes lapsed holds' rows follow the ledger.
+#pragma once
+
+#include "modules/wallet/pos.h"
+#include "platform/identity/identity_http.h"
+
+namespace guichet::jobs {
+class Runner;
+}
+
+namespace guichet::wallet {
+
+// "wallet.pos.expire": pending debits whose hold lapsed become `expired`.
+inline constexpr int64_t kPosExpireEveryMs = 5000;
+
+void AddPosRoutes(http::Router& router, identity::IdentityHttpContext& context, Pos& pos);
+void RegisterPosJobs(jobs::Runner& runner, Pos& pos);
+
+}  // namespace guichet::wallet

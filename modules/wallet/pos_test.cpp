@@ -1,0 +1,546 @@
+// The acceptance network and the points' protocol on both databases: merchants' sealed IBANs,
+// scopes, the three-phase debit (post, void, lapse), idempotency and conflicts, every refusal
+// leaving balances untouched, cancellation, token loads, cash packs, offline application and
+// test accounts that never touch real accounts. The device side is a Caller of kind device
+// linked to the point directly (pairing itself is covered by tests/api/wallet_pos.test.mjs).
+#include "modules/wallet/pos.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "platform/audit/audit.h"
+#include "platform/base/clock.h"
+#include "platform/identity/identity.h"
+#include "platform/jobs/jobs.h"
+#include "platform/ledger/ledger.h"
+#include "platform/notify/outbox.h"
+#include "platform/orgs/orgs.h"
+#include "tests/support/test_databases.h"
+
+namespace guichet::wallet {
+namespace {
+
+using storage::Transaction;
+using storage::TransactionMode;
+using testing::TestDatabase;
+
+constexpr int64_t kStart = 1'800'000'000'000;
+constexpr std::string_view kIban = "FR7630006000011234567890189";
+
+class PosTest : public ::testing::TestWithParam<storage::Backend> {
+ public:
+  void SetUp() override {
+    test_ = TestDatabase::Open(GetParam());
+    ASSERT_NE(test_, nullptr);
+    std::vector<storage::Migration> all;
+    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
+                        notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
+                        ledger::Migrations(), Migrations(), PosMigrations()}) {
+      for (auto& migration : pieces) all.push_back(std::move(migration));
+    }
+    auto migrated = storage::Migrate(test_->db(), all, clock_);
+    ASSERT_TRUE(migrated.ok()) << migrated.error().message;
+    catalog_.AddPermission({"identity.orgs.read", "x"});
+    catalog_.AddPermission({"identity.devices.manage", "x"});
+    catalog_.AddPermission({"devices.self", "x"});
+    DeclarePermissions(catalog_);
+    DeclarePosPermissions(catalog_);
+    WalletOptions options;
+    options.password_hash = {1, 8192};
+    wallet_ = std::make_unique<Wallet>(test_->db(), clock_, authorizer_, options);
+    machines_ = std::make_unique<identity::Machines>(test_->db(), clock_, authorizer_);
+    PosOptions pos_options;
+    pos_options.iban_key = IbanKeyFromSecret("00112233445566778899aabbccddeeff");
+    pos_options.hold_s = 120;
+    pos_ = std::make_unique<Pos>(*wallet_, *machines_, pos_options);
+    system_.kind = identity::Caller::Kind::kSystem;
+    auto tree = test_->db().Transact<std::pair<orgs::Organisation, orgs::Organisation>>(
+        TransactionMode::kWrite,
+        [&](Transaction& tx) -> Result<std::pair<orgs::Organisation, orgs::Organisation>> {
+          auto national = orgs::Create(tx, {std::nullopt, "national", "CNOUS"}, kStart);
+          if (!national.ok()) return std::move(national).error();
+          auto region = orgs::Create(tx, {national->id, "region", "Crous Grenoble Alpes"}, kStart);
+          if (!region.ok()) return std::move(region).error();
+          return std::pair{*national, *region};
+        });
+    ASSERT_TRUE(tree.ok());
+    national_ = tree->first;
+    region_ = tree->second;
+    admin_ = Staff(1, region_,
+                   {std::string(right::kMerchantsManage), std::string(right::kPointsRead),
+                    std::string(right::kPointsManage), std::string(right::kPointsApprove),
+                    std::string(right::kPointsOppose), std::string(right::kPosTestAccount)});
+    DefineMeals();
+    merchant_ = MakeMerchant("Cafet Diderot");
+    point_ = MakePoint(
+        merchant_, "P1",
+        {"clock_check", "debit", "cancel", "cash_reload", "offline", "load:MEAL", "debit:MEAL"},
+        false, 501);
+    holder_ = MakeHolder("ana", 2000);
+  }
+
+  identity::Caller Staff(int64_t id, const orgs::Organisation& org,
+                         std::set<std::string> permissions) {
+    identity::Caller caller;
+    caller.kind = identity::Caller::Kind::kUser;
+    caller.id = id;
+    identity::Grant grant;
+    grant.organisation_id = org.id;
+    grant.organisation_path = org.path;
+    grant.permissions = std::move(permissions);
+    caller.grants.push_back(grant);
+    return caller;
+  }
+
+  identity::Caller Device(int64_t id) {
+    identity::Caller caller;
+    caller.kind = identity::Caller::Kind::kDevice;
+    caller.id = id;
+    return caller;
+  }
+
+  Merchant MakeMerchant(const std::string& name) {
+    NewMerchant request{region_.id, name, std::string(kIban), "AGRIFRPP", "contact@cafet.example",
+                        150,        30};
+    auto made = pos_->CreateMerchant(admin_, request);
+    EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
+    return made.ok() ? *made : Merchant{};
+  }
+
+  // A point approved and operated by device `device_id` (linked directly, as a pairing would).
+  Point MakePoint(const Merchant& merchant, const std::string& id,
+                  std::vector<std::string> permissions, bool is_test, int64_t device_id) {
+    NewPoint request{merchant.organisation_id,
+                     id,
+                     "Crous-UG-RU-Diderot-Caisse1",
+                     "1 rue Diderot, Grenoble",
+                     "till",
+                     std::move(permissions),
+                     is_test};
+    auto made = pos_->CreatePoint(admin_, request);
+    EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
+    if (!made.ok()) return {};
+    auto linked =
+        test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
+          GUICHET_TRY_STATUS(tx.Execute(
+              "UPDATE wallet_points SET state = 'approved', device_id = $1 WHERE id = $2",
+              {device_id, made->id}));
+          return true;
+        });
+    EXPECT_TRUE(linked.ok());
+    return *pos_->GetPoint(admin_, made->id);
+  }
+
+  int64_t MakeHolder(const std::string& name, int64_t euros_cents) {
+    NewHolder holder;
+    holder.organisation_id = region_.id;
+    holder.university_id = "U-" + name;
+    holder.last_name = "Durand";
+    holder.first_name = name;
+    holder.email = name + "@example.org";
+    holder.supports = {{"CARD-" + name, "desfire", false}};
+    auto created = wallet_->CreateHolder(system_, holder);
+    EXPECT_TRUE(created.ok()) << (created.ok() ? "" : created.error().message);
+    if (euros_cents > 0) Credit(created->id, std::string(kEuro), euros_cents);
+    return created->id;
+  }
+
+  void Credit(int64_t holder_id, const std::string& counter, int64_t amount) {
+    auto moved = test_->db().Transact<MovementResult>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
+          auto source =
+              OperatorAccount(tx, region_.id, counter, purpose::kSuspense, clock_.NowMs());
+          if (!source.ok()) return std::move(source).error();
+          Movement movement;
+          movement.holder_id = holder_id;
+          movement.counter = counter;
+          movement.amount = amount;
+          movement.counterpart_account_id = *source;
+          movement.transfer_id = fmt::format("credit-{}-{}-{}", holder_id, counter, ++credits_);
+          movement.kind = "correction";
+          movement.mode = "api";
+          return MoveHolder(tx, system_, movement, clock_.NowMs());
+        });
+    ASSERT_TRUE(moved.ok()) << moved.error().message;
+  }
+
+  HolderAccount Account(int64_t holder_id, const std::string& counter = std::string(kEuro)) {
+    auto account = test_->db().Transact<HolderAccount>(
+        TransactionMode::kWrite,
+        [&](Transaction& tx) { return HolderAccountFor(tx, holder_id, counter, clock_.NowMs()); });
+    EXPECT_TRUE(account.ok());
+    return account.ok() ? *account : HolderAccount{};
+  }
+
+  // Credits minus debits (posted) of an operator account.
+  int64_t Operator(int64_t org_id, std::string_view purpose,
+                   const std::string& counter = std::string(kEuro)) {
+    auto balance = test_->db().Transact<int64_t>(
+        TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+          auto id = OperatorAccount(tx, org_id, counter, purpose, clock_.NowMs());
+          if (!id.ok()) return std::move(id).error();
+          auto account = ledger::LookupAccount(tx, *id);
+          if (!account.ok()) return std::move(account).error();
+          return (*account)->CreditBalance();
+        });
+    EXPECT_TRUE(balance.ok());
+    return balance.ok() ? *balance : -1;
+  }
+
+  PointOperation Debit(const std::string& txn, int64_t amount,
+                       const std::string& support = "CARD-ana") {
+    PointOperation op;
+    op.point_txn_id = txn;
+    op.operation = PosOperation::kDebit;
+    op.amount = amount;
+    op.point_at_ms = clock_.NowMs();
+    op.payer.support_number = support;
+    return op;
+  }
+
+  void DefineMeals() {
+    CounterInput meal;
+    meal.code = "MEAL";
+    meal.nature = "Repas";
+    meal.token_name = "repas";
+    meal.information_fr = "x";
+    meal.information_en = "x";
+    meal.active = true;
+    ASSERT_TRUE(wallet_->DefineCounter(system_, meal).ok());
+  }
+
+  std::string Code(const Result<PointOperationResult>& result) {
+    return result.ok() ? "ok" : result.error().code;
+  }
+
+  int64_t credits_ = 0;
+  ManualClock clock_{kStart};
+  identity::RightsCatalog catalog_;
+  identity::Authorizer authorizer_{catalog_};
+  std::unique_ptr<TestDatabase> test_;
+  std::unique_ptr<Wallet> wallet_;
+  std::unique_ptr<identity::Machines> machines_;
+  std::unique_ptr<Pos> pos_;
+  identity::Caller system_, admin_;
+  orgs::Organisation national_, region_;
+  Merchant merchant_;
+  Point point_;
+  int64_t holder_ = 0;
+};
+
+TEST_P(PosTest, W12_merchant_iban_is_sealed_and_only_its_last_four_are_shown) {
+  EXPECT_EQ(merchant_.iban_last4, "0189");
+  EXPECT_EQ(merchant_.settlement_period_days, 30);
+  auto stored = test_->db().Transact<std::string>(
+      TransactionMode::kWrite, [&](Transaction& tx) -> Result<std::string> {
+        auto row =
+            tx.QueryOne("SELECT iban_sealed FROM wallet_merchants WHERE organisation_id = $1",
+                        {merchant_.organisation_id});
+        if (!row.ok()) return std::move(row).error();
+        return (*row)->Text(0);
+      });
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->find(kIban), std::string::npos);
+  EXPECT_EQ(stored->find("1234567890"), std::string::npos);
+  auto iban = test_->db().Transact<std::string>(TransactionMode::kWrite, [&](Transaction& tx) {
+    return pos_->MerchantIban(tx, merchant_.organisation_id);
+  });
+  ASSERT_TRUE(iban.ok());
+  EXPECT_EQ(*iban, kIban);
+  const std::string json = boost::json::serialize(MerchantJson(merchant_));
+  EXPECT_EQ(json.find("1234567890"), std::string::npos);
+  // Bad bank data, a period over 30 days and a commission over 100 % are refused.
+  NewMerchant bad{region_.id, "X", "FR7630006000011234567890188", "AGRIFRPP", "a@b.example",
+                  150,        31};
+  auto refused = pos_->CreateMerchant(admin_, bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "validation_failed");
+  EXPECT_EQ(refused.error().fields.size(), 2u);
+}
+
+TEST_P(PosTest, W12_a_merchant_sees_only_its_own_points) {
+  const Merchant other = MakeMerchant("Laverie");
+  const Point theirs = MakePoint(other, "P2", {"debit"}, false, 502);
+  const identity::Caller cafe =
+      Staff(7,
+            orgs::Organisation{merchant_.organisation_id, region_.id, "merchant", "",
+                               fmt::format("{}{}/", region_.path, merchant_.organisation_id)},
+            {std::string(right::kPointsRead), std::string(right::kPointsOppose)});
+  auto mine = pos_->ListPoints(cafe);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  EXPECT_EQ(mine->at(0).id, point_.id);
+  auto read = pos_->GetPoint(cafe, theirs.id);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, "point_not_found");
+  auto oppose = pos_->OpposePoint(cafe, theirs.id, "not mine");
+  ASSERT_FALSE(oppose.ok());
+  EXPECT_EQ(oppose.error().code, "point_not_found");
+  // Its own point: opposed at once, reactivation only by an admin.
+  ASSERT_TRUE(pos_->OpposePoint(cafe, point_.id, "stolen till").ok());
+  auto refused = pos_->Operate(Device(501), Debit("t1", 100));
+  EXPECT_EQ(Code(refused), "point_opposed");
+  auto self = pos_->ReactivatePoint(cafe, point_.id, "found it");
+  ASSERT_FALSE(self.ok());
+  EXPECT_EQ(self.error().code, "forbidden");
+  ASSERT_TRUE(pos_->ReactivatePoint(admin_, point_.id, "checked").ok());
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("t1", 100))), "ok");
+  auto history = pos_->PointHistory(admin_, point_.id);
+  ASSERT_TRUE(history.ok());
+  ASSERT_GE(history->size(), 3u);
+  EXPECT_EQ(history->at(0).event, "reactivated");
+  EXPECT_EQ(history->at(1).event, "opposed");
+  EXPECT_EQ(history->at(1).reason, "stolen till");
+}
+
+TEST_P(PosTest, W15_debit_holds_then_a_positive_acknowledgement_posts_it) {
+  auto held = pos_->Operate(Device(501), Debit("t1", 350));
+  ASSERT_TRUE(held.ok()) << held.error().message;
+  EXPECT_EQ(held->transaction.state, "pending");
+  EXPECT_EQ(Account(holder_).balance, 2000);
+  EXPECT_EQ(Account(holder_).available, 1650);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+  auto acked = pos_->Acknowledge(Device(501), "t1", true, clock_.NowMs());
+  ASSERT_TRUE(acked.ok()) << acked.error().message;
+  EXPECT_EQ(acked->transaction.state, "acknowledged");
+  EXPECT_EQ(Account(holder_).balance, 1650);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 350);
+  // The same acknowledgement again is a replay; the opposite one is refused.
+  auto again = pos_->Acknowledge(Device(501), "t1", true, clock_.NowMs());
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  auto negative = pos_->Acknowledge(Device(501), "t1", false, clock_.NowMs());
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().code, "already_acknowledged");
+  EXPECT_EQ(Account(holder_).balance, 1650);
+  EXPECT_TRUE(ledger::CheckInvariants(test_->db()).ok());
+}
+
+TEST_P(PosTest, W15_a_negative_acknowledgement_gives_the_money_back) {
+  ASSERT_TRUE(pos_->Operate(Device(501), Debit("t1", 350)).ok());
+  auto voided = pos_->Acknowledge(Device(501), "t1", false, clock_.NowMs());
+  ASSERT_TRUE(voided.ok()) << voided.error().message;
+  EXPECT_EQ(voided->transaction.state, "voided");
+  EXPECT_EQ(Account(holder_).balance, 2000);
+  EXPECT_EQ(Account(holder_).available, 2000);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+}
+
+TEST_P(PosTest, W15_a_hold_without_acknowledgement_expires) {
+  ASSERT_TRUE(pos_->Operate(Device(501), Debit("t1", 350)).ok());
+  clock_.Advance(121'000);
+  auto expired = ledger::ExpirePending(test_->db(), clock_.NowMs());
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(*expired, 1);
+  auto swept = pos_->ExpireLapsedHolds();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 1);
+  EXPECT_EQ(Account(holder_).available, 2000);
+  auto late = pos_->Acknowledge(Device(501), "t1", true, clock_.NowMs());
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "transaction_expired");
+  auto row = pos_->GetOwnTransaction(Device(501), "t1");
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->state, "expired");
+  EXPECT_EQ(Account(holder_).balance, 2000);
+}
+
+TEST_P(PosTest, W15_same_point_txn_id_replays_and_other_content_conflicts) {
+  auto first = pos_->Operate(Device(501), Debit("t1", 350));
+  ASSERT_TRUE(first.ok());
+  auto replay = pos_->Operate(Device(501), Debit("t1", 350));
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->transaction.id, first->transaction.id);
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("t1", 351))), "point_txn_conflict");
+  const int64_t other = MakeHolder("ben", 1000);
+  (void)other;
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("t1", 350, "CARD-ben"))), "point_txn_conflict");
+  EXPECT_EQ(Account(holder_).available, 1650);
+  EXPECT_EQ(Account(other).available, 1000);
+}
+
+TEST_P(PosTest, W15_refusals_apply_nothing) {
+  struct Case {
+    PointOperation op;
+    std::string code;
+  };
+  PointOperation drift = Debit("r3", 100);
+  drift.point_at_ms -= 31'000;
+  PointOperation token = Debit("r7", 1);
+  token.counter = "NOPE";
+  std::vector<Case> cases = {
+      {Debit("r1", 0), "amount_invalid"},
+      {Debit("r2", -5), "amount_invalid"},
+      {drift, "clock_drift"},
+      {Debit("r4", 5001), "threshold_exceeded"},  // max_transaction 50 € by default
+      {Debit("r5", 100, "CARD-nobody"), "support_not_found"},
+      {Debit("r6", 2001), "insufficient_funds"},
+      {token, "permission_denied"},  // no debit:NOPE: the permission is checked first
+  };
+  for (const Case& c : cases)
+    EXPECT_EQ(Code(pos_->Operate(Device(501), c.op)), c.code) << c.op.point_txn_id;
+  EXPECT_EQ(Account(holder_).balance, 2000);
+  EXPECT_EQ(Account(holder_).available, 2000);
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("r6", 1999))), "point_txn_conflict");
+  // A refused operation is kept and answered the same again.
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("r5", 100, "CARD-nobody"))), "support_not_found");
+  auto row = pos_->GetOwnTransaction(Device(501), "r5");
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->state, "refused");
+  EXPECT_EQ(row->refusal_code, "support_not_found");
+  // Opposed support and holder; an unknown device; a point without the permission.
+  ASSERT_TRUE(test_->db()
+                  .Transact<bool>(
+                      TransactionMode::kWrite,
+                      [&](Transaction& tx) -> Result<bool> {
+                        GUICHET_TRY_STATUS(tx.Execute(
+                            "UPDATE wallet_supports SET opposition = 'temporary', opposed_at = 1"
+                            " WHERE number = 'CARD-ana'",
+                            {}));
+                        return true;
+                      })
+                  .ok());
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("r8", 100))), "support_opposed");
+  EXPECT_EQ(Code(pos_->Operate(Device(999), Debit("r9", 100))), "point_unknown");
+  const Point reader = MakePoint(merchant_, "P3", {"clock_check"}, false, 503);
+  EXPECT_EQ(Code(pos_->Operate(Device(503), Debit("r10", 100, "CARD-ana"))), "permission_denied");
+  EXPECT_EQ(Account(holder_).balance, 2000);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+}
+
+TEST_P(PosTest, W15_cancel_credits_the_holder_back) {
+  ASSERT_TRUE(pos_->Operate(Device(501), Debit("t1", 400)).ok());
+  PointOperation cancel;
+  cancel.operation = PosOperation::kCancel;
+  cancel.point_txn_id = "c1";
+  cancel.cancels_point_txn_id = "t1";
+  cancel.point_at_ms = clock_.NowMs();
+  EXPECT_EQ(Code(pos_->Operate(Device(501), cancel)), "not_cancellable");  // still pending
+  cancel.point_txn_id = "c2";
+  ASSERT_TRUE(pos_->Acknowledge(Device(501), "t1", true, clock_.NowMs()).ok());
+  EXPECT_EQ(Account(holder_).balance, 1600);
+  auto done = pos_->Operate(Device(501), cancel);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(done->transaction.operation, "cancel");
+  EXPECT_EQ(Account(holder_).balance, 2000);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+  auto original = pos_->GetOwnTransaction(Device(501), "t1");
+  EXPECT_EQ(original->state, "cancelled");
+  cancel.point_txn_id = "c3";
+  EXPECT_EQ(Code(pos_->Operate(Device(501), cancel)), "not_cancellable");  // once only
+  // A regional admin cancels another one.
+  ASSERT_TRUE(pos_->Operate(Device(501), Debit("t2", 300)).ok());
+  ASSERT_TRUE(pos_->Acknowledge(Device(501), "t2", true, clock_.NowMs()).ok());
+  auto t2 = pos_->GetOwnTransaction(Device(501), "t2");
+  auto by_admin = pos_->AdminCancel(admin_, t2->id, "double charge");
+  ASSERT_TRUE(by_admin.ok()) << by_admin.error().message;
+  EXPECT_EQ(Account(holder_).balance, 2000);
+  EXPECT_TRUE(ledger::CheckInvariants(test_->db()).ok());
+}
+
+TEST_P(PosTest, W13_token_loads_and_debits_need_the_counter_permission_and_authorisation) {
+  PointOperation load = Debit("l1", 3);
+  load.operation = PosOperation::kLoad;
+  load.counter = "MEAL";
+  EXPECT_EQ(Code(pos_->Operate(Device(501), load)), "counter_not_authorised");
+  // As AuthoriseCounterClient records it (which also checks identity's device exists).
+  ASSERT_TRUE(test_->db()
+                  .Transact<bool>(TransactionMode::kWrite,
+                                  [&](Transaction& tx) -> Result<bool> {
+                                    GUICHET_TRY_STATUS(
+                                        tx.Execute("INSERT INTO wallet_counter_clients "
+                                                   "(counter_id, client_type, client_id, may_load,"
+                                                   " may_debit, updated_at) SELECT id, 'device', "
+                                                   "501, TRUE, TRUE, 0 FROM wallet_counters"
+                                                   " WHERE code = 'MEAL'",
+                                                   {}));
+                                    return true;
+                                  })
+                  .ok());
+  load.point_txn_id = "l2";
+  auto loaded = pos_->Operate(Device(501), load);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->transaction.state, "acknowledged");
+  EXPECT_EQ(Account(holder_, "MEAL").balance, 3);
+  PointOperation meal = Debit("d1", 1);
+  meal.counter = "MEAL";
+  ASSERT_TRUE(pos_->Operate(Device(501), meal).ok());
+  ASSERT_TRUE(pos_->Acknowledge(Device(501), "d1", true, clock_.NowMs()).ok());
+  EXPECT_EQ(Account(holder_, "MEAL").balance, 2);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales, "MEAL"), 1);
+  EXPECT_EQ(Account(holder_).balance, 2000);
+  // A point without load:MEAL.
+  const Point plain = MakePoint(merchant_, "P4", {"debit"}, false, 504);
+  load.point_txn_id = "l3";
+  EXPECT_EQ(Code(pos_->Operate(Device(504), load)), "permission_denied");
+}
+
+TEST_P(PosTest, W13_cash_packs_come_from_the_merchants_cash_account) {
+  PointOperation cash = Debit("k1", 1000);
+  cash.operation = PosOperation::kCashReload;
+  auto done = pos_->Operate(Device(501), cash);
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(Account(holder_).balance, 3000);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kCash), -1000);
+  cash.point_txn_id = "k2";
+  cash.amount = 700;
+  EXPECT_EQ(Code(pos_->Operate(Device(501), cash)), "cash_pack_invalid");
+  EXPECT_EQ(Account(holder_).balance, 3000);
+}
+
+TEST_P(PosTest, W16_offline_operations_post_directly_and_report_insufficient_funds) {
+  PointOperation op = Debit("o1", 500);
+  op.point_at_ms = kStart - 3'600'000;  // an hour ago: offline events are not judged on drift here
+  auto applied = test_->db().Transact<PointOperationResult>(
+      TransactionMode::kWrite,
+      [&](Transaction& tx) { return ApplyOfflineOperation(tx, point_, op, clock_.NowMs()); });
+  ASSERT_TRUE(applied.ok()) << applied.error().message;
+  EXPECT_EQ(applied->transaction.state, "acknowledged");
+  EXPECT_TRUE(applied->transaction.offline);
+  EXPECT_EQ(applied->transaction.point_at_ms, kStart - 3'600'000);
+  EXPECT_EQ(Account(holder_).balance, 1500);
+  PointOperation big = Debit("o2", 1600);
+  auto waiting = test_->db().Transact<PointOperationResult>(
+      TransactionMode::kWrite,
+      [&](Transaction& tx) { return ApplyOfflineOperation(tx, point_, big, clock_.NowMs()); });
+  ASSERT_FALSE(waiting.ok());
+  EXPECT_EQ(waiting.error().code, "insufficient_funds");
+  EXPECT_EQ(Account(holder_).balance, 1500);
+}
+
+TEST_P(PosTest, W13_test_accounts_never_touch_real_accounts) {
+  const Point test_point = MakePoint(merchant_, "T1", {"debit", "cancel"}, true, 510);
+  auto account = pos_->MyTestAccount(admin_);
+  ASSERT_TRUE(account.ok()) << account.error().message;
+  EXPECT_EQ(account->balances.at(0).balance, kTestAccountInitialCents);
+  auto again = pos_->MyTestAccount(admin_);
+  EXPECT_EQ(again->holder_id, account->holder_id);
+  // A test support at a real point, a real support at a test point: refused.
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("x1", 100, account->support_number))),
+            "test_mismatch");
+  EXPECT_EQ(Code(pos_->Operate(Device(510), Debit("x2", 100, "CARD-ana"))), "test_mismatch");
+  ASSERT_TRUE(pos_->Operate(Device(510), Debit("x3", 700, account->support_number)).ok());
+  ASSERT_TRUE(pos_->Acknowledge(Device(510), "x3", true, clock_.NowMs()).ok());
+  auto after = pos_->MyTestAccount(admin_);
+  EXPECT_EQ(after->balances.at(0).balance, kTestAccountInitialCents - 700);
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales),
+            0);  // the real takings: untouched
+  EXPECT_EQ(Operator(merchant_.organisation_id, "test_sales"), 700);
+  auto rows = pos_->PointTransactions(admin_, test_point.id);
+  ASSERT_TRUE(rows.ok());
+  for (const PosTransaction& row : *rows) EXPECT_TRUE(row.is_test);
+  auto credited = pos_->CreditTestAccount(admin_, 1000);
+  ASSERT_TRUE(credited.ok());
+  EXPECT_EQ(credited->balances.at(0).balance, kTestAccountInitialCents + 300);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, PosTest, ::testing::ValuesIn(testing::TestBackends()),
+                         [](const ::testing::TestParamInfo<storage::Backend>& param_info) {
+                           return testing::BackendParamName(param_info.param);
+                         });
+
+}  // namespace
+}  // namespace guichet::wallet
