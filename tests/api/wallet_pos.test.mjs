@@ -12,6 +12,9 @@ import { backends, startServer } from '../support/server.mjs';
 import { expectProblem, pollUntil, request } from './lib.mjs';
 import { Client } from './identity_client.mjs';
 import { HolderClient } from './wallet_support.mjs';
+import { importTypeScript } from '../support/typescript.mjs';
+
+const qr = await importTypeScript('src/wallet/qr_phone.ts');
 
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
 const hugoCard = '04A1B2C3D4E5F7';
@@ -156,6 +159,31 @@ for (const backend of backends()) {
         409, 'not_cancellable');
     });
 
+    test('a one-time QR code from the phone pays once; a replay or a balance read by QR is refused', async () => {
+      const holder = new HolderClient(server);
+      assert.equal((await holder.call('POST', '/api/v1/wallet/holder-session', { email: hugo, password: demoPassword })).status, 200);
+      const phone = await qr.generatePhoneKey();
+      const enrolled = await holder.call('POST', '/api/v1/wallet/me/phones',
+        { public_key: qr.toBase64Url(phone.publicKey), label: 'Téléphone de Hugo' });
+      assert.equal(enrolled.status, 201, enrolled.text);
+      const euros = async () => (await holder.call('GET', '/api/v1/wallet/me/accounts')).body.accounts
+        .find((a) => a.counter.code === 'EUR').available;
+      const start = await euros();
+      const code = await qr.makeQrCode(enrolled.body.phone.certificate, phone, 1, Math.floor(Date.now() / 1000));
+      expectProblem(await till.call('POST', '/api/v1/pos/balance', { qr: code, point_at_ms: Date.now() }), 422, 'qr_not_supported');
+      const id = till.txn();
+      const held = await till.debit({ point_txn_id: id, amount: 330, qr: code });
+      assert.equal(held.status, 201, held.text);
+      assert.equal((await till.ack(id, true)).status, 200);
+      assert.equal(await euros(), start - 330);
+      // The same code at another transaction (or another point) is a replay: nothing moves.
+      expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 330, qr: code }), 409, 'qr_replayed');
+      const forged = code.slice(0, -4) + (code.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+      const refused = await till.debit({ point_txn_id: till.txn(), amount: 330, qr: forged });
+      assert.ok(['qr_signature_invalid', 'qr_malformed'].includes(refused.body.code), refused.text);
+      assert.equal(await euros(), start - 330);
+    });
+
     test('a negative acknowledgement and a lapsed hold give the money back', async () => {
       const start = await till.balance();
       const id = till.txn();
@@ -185,7 +213,7 @@ for (const backend of backends()) {
       expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 100, support_number: hugoCard,
         point_at_ms: Date.now() - 60000 }), 422, 'clock_drift');
       expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 100, support_number: 'NO-SUCH-CARD' }), 404, 'support_not_found');
-      expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 100, qr: 'AIZ;x' }), 422, 'qr_not_supported');
+      expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 100, qr: 'AIZ;x' }), 422, 'qr_malformed');
       expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 100 }), 422, 'payer_missing');
       expectProblem(await till.debit({ point_txn_id: till.txn(), amount: 100, support_number: hugoCard, tip: 1 }), 422, 'validation_failed');
       expectProblem(await till.call('POST', '/api/v1/pos/cash-reloads', { point_txn_id: till.txn(), amount: 700,
