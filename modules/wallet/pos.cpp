@@ -1146,59 +1146,45 @@ Result<PointApproval> Pos::ReplaceDevice(const identity::Caller& caller, int64_t
   return IssuePairing(caller, point_id, reason, false);
 }
 
-Result<Point> Pos::OpposePoint(const identity::Caller& caller, int64_t point_id,
-                               std::string_view reason) {
+Result<Point> Pos::ChangePointState(const identity::Caller& caller, int64_t point_id,
+                                    std::string_view reason, const PointTransition& transition) {
   const int64_t length = http::Utf8Length(reason);
   if (length < 1 || length > kPointReasonLengthMax)
     return Invalid("/reason", "Give a reason of 1 to 500 characters.");
   const int64_t now = wallet_.clock().NowMs();
+  const std::string update = fmt::format(
+      "UPDATE wallet_points SET state = '{}', updated_at = $1 WHERE id = $2 AND {}", transition.to_state,
+      transition.from_condition);
   return wallet_.database().Transact<Point>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
-        auto point = VisiblePoint(tx, caller, right::kPointsOppose, point_id);
+        auto point = VisiblePoint(tx, caller, transition.right, point_id);
         if (!point.ok()) return std::move(point).error();
-        auto changed = tx.Execute(
-            "UPDATE wallet_points SET state = 'opposed', updated_at = $1 WHERE id = $2 AND state "
-            "<> 'opposed'",
-            {now, point_id});
+        auto changed = tx.Execute(update, {now, point_id});
         if (!changed.ok()) return std::move(changed).error();
         if (*changed != 1)
-          return Refusal(ErrorKind::kConflict, "point_already_opposed",
-                         "This point is opposed already.");
-        GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, "opposed", reason, caller, now));
+          return Refusal(ErrorKind::kConflict, transition.conflict_code, std::string(transition.conflict_message));
+        GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, transition.event, reason, caller, now));
         auto after = FindPoint(tx, "p.id = $1", {point_id});
         if (!after.ok()) return std::move(after).error();
-        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.oppose", "wallet_point",
+        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, transition.audit_action, "wallet_point",
                                            point_id, point->merchant_org_id, PointJson(*point),
                                            PointJson(**after), caller.request_id, now));
         return **after;
       });
 }
 
+Result<Point> Pos::OpposePoint(const identity::Caller& caller, int64_t point_id,
+                               std::string_view reason) {
+  return ChangePointState(caller, point_id, reason,
+                          {right::kPointsOppose, "state <> 'opposed'", "opposed", "point_already_opposed",
+                           "This point is opposed already.", "opposed", "wallet.point.oppose"});
+}
+
 Result<Point> Pos::ReactivatePoint(const identity::Caller& caller, int64_t point_id,
                                    std::string_view reason) {
-  const int64_t length = http::Utf8Length(reason);
-  if (length < 1 || length > kPointReasonLengthMax)
-    return Invalid("/reason", "Give a reason of 1 to 500 characters.");
-  const int64_t now = wallet_.clock().NowMs();
-  return wallet_.database().Transact<Point>(
-      TransactionMode::kWrite, [&](Transaction& tx) -> Result<Point> {
-        auto point = VisiblePoint(tx, caller, right::kPointsApprove, point_id);
-        if (!point.ok()) return std::move(point).error();
-        auto changed = tx.Execute(
-            "UPDATE wallet_points SET state = 'approved', updated_at = $1 WHERE id = $2 AND state "
-            "= 'opposed'",
-            {now, point_id});
-        if (!changed.ok()) return std::move(changed).error();
-        if (*changed != 1)
-          return Refusal(ErrorKind::kConflict, "point_not_opposed", "This point is not opposed.");
-        GUICHET_TRY_STATUS(InsertPointEvent(tx, point_id, "reactivated", reason, caller, now));
-        auto after = FindPoint(tx, "p.id = $1", {point_id});
-        if (!after.ok()) return std::move(after).error();
-        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.point.reactivate", "wallet_point",
-                                           point_id, point->merchant_org_id, PointJson(*point),
-                                           PointJson(**after), caller.request_id, now));
-        return **after;
-      });
+  return ChangePointState(caller, point_id, reason,
+                          {right::kPointsApprove, "state = 'opposed'", "approved", "point_not_opposed",
+                           "This point is not opposed.", "reactivated", "wallet.point.reactivate"});
 }
 
 Result<std::vector<PosTransaction>> Pos::PointTransactions(const identity::Caller& caller,

@@ -311,6 +311,19 @@ class Pos {
   Wallet& wallet() { return wallet_; }
 
  private:
+  // One state change of a point by staff (opposition, reactivation): right, the guarded
+  // update, its event in the point's history and its audit entry.
+  struct PointTransition {
+    std::string_view right;
+    std::string_view from_condition;  // SQL on wallet_points.state, e.g. "state <> 'opposed'"
+    std::string_view to_state;
+    std::string_view conflict_code;
+    std::string_view conflict_message;
+    std::string_view event;         // wallet_point_events.event
+    std::string_view audit_action;  // "wallet.point.oppose"
+  };
+  Result<Point> ChangePointState(const identity::Caller& caller, int64_t point_id,
+                                 std::string_view reason, const PointTransition& transition);
   Result<Point> VisiblePoint(storage::Transaction& tx, const identity::Caller& caller,
                              std::string_view right, int64_t point_id);
   Result<PointApproval> IssuePairing(const identity::Caller& caller, int64_t point_id,
