@@ -93,8 +93,21 @@ Result<Response> Operated(Result<PointOperationResult> result) {
               OperationResultJson(*result));
 }
 
-std::string ReadReason(JsonReader& reader) {
-  return reader.RequiredString("reason", {1, kPointReasonLengthMax});
+// The record named by the path's {id} and the body's only field, the reason for acting on it.
+struct IdAndReason {
+  int64_t id = 0;
+  std::string reason;
+};
+
+Result<IdAndReason> ParseIdAndReason(const RequestContext& request, std::string_view id_name) {
+  auto id = http::PositiveId(request.Param("id"), id_name);
+  if (!id.ok()) return std::move(id).error();
+  auto body = http::ParseJsonObjectBody(*request.request);
+  if (!body.ok()) return std::move(body).error();
+  JsonReader reader(*body);
+  IdAndReason parsed{*id, reader.RequiredString("reason", {1, kPointReasonLengthMax})};
+  GUICHET_TRY_STATUS(reader.Finish());
+  return parsed;
 }
 
 Result<Response> Approval(Result<PointApproval> approval) {
@@ -288,14 +301,9 @@ void AddPointStaffRoutes(http::Router& router, identity::IdentityHttpContext& co
                         .request_schema = Schema({{"reason", "string"}}, {"reason"}),
                         .errors = {{404, "point_not_found"}, {409, "point_not_approved"}}},
                        [&pos](const RequestContext& request, Gate& gate) -> Result<Response> {
-                         auto id = http::PositiveId(request.Param("id"), "point id");
-                         if (!id.ok()) return std::move(id).error();
-                         auto body = http::ParseJsonObjectBody(*request.request);
-                         if (!body.ok()) return std::move(body).error();
-                         JsonReader reader(*body);
-                         const std::string reason = ReadReason(reader);
-                         GUICHET_TRY_STATUS(reader.Finish());
-                         return Approval(pos.ReplaceDevice(gate.caller, *id, reason));
+                         auto parsed = ParseIdAndReason(request, "point id");
+                         if (!parsed.ok()) return std::move(parsed).error();
+                         return Approval(pos.ReplaceDevice(gate.caller, parsed->id, parsed->reason));
                        });
   for (const bool oppose : {true, false}) {
     identity::AddGuarded(
@@ -312,15 +320,10 @@ void AddPointStaffRoutes(http::Router& router, identity::IdentityHttpContext& co
          .errors = {{404, "point_not_found"},
                     {409, oppose ? "point_already_opposed" : "point_not_opposed"}}},
         [&pos, oppose](const RequestContext& request, Gate& gate) -> Result<Response> {
-          auto id = http::PositiveId(request.Param("id"), "point id");
-          if (!id.ok()) return std::move(id).error();
-          auto body = http::ParseJsonObjectBody(*request.request);
-          if (!body.ok()) return std::move(body).error();
-          JsonReader reader(*body);
-          const std::string reason = ReadReason(reader);
-          GUICHET_TRY_STATUS(reader.Finish());
-          auto point = oppose ? pos.OpposePoint(gate.caller, *id, reason)
-                              : pos.ReactivatePoint(gate.caller, *id, reason);
+          auto parsed = ParseIdAndReason(request, "point id");
+          if (!parsed.ok()) return std::move(parsed).error();
+          auto point = oppose ? pos.OpposePoint(gate.caller, parsed->id, parsed->reason)
+                              : pos.ReactivatePoint(gate.caller, parsed->id, parsed->reason);
           if (!point.ok()) return std::move(point).error();
           return Json(HttpStatus::ok, PointJson(*point));
         });
@@ -335,14 +338,9 @@ void AddPointStaffRoutes(http::Router& router, identity::IdentityHttpContext& co
        .success_status = 201,
        .errors = {{404, "transaction_not_found"}, {409, "not_cancellable"}}},
       [&pos](const RequestContext& request, Gate& gate) -> Result<Response> {
-        auto id = http::PositiveId(request.Param("id"), "transaction id");
-        if (!id.ok()) return std::move(id).error();
-        auto body = http::ParseJsonObjectBody(*request.request);
-        if (!body.ok()) return std::move(body).error();
-        JsonReader reader(*body);
-        const std::string reason = ReadReason(reader);
-        GUICHET_TRY_STATUS(reader.Finish());
-        return Operated(pos.AdminCancel(gate.caller, *id, reason));
+        auto parsed = ParseIdAndReason(request, "transaction id");
+        if (!parsed.ok()) return std::move(parsed).error();
+        return Operated(pos.AdminCancel(gate.caller, parsed->id, parsed->reason));
       });
   identity::AddGuarded(
       router, context, http::Verb::post, "/api/v1/wallet/pos/test-account", "myPosTestAccount",

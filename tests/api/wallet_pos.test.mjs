@@ -240,6 +240,14 @@ for (const backend of backends()) {
     test('an opposed point is refused at once; only an admin reactivates; a swapped device is cut off', async () => {
       const { point: other, device } = await approvedTill(['clock_check', 'debit']);
       assert.equal((await device.call('GET', '/api/v1/pos/clock')).status, 200);
+      // No reason, an empty one, an unknown field or a bad id: refused, and the point still works.
+      expectProblem(await admin.call('POST', `/api/v1/wallet/points/${other.id}/opposition`, {}), 422, 'validation_failed');
+      expectProblem(await admin.call('POST', `/api/v1/wallet/points/${other.id}/opposition`, { reason: '' }), 422, 'validation_failed');
+      expectProblem(await admin.call('POST', `/api/v1/wallet/points/${other.id}/opposition`, { reason: 'x', why: 'y' }),
+        422, 'validation_failed');
+      expectProblem(await admin.call('POST', '/api/v1/wallet/points/abc/opposition', { reason: 'x' }), 400, 'invalid_parameter');
+      expectProblem(await admin.call('POST', '/api/v1/wallet/pos-transactions/0/cancellation', { reason: 'x' }), 400, 'invalid_parameter');
+      assert.equal((await admin.call('GET', `/api/v1/wallet/points/${other.id}`)).body.state, 'approved');
       const opposed = await admin.call('POST', `/api/v1/wallet/points/${other.id}/opposition`, { reason: 'stolen' });
       assert.equal(opposed.status, 200, opposed.text);
       expectProblem(await device.call('GET', '/api/v1/pos/clock'), 403, 'point_opposed');
