@@ -113,78 +113,8 @@ Result<std::string> PrintPage(const std::vector<PrintedQrCode>& codes) {
       items);
 }
 
-// ---- The holder's session (the same gate as wallet_http.cpp's and reloads_http.cpp's) ---------
-
-bool Unsafe(http::Verb method) {
-  return method != http::Verb::get && method != http::Verb::head && method != http::Verb::options;
-}
-
-Result<int64_t> AdmitHolder(Wallet& wallet, const RequestContext& request) {
-  const http::Request& raw = *request.request;
-  const std::string_view origin = http::HeaderValue(raw, "Origin");
-  if (!origin.empty() && Unsafe(raw.method())) {
-    const size_t scheme_end = origin.find("://");
-    if (scheme_end == std::string_view::npos ||
-        origin.substr(scheme_end + 3) != http::HeaderValue(raw, "Host")) {
-      return Error{ErrorKind::kForbidden,
-                   "cross_origin_refused",
-                   "Requests from another site are refused.",
-                   {}};
-    }
-  }
-  const std::string token = http::CookieValue(raw, kHolderCookie);
-  if (token.empty()) {
-    if (!http::CookieValue(raw, identity::kSessionCookie).empty() ||
-        !http::HeaderValue(raw, "Authorization").empty() ||
-        !http::HeaderValue(raw, "X-Device-Id").empty()) {
-      return Error{ErrorKind::kForbidden,
-                   "holder_only",
-                   "Only a holder logged in to the wallet can do this.",
-                   {}};
-    }
-    return Error{
-        ErrorKind::kUnauthenticated, "unauthenticated", "Log in to your wallet to do this.", {}};
-  }
-  auto session = wallet.AuthenticateHolder(token);
-  if (!session.ok()) return std::move(session).error();
-  if (Unsafe(raw.method()) &&
-      !crypto::ConstantTimeEquals(http::HeaderValue(raw, identity::kCsrfHeader),
-                                  session->csrf_token)) {
-    return Error{ErrorKind::kForbidden,
-                 "csrf_token_invalid",
-                 "This request lacks the X-CSRF-Token of your session: reload the page.",
-                 {}};
-  }
-  return session->holder_id;
-}
-
-using HolderBody = std::function<Result<Response>(const RequestContext&, int64_t holder_id)>;
-
-void AddHolderRoute(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
-                    http::Verb verb, std::string path, std::string operation_id, http::RouteDoc doc,
-                    HolderBody body) {
-  doc.tag = std::string(kTag);
-  doc.errors.push_back({401, "Not logged in to the wallet"});
-  doc.errors.push_back({403, "Not a holder session, or CSRF token missing"});
-  http::Handler handler = [&context, &wallet,
-                           body](RequestContext request) -> boost::asio::awaitable<Response> {
-    std::function<Result<Response>()> work = [&wallet, body, request]() -> Result<Response> {
-      auto holder = AdmitHolder(wallet, request);
-      Result<Response> response =
-          holder.ok() ? body(request, *holder) : Result<Response>(std::move(holder).error());
-      if (!response.ok()) {
-        return http::ProblemResponse(response.error(), request.Path(), request.request_id,
-                                     request.request->version());
-      }
-      return response;
-    };
-    auto pending = context.async.Run<Response>(std::move(work));  // no temporaries in co_await
-    auto response = co_await std::move(pending);
-    co_return std::move(response).value();
-  };
-  router.Add({verb, std::move(path), std::move(operation_id), std::string(kHolderSessionRight),
-              std::move(doc), std::move(handler)});
-}
+// Holder routes go through wallet_http.h's AddHolderSessionRoute: one gate (origin, cookie, CSRF)
+// for every holder route of the wallet.
 
 // ---- Routes ------------------------------------------------------------------------------------
 
@@ -216,7 +146,7 @@ void AddPublicQrRoutes(http::Router& router, identity::IdentityHttpContext& cont
 
 void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
                     QrCodes& qr) {
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/phones", "enrolPhone",
       {.summary = "Enrol a phone that makes one-time QR codes offline: it sends its Ed25519 public "
                   "key and gets a "
@@ -239,7 +169,7 @@ void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context
         if (!phone.ok()) return std::move(phone).error();
         return Json(HttpStatus::created, object{{"phone", PhoneJson(*phone)}});
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/phones",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/phones",
                  "listMyPhones", {.summary = "One's enrolled phones, active and revoked"},
                  [&qr](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto phones = qr.MyPhones(holder_id);
@@ -248,7 +178,7 @@ void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context
                    for (const QrPhone& phone : *phones) items.push_back(PhoneJson(phone));
                    return Json(HttpStatus::ok, object{{"phones", std::move(items)}});
                  });
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/phones/{id}/certificate",
       "renewPhoneCertificate",
       {.summary = "A new certificate for the same phone key (before the old one expires)",
@@ -260,7 +190,7 @@ void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context
         if (!phone.ok()) return std::move(phone).error();
         return Json(HttpStatus::ok, object{{"phone", PhoneJson(*phone)}});
       });
-  AddHolderRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/phones/{id}",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/phones/{id}",
                  "revokeMyPhone",
                  {.summary = "Revoke a phone (lost, sold): its codes are refused from now on",
                   .errors = {{404, "phone_not_found"}}},
@@ -275,7 +205,7 @@ void AddPhoneRoutes(http::Router& router, identity::IdentityHttpContext& context
 
 void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
                       QrCodes& qr) {
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/qr-codes", "printQrCodes",
       {.summary = "1 to 3 one-time QR codes made by the service, to print or show without a phone "
                   "(valid for the "
@@ -296,7 +226,7 @@ void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& conte
         return Json(HttpStatus::created, object{{"codes", std::move(items)},
                                                 {"page_url", "/api/v1/wallet/me/qr-codes/page"}});
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/qr-codes",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/qr-codes",
                  "listMyQrCodes", {.summary = "One's printed codes still valid and unused"},
                  [&qr](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto codes = qr.MyPrintedCodes(holder_id);
@@ -305,7 +235,7 @@ void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& conte
                    for (const PrintedQrCode& code : *codes) items.push_back(PrintedJson(code));
                    return Json(HttpStatus::ok, object{{"codes", std::move(items)}});
                  });
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::get, "/api/v1/wallet/me/qr-codes/page",
       "printQrCodesPage",
       {.summary = "A printable page (no script) of one's printed codes still valid and unused",
@@ -318,7 +248,7 @@ void AddPrintedRoutes(http::Router& router, identity::IdentityHttpContext& conte
         return Body("text/html; charset=utf-8", std::move(*page));
       });
   for (const std::string_view form : {std::string_view("png"), std::string_view("svg")}) {
-    AddHolderRoute(
+    AddHolderSessionRoute(
         router, context, wallet, http::Verb::get,
         fmt::format("/api/v1/wallet/me/qr-codes/{{id}}/{}", form),
         form == "png" ? "getMyQrCodePng" : "getMyQrCodeSvg",

@@ -85,62 +85,8 @@ std::string LinkPage(const ReloadLink& link, int64_t minimum, std::string_view e
       FormatIso8601(link.expires_at_ms).substr(0, 16), EscapeMarkup(link.token), amount);
 }
 
-// ---- The holder's session (the same rules as wallet_http.cpp's holder routes) ----------------
-
-bool Unsafe(http::Verb method) {
-  return method != http::Verb::get && method != http::Verb::head && method != http::Verb::options;
-}
-
-Result<int64_t> AdmitHolder(Wallet& wallet, const RequestContext& request) {
-  const http::Request& raw = *request.request;
-  const std::string_view origin = http::HeaderValue(raw, "Origin");
-  if (!origin.empty() && Unsafe(raw.method())) {
-    const size_t scheme_end = origin.find("://");
-    if (scheme_end == std::string_view::npos || origin.substr(scheme_end + 3) != http::HeaderValue(raw, "Host")) {
-      return Error{ErrorKind::kForbidden, "cross_origin_refused", "Requests from another site are refused.", {}};
-    }
-  }
-  const std::string token = http::CookieValue(raw, kHolderCookie);
-  if (token.empty()) {
-    if (!http::CookieValue(raw, identity::kSessionCookie).empty() || !http::HeaderValue(raw, "Authorization").empty() ||
-        !http::HeaderValue(raw, "X-Device-Id").empty()) {
-      return Error{ErrorKind::kForbidden, "holder_only", "Only a holder logged in to the wallet can do this.", {}};
-    }
-    return Error{ErrorKind::kUnauthenticated, "unauthenticated", "Log in to your wallet to do this.", {}};
-  }
-  auto session = wallet.AuthenticateHolder(token);
-  if (!session.ok()) return std::move(session).error();
-  if (Unsafe(raw.method()) &&
-      !crypto::ConstantTimeEquals(http::HeaderValue(raw, identity::kCsrfHeader), session->csrf_token)) {
-    return Error{ErrorKind::kForbidden, "csrf_token_invalid",
-                 "This request lacks the X-CSRF-Token of your session: reload the page.", {}};
-  }
-  return session->holder_id;
-}
-
-using HolderBody = std::function<Result<Response>(const RequestContext&, int64_t holder_id)>;
-
-void AddHolderRoute(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, http::Verb verb,
-                    std::string path, std::string operation_id, http::RouteDoc doc, HolderBody body) {
-  doc.tag = std::string(kTag);
-  doc.errors.push_back({401, "Not logged in to the wallet"});
-  doc.errors.push_back({403, "Not a holder session, or CSRF token missing"});
-  http::Handler handler = [&context, &wallet, body](RequestContext request) -> boost::asio::awaitable<Response> {
-    std::function<Result<Response>()> work = [&wallet, body, request]() -> Result<Response> {
-      auto holder = AdmitHolder(wallet, request);
-      Result<Response> response = holder.ok() ? body(request, *holder) : Result<Response>(std::move(holder).error());
-      if (!response.ok()) {
-        return http::ProblemResponse(response.error(), request.Path(), request.request_id, request.request->version());
-      }
-      return response;
-    };
-    auto pending = context.async.Run<Response>(std::move(work));  // no temporaries in co_await
-    auto response = co_await std::move(pending);
-    co_return std::move(response).value();
-  };
-  router.Add({verb, std::move(path), std::move(operation_id), std::string(kHolderSessionRight), std::move(doc),
-              std::move(handler)});
-}
+// Holder routes go through wallet_http.h's AddHolderSessionRoute: one gate (origin, cookie, CSRF)
+// for every holder route of the wallet.
 
 // ---- Bodies ------------------------------------------------------------------------------------
 
@@ -179,7 +125,7 @@ object LinkJson(const ReloadLink& link) {
 }
 
 void AddHolderMoneyRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet, Money& money) {
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/card-reloads", "startCardReload",
       {.summary = "Reload one's account by card: answers the acquirer's payment page to go to (or, with a saved "
                   "card, a payment already submitted); the account is credited on the acquirer's signed notification",
@@ -194,14 +140,14 @@ void AddHolderMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
         if (!input.ok()) return std::move(input).error();
         return PaymentResponse(money.StartCardReload(holder_id, *input));
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/card-reloads/{reference}",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/card-reloads/{reference}",
                  "getCardReload", {.summary = "The state of one's card reload", .errors = {{404, "payment_not_found"}}},
                  [&money](const RequestContext& request, int64_t holder_id) -> Result<Response> {
                    auto payment = money.MyCardPayment(holder_id, request.Param("reference"));
                    if (!payment.ok()) return std::move(payment).error();
                    return Json(HttpStatus::ok, CardPaymentJson(*payment));
                  });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/saved-cards", "listSavedCards",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/saved-cards", "listSavedCards",
                  {.summary = "One's saved cards (brand and last four digits; the token stays on the server)"},
                  [&money](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto cards = money.MySavedCards(holder_id);
@@ -213,7 +159,7 @@ void AddHolderMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
                    }
                    return Json(HttpStatus::ok, object{{"cards", std::move(items)}});
                  });
-  AddHolderRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/saved-cards/{id}", "forgetSavedCard",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/saved-cards/{id}", "forgetSavedCard",
                  {.summary = "Forget a saved card", .success_status = 204, .errors = {{404, "card_not_found"}}},
                  [&money](const RequestContext& request, int64_t holder_id) -> Result<Response> {
                    auto id = http::PositiveId(request.Param("id"), "card id");
@@ -221,7 +167,7 @@ void AddHolderMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
                    GUICHET_TRY_STATUS(money.ForgetSavedCard(holder_id, *id));
                    return Response(HttpStatus::no_content, 11);
                  });
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/transfers", "transferToHolder",
       {.summary = "Send euros to another holder, by e-mail or support number (free, one call; both are alerted)",
        .description = "client_id makes the call idempotent: the same id and content answer the first result.",
@@ -245,7 +191,7 @@ void AddHolderMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
                                                 {"balance_after", moved->balance_after},
                                                 {"replayed", moved->replayed}});
       });
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/reload-links", "createReloadLink",
       {.summary = "A self-contained signed link a third party opens to reload one's account by card, without an "
                   "account",
@@ -265,7 +211,7 @@ void AddHolderMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
         if (!link.ok()) return std::move(link).error();
         return Json(HttpStatus::created, LinkJson(*link));
       });
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/refunds", "requestRefund",
       {.summary = "Ask for a refund by SEPA transfer: an amount, or the whole balance (no minimum then); the account "
                   "is debited at once and the transfer goes in the next file for the bank",
@@ -292,7 +238,7 @@ void AddHolderMoneyRoutes(http::Router& router, identity::IdentityHttpContext& c
         if (!refund.ok()) return std::move(refund).error();
         return Json(HttpStatus::created, RefundJson(*refund));
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/refunds", "listMyRefunds",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/refunds", "listMyRefunds",
                  {.summary = "One's refunds and whether they went to the bank"},
                  [&money](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto refunds = money.MyRefunds(holder_id);
@@ -521,7 +467,7 @@ void AddStaffMoneyRoutes(http::Router& router, identity::IdentityHttpContext& co
 
 void AddDirectDebitRoutes(http::Router& router, identity::IdentityHttpContext& context, Wallet& wallet,
                           DirectDebits& debits) {
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/mandates", "signMandate",
       {.summary = "Sign a SEPA direct-debit mandate electronically (its unique reference, RUM, is answered)",
        .request_schema = Schema({{"iban", "string"}, {"bic", "string"}, {"name", "string"}, {"accept", "boolean"}},
@@ -543,7 +489,7 @@ void AddDirectDebitRoutes(http::Router& router, identity::IdentityHttpContext& c
         if (!mandate.ok()) return std::move(mandate).error();
         return Json(HttpStatus::created, MandateJson(*mandate));
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/mandates", "listMyMandates",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/mandates", "listMyMandates",
                  {.summary = "One's SEPA mandates"},
                  [&debits](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto mandates = debits.MyMandates(holder_id);
@@ -552,7 +498,7 @@ void AddDirectDebitRoutes(http::Router& router, identity::IdentityHttpContext& c
                    for (const Mandate& m : *mandates) items.push_back(MandateJson(m));
                    return Json(HttpStatus::ok, object{{"mandates", std::move(items)}});
                  });
-  AddHolderRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/mandates/{id}", "revokeMandate",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::delete_, "/api/v1/wallet/me/mandates/{id}", "revokeMandate",
                  {.summary = "Revoke one's mandate", .success_status = 204, .errors = {{404, "mandate_not_found"}}},
                  [&debits](const RequestContext& request, int64_t holder_id) -> Result<Response> {
                    auto id = http::PositiveId(request.Param("id"), "mandate id");
@@ -560,7 +506,7 @@ void AddDirectDebitRoutes(http::Router& router, identity::IdentityHttpContext& c
                    GUICHET_TRY_STATUS(debits.RevokeMandate(holder_id, *id));
                    return Response(HttpStatus::no_content, 11);
                  });
-  AddHolderRoute(
+  AddHolderSessionRoute(
       router, context, wallet, http::Verb::post, "/api/v1/wallet/me/direct-debits", "requestDirectDebit",
       {.summary = "Reload by SEPA direct debit: an explicit amount, confirmed; credited at once",
        .request_schema = Schema({{"mandate_id", "integer"}, {"amount", "integer"}, {"confirm", "boolean"}},
@@ -580,7 +526,7 @@ void AddDirectDebitRoutes(http::Router& router, identity::IdentityHttpContext& c
         if (!debit.ok()) return std::move(debit).error();
         return Json(HttpStatus::created, DirectDebitJson(*debit));
       });
-  AddHolderRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/direct-debits", "listMyDirectDebits",
+  AddHolderSessionRoute(router, context, wallet, http::Verb::get, "/api/v1/wallet/me/direct-debits", "listMyDirectDebits",
                  {.summary = "One's direct debits and their interbank state"},
                  [&debits](const RequestContext&, int64_t holder_id) -> Result<Response> {
                    auto list = debits.MyDebits(holder_id);
