@@ -7,14 +7,13 @@
 // with as many clients as there are tills.
 //   node bench/pos_debits.mjs [payments=3000] [tills=32] [holders=64]
 // SQLite always; PostgreSQL too when GUICHET_TEST_PG is set (as scripts/test sets it).
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backends, startServer } from '../tests/support/server.mjs';
-import { request } from '../tests/api/lib.mjs';
-import { Client } from '../tests/api/identity_client.mjs';
+import { runPayments } from '../tools/pos-sim/lib.mjs';
+import { createMerchant, demoStaff, fundedSupports, pairedTills } from '../tools/pos-sim/provision.mjs';
 
 const payments = Number(process.argv[2] ?? 3000);
 const tillCount = Number(process.argv[3] ?? 32);
@@ -23,108 +22,21 @@ const amountCents = 50;
 const packsPerHolder = 5;  // 5 × 20 € = 200 payments of 0,50 € each
 const pgbenchSeconds = 10;
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
-const sha256Hex = (text) => createHash('sha256').update(text).digest('hex');
 
-class Till {
-  constructor(server) {
-    this.server = server;
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-    this.publicKey = publicKey.export({ format: 'jwk' }).x;
-    this.privateKey = privateKey;
-    this.seq = 0;
-  }
-  async pair(code) {
-    const r = await request(this.server, 'POST', '/api/v1/devices/pair', { json: { code, public_key: this.publicKey } });
-    if (r.status !== 201) throw new Error(`pairing: ${r.status} ${r.text}`);
-    this.id = r.body.device_id;
-  }
-  call(method, target, json) {
-    const body = JSON.stringify(json);
-    const timestamp = String(Date.now());
-    const canonical = [method, target, timestamp, sha256Hex(body)].join('\n');
-    return request(this.server, method, target, {
-      body,
-      headers: {
-        'content-type': 'application/json',
-        'x-device-id': String(this.id),
-        'x-device-timestamp': timestamp,
-        'x-device-signature': sign(null, Buffer.from(canonical), this.privateKey).toString('base64url'),
-      },
-    });
-  }
-  txn() { this.seq += 1; return `${this.id}-${this.seq}`; }
-}
-
-function expect(r, status, what) {
-  if (r.status !== status) throw new Error(`${what}: ${r.status} ${r.text}`);
-  return r.body;
-}
-
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
+// The tills are those of the point-of-sale simulator (tools/pos-sim): same signing, same
+// three-phase payment as a vendor's till, one keep-alive connection each.
 async function measureHttp(backend) {
   const server = await startServer({ backend, demo: true, env: { ...fastHashing, GUICHET_JOBS_POLL_MS: '1000' } });
+  let tills = [];
   try {
-    const secrets = new Map();
-    const admin = await new Client(server).loginFully('regional.admin@demo.guichet.fr', secrets);
-    const manager = await new Client(server).loginFully('manager@demo.guichet.fr', secrets);
-    const organisations = expect(await admin.call('GET', '/api/v1/organisations'), 200, 'organisations').organisations;
-    const region = organisations.find((o) => o.kind === 'region');
-    const institution = organisations.find((o) => o.name === 'Crous Grenoble Alpes');
-    const merchant = expect(await admin.call('POST', '/api/v1/wallet/merchants', {
-      region_id: region.id, name: 'Restaurant universitaire (bench)', iban: 'FR7630006000011234567890189',
-      bic: 'AGRIFRPP', commission_bp: 150, contact_email: 'ru@example.org' }), 201, 'merchant');
-    const tills = [];
-    for (let i = 0; i < tillCount; i += 1) {
-      const point = expect(await admin.call('POST', '/api/v1/wallet/points', {
-        merchant_id: merchant.id, institution_id: `BENCH-${i}`, location: `Crous-UGA-RU-Bench-Caisse${i}`,
-        address: '1 rue Diderot, Grenoble', type: 'till', permissions: ['debit', 'cash_reload'] }), 201, 'point');
-      const approved = expect(await admin.call('POST', `/api/v1/wallet/points/${point.id}/approve`, {}), 200, 'approval');
-      const till = new Till(server);
-      await till.pair(approved.pairing.code);
-      tills.push(till);
-    }
-    const supports = [];
-    for (let i = 0; i < holderCount; i += 1) {
-      const tag = `${process.pid}${i}`;
-      const number = `BENCH${tag}`.slice(0, 20);
-      expect(await manager.call('POST', '/api/v1/wallet/holders', {
-        organisation_id: institution.id, university_id: `B-${tag}`, last_name: 'Banc', first_name: `Essai ${i}`,
-        email: `bench.${tag}@example.org`, supports: [{ number, technology: 'desfire' }] }), 201, 'holder');
-      for (let p = 0; p < packsPerHolder; p += 1) {
-        const till = tills[0];
-        expect(await till.call('POST', '/api/v1/pos/cash-reloads', {
-          point_txn_id: till.txn(), amount: 2000, point_at_ms: Date.now(), support_number: number }), 201, 'cash pack');
-      }
-      supports.push(number);
-    }
-
-    const latencies = [];
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(tills.map(async (till, index) => {
-      for (;;) {
-        const n = next;
-        next += 1;
-        if (n >= payments) return;
-        const support = supports[(n + index) % supports.length];
-        const id = till.txn();
-        const t0 = performance.now();
-        expect(await till.call('POST', '/api/v1/pos/debits', {
-          point_txn_id: id, counter: 'EUR', amount: amountCents, point_at_ms: Date.now(), support_number: support }),
-        201, 'debit');
-        expect(await till.call('POST', '/api/v1/pos/acknowledgements', {
-          point_txn_id: id, positive: true, point_at_ms: Date.now() }), 200, 'acknowledgement');
-        latencies.push(performance.now() - t0);
-      }
-    }));
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    return {
-      rate: payments / seconds,
-      p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99),
-    };
+    const staff = await demoStaff(server.url);
+    const merchant = await createMerchant(staff, 'Restaurant universitaire (bench)');
+    tills = await pairedTills(staff, merchant, tillCount, { prefix: 'BENCH', permissions: ['debit', 'cash_reload'] });
+    const supports = await fundedSupports(staff, tills[0], holderCount, { packs: packsPerHolder });
+    const { rate, p50, p95, p99 } = await runPayments(tills, supports, { payments, amount: amountCents });
+    return { rate, p50, p95, p99 };
   } finally {
+    for (const till of tills) till.close();
     await server.stop();
   }
 }
