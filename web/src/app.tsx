@@ -28,6 +28,7 @@ import { StaffDetailPage } from './pages/staff_detail';
 import { StaffListPage } from './pages/staff_list';
 import { StaffNewPage } from './pages/staff_new';
 import { StatusPage } from './pages/status';
+import { TillPage } from './pages/till';
 import { WalletActivatePage } from './pages/wallet_activate';
 import { WalletHomePage, WalletPreferencesPage } from './pages/wallet_home';
 import { WalletReloadPage } from './pages/wallet_reload';
@@ -155,6 +156,8 @@ const routes: Route[] = [
     render: () => <MessagePreferencesPage />,
   },
   { pattern: '/unsubscribe', title: 'unsubscribe.title', render: () => <UnsubscribePage /> },
+  // A paired browser is a point of sale: its requests are signed by its own key, no session.
+  { pattern: '/till', title: 'till.title', render: () => <TillPage /> },
 ];
 
 function resolve(path: string): { route: Route; params: Record<string, string> } | undefined {
