@@ -14,13 +14,18 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { backends, projectRoot, startServer } from '../support/server.mjs';
 import { request } from './lib.mjs';
+import { HolderClient } from './wallet_support.mjs';
+import { importTypeScript } from '../support/typescript.mjs';
 import { KINDS, OPPOSITIONS_FEED, Refusal, Till, batchSigningString, canonicalJson } from '../../tools/pos-sim/lib.mjs';
 import { approvedPoint, createMerchant, demoStaff } from '../../tools/pos-sim/provision.mjs';
 
+const qr = await importTypeScript('src/wallet/qr_phone.ts');
 const run = promisify(execFile);
 const cli = join(projectRoot, 'tools/pos-sim/cli.mjs');
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
 const hugoCard = '04A1B2C3D4E5F7';
+const hugo = 'hugo.bernard@etu.demo.guichet.fr';
+const demoPassword = 'Vercors-Granit-Saule-47';
 const euros = (balance) => balance.balances.find((b) => b.counter === 'EUR').available;
 
 async function refusal(promise) {
@@ -138,6 +143,33 @@ for (const backend of backends()) {
       const status = await till.refreshFeeds();
       assert.equal(status.qr_key, 'ok');
       assert.ok(till.state.qr_key.keys.length > 0);
+      till.close();
+    });
+
+    test('offline, the till refuses opposed supports and bad QR codes itself and queues the rest', async () => {
+      const till = await pairedTill();
+      assert.equal((await till.refreshFeeds()).qr_key, 'ok');
+      const holder = new HolderClient(server);
+      assert.equal((await holder.call('POST', '/api/v1/wallet/holder-session', { email: hugo, password: demoPassword })).status, 200);
+      const phone = await qr.generatePhoneKey();
+      const enrolled = await holder.call('POST', '/api/v1/wallet/me/phones', { public_key: qr.toBase64Url(phone.publicKey), label: 'Simulateur' });
+      assert.equal(enrolled.status, 201, enrolled.text);
+      const code = await qr.makeQrCode(enrolled.body.phone.certificate, phone, 1, Math.floor(Date.now() / 1000));
+      till.offline = true;
+      const taken = await till.pay({ qr: code, amount: 200 });
+      assert.equal(taken.mode, 'offline');
+      assert.deepEqual(taken.event.payload, { point_txn_id: taken.point_txn_id, amount: 200, counter: 'EUR', qr: code });
+      const forged = code.slice(0, -4) + (code.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+      const refusedQr = await refusal(till.pay({ qr: forged, amount: 200 }));
+      assert.equal(refusedQr.local, true);
+      assert.ok(['qr_signature_invalid', 'qr_malformed'].includes(refusedQr.code), refusedQr.code);
+      // The revoked phones and oppositions as the feeds would give them.
+      till.state.feeds['wallet.qr_revoked_phones'] = { cursor: '', items: { [String(enrolled.body.phone.id)]: {} } };
+      const again = await qr.makeQrCode(enrolled.body.phone.certificate, phone, 2, Math.floor(Date.now() / 1000));
+      assert.equal((await refusal(till.pay({ qr: again, amount: 200 }))).code, 'qr_phone_revoked');
+      till.state.feeds[OPPOSITIONS_FEED] = { cursor: '', items: { [hugoCard]: { s: 'lost' } } };
+      assert.equal((await refusal(till.pay({ support_number: hugoCard, amount: 100 }))).code, 'support_opposed');
+      assert.deepEqual(till.queue.map((e) => e.seq), [1], 'only the accepted payment is queued');
       till.close();
     });
 
