@@ -120,6 +120,7 @@ export const appPages = [
   { path: '/pass', fr: 'Pass touristique', en: 'Tourist pass' },
   { path: '/family', fr: 'Portail famille', en: 'Family portal' },
   { path: '/status', fr: 'État du service', en: 'Service status', hasStatus: true },
+  { path: '/till', fr: 'Caisse', en: 'Till' },
   { path: '/login', fr: 'Connexion', en: 'Log in' },
   { path: '/forgot-password', fr: 'Mot de passe oublié', en: 'Forgotten password' },
   { path: '/reset-password', fr: 'Choisir un nouveau mot de passe', en: 'Choose a new password' },

@@ -195,7 +195,7 @@ export async function pair(code: string): Promise<Device> {
 
 /** Forgets the pairing (a new one is needed to take payments again). */
 export async function unpair(): Promise<void> {
-  for (const key of ['device', 'queue', 'outcomes', `feed:${OPPOSITIONS_FEED}`, `feed:${REVOKED_PHONES_FEED}`, 'qr-key']) {
+  for (const key of ['device', 'queue', 'outcomes', 'pending-acks', `feed:${OPPOSITIONS_FEED}`, `feed:${REVOKED_PHONES_FEED}`, 'qr-key']) {
     await put(key, undefined);
   }
 }
@@ -253,8 +253,16 @@ export async function pay(device: Device, payer: Payer, amount: number, offline:
         availableBefore = euroAvailable(balance);
         if (availableBefore !== null && availableBefore < amount) throw new TillRefusal('insufficient_funds', 422);
       }
-      const debit = await expect(device, 'POST', '/api/v1/pos/debits', { ...body, point_at_ms: Date.now() }, [200, 201]);
-      const ack = await acknowledgeWithRetry(device, pointTxnId);
+      const debit = await debitWithRetry(device, body);
+      let ack: Record<string, unknown> = {};
+      try {
+        ack = await acknowledgeWithRetry(device, pointTxnId);
+      } catch (error) {
+        if (!(error instanceof TillOffline)) throw error;
+        // The sale is done and the hold is on the account: the acknowledgement goes with the
+        // next synchronisation (before the hold lapses, if the network allows).
+        await put('pending-acks', [...(await loadPendingAcks()), pointTxnId]);
+      }
       const after = typeof ack.balance_after === 'number' ? ack.balance_after : debit.available_after;
       return { mode: 'online', pointTxnId, availableBefore, availableAfter: typeof after === 'number' ? after : null };
     } catch (error) {
@@ -270,6 +278,30 @@ function euroAvailable(balance: Record<string, unknown>): number | null {
   const list = Array.isArray(balance.balances) ? (balance.balances as Record<string, unknown>[]) : [];
   const euro = list.find((b) => b.counter === 'EUR');
   return typeof euro?.available === 'number' ? euro.available : null;
+}
+
+/** The debit, sent again once (same body, new signature) when its answer was lost. */
+async function debitWithRetry(device: Device, body: Record<string, string | number>) {
+  try {
+    return await expect(device, 'POST', '/api/v1/pos/debits', { ...body, point_at_ms: Date.now() }, [200, 201]);
+  } catch (error) {
+    if (!(error instanceof TillOffline)) throw error;
+    return expect(device, 'POST', '/api/v1/pos/debits', { ...body, point_at_ms: Date.now() }, [200, 201]);
+  }
+}
+
+const loadPendingAcks = async () => (await get<string[]>('pending-acks')) ?? [];
+
+/** Sends the acknowledgements that could not be sent; a refusal (the hold lapsed) drops one. */
+export async function sendPendingAcks(device: Device): Promise<void> {
+  for (const id of await loadPendingAcks()) {
+    try {
+      await expect(device, 'POST', '/api/v1/pos/acknowledgements', { point_txn_id: id, positive: true, point_at_ms: Date.now() }, [200]);
+    } catch (error) {
+      if (error instanceof TillOffline) return;
+    }
+    await put('pending-acks', (await loadPendingAcks()).filter((kept) => kept !== id));
+  }
 }
 
 /** The acknowledgement, sent again (new signature, same body) when its answer is lost. */
@@ -329,6 +361,7 @@ export interface SyncReport {
 
 /** Sends the queue as one signed batch (at most 500 events) and keeps the per-event answers. */
 export async function sendQueue(device: Device): Promise<SyncReport> {
+  await sendPendingAcks(device);
   const queue = await loadQueue();
   if (queue.length === 0) return { sent: 0, outcomes: [] };
   const events = queue.slice(0, BATCH_EVENTS_MAX);
