@@ -387,31 +387,22 @@ export class Till {
     return report;
   }
 
-  /** One signed batch of the oldest queued events; removes them from the queue once answered. */
+  /**
+   * One signed batch of the oldest queued events; removes them from the queue once answered.
+   * Events the service already stored (an earlier answer was lost) are answered from what it
+   * stored, never applied twice. A refusal (`sequence_gap`: events were lost on this side;
+   * `batch_signature_invalid`…) leaves the queue as it is and throws.
+   */
   async uploadOnce() {
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      const events = this.state.queue.slice(0, BATCH_EVENTS_MAX);
-      const batch = this.signBatch(events);
-      const r = await this.call('POST', '/api/v1/sync/batches', batch);
-      if (r.status === 200) {
-        const sent = new Set(events.map((e) => e.seq));
-        this.state.queue = this.state.queue.filter((e) => !sent.has(e.seq));
-        this.state.results.push(...r.body.outcomes.map((o) => ({ seq: o.seq, kind: o.kind, state: o.state, code: o.code ?? null })));
-        this.state.results = this.state.results.slice(-BATCH_EVENTS_MAX);
-        this.save();
-        return r.body;
-      }
-      // The service already stored the first events (the answer to an earlier upload was lost):
-      // drop them and send the rest.
-      if (r.status === 409 && r.body?.code === 'sequence_gap' && r.body.expected_seq > events[0].seq) {
-        this.state.queue = this.state.queue.filter((e) => e.seq >= r.body.expected_seq);
-        this.save();
-        if (this.state.queue.length === 0) return { batch_id: null, duplicate: true, outcomes: [] };
-        continue;
-      }
-      throw new Refusal(r.body?.code ?? `http_${r.status}`, r.status, r.body ?? {});
-    }
-    throw new Refusal('sequence_gap', 409, { detail: 'The service expects other sequence numbers.' });
+    const events = this.state.queue.slice(0, BATCH_EVENTS_MAX);
+    const r = await this.call('POST', '/api/v1/sync/batches', this.signBatch(events));
+    if (r.status !== 200) throw new Refusal(r.body?.code ?? `http_${r.status}`, r.status, r.body ?? {});
+    const sent = new Set(events.map((e) => e.seq));
+    this.state.queue = this.state.queue.filter((e) => !sent.has(e.seq));
+    this.state.results.push(...r.body.outcomes.map((o) => ({ seq: o.seq, kind: o.kind, state: o.state, code: o.code ?? null })));
+    this.state.results = this.state.results.slice(-BATCH_EVENTS_MAX);
+    this.save();
+    return r.body;
   }
 
   /** A signed batch of `events`; its id depends only on its seqs, so a re-send is a duplicate. */

@@ -370,11 +370,6 @@ export async function sendQueue(device: Device): Promise<SyncReport> {
   const batch = { device_id: device.deviceId, batch_id: `d${device.deviceId}-s${first.seq}-${last.seq}`, events };
   const signature = await signText(device, batchSigningString(batch));
   const answer = await call(device, 'POST', '/api/v1/sync/batches', { ...batch, signature });
-  if (answer.status === 409 && answer.body?.code === 'sequence_gap' && Number(answer.body.expected_seq) > first.seq) {
-    // The service stored these already (an earlier answer was lost): drop them, send the rest.
-    await put('queue', queue.filter((e) => e.seq >= Number(answer.body?.expected_seq)));
-    return sendQueue(device);
-  }
   if (answer.status !== 200 || !Array.isArray(answer.body?.outcomes)) {
     throw new TillRefusal(typeof answer.body?.code === 'string' ? answer.body.code : `http_${answer.status}`, answer.status);
   }
