@@ -14,6 +14,7 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign } 
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { gunzipSync } from 'node:zlib';
 
 /** Events in one uploaded batch, at most (the service refuses more: batch_too_large). */
 export const BATCH_EVENTS_MAX = 500;
@@ -147,7 +148,11 @@ export class Till {
         res.on('data', (chunk) => chunks.push(chunk));
         res.on('error', (error) => reject(new NetworkError(error)));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          let data = Buffer.concat(chunks);
+          if (res.headers['content-encoding'] === 'gzip') {
+            try { data = gunzipSync(data); } catch (error) { reject(new NetworkError(error)); return; }
+          }
+          const text = data.toString('utf8');
           let parsed;
           try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = undefined; }
           resolve({ status: res.statusCode, headers: res.headers, text, body: parsed });
@@ -444,7 +449,7 @@ export class Till {
     const feed = this.state.feeds[name] ?? { cursor: '', items: {} };
     for (let page = 0; page < 100_000; page += 1) {
       const query = `?limit=${FEED_PAGE_ITEMS}${feed.cursor ? `&cursor=${encodeURIComponent(feed.cursor)}` : ''}`;
-      const r = await this.call('GET', `/api/v1/sync/feeds/${name}${query}`);
+      const r = await this.call('GET', `/api/v1/sync/feeds/${name}${query}`, undefined, { 'accept-encoding': 'gzip' });
       if (r.status === 400 && r.body?.code === 'cursor_invalid' && feed.cursor) {
         feed.cursor = '';
         continue;
