@@ -10,7 +10,7 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { backends } from '../support/server.mjs';
 import {
-  mainHeading, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage,
+  mainHeading, phone, scrollsHorizontally, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage,
 } from './browser.mjs';
 import { ApiClient, demo, identityServer, logIn, words } from './identity_support.mjs';
 
@@ -230,6 +230,8 @@ for (const backend of backends()) {
           await page.getByLabel('Motif').fill('Terminal volé');
           await dialogButton(page, 'Faire opposition').click();
           await page.getByTestId('point-state').filter({ hasText: 'En opposition' }).waitFor();
+          // The button that was pressed is gone: the focus is on the actions, not lost.
+          await waitForFocusIn(page.getByRole('heading', { level: 2, name: 'Actions', exact: true }));
           const history = page.getByTestId('point-history');
           await history.getByText('Motif : Terminal volé').waitFor();
           assert.equal(await page.getByRole('dialog').count(), 0);
@@ -341,6 +343,15 @@ for (const backend of backends()) {
         }
         await page.getByTestId('test-balances').getByText('€').first().waitFor();
         assert.match(await page.getByTestId('test-balances').textContent(), /€\d+\.\d\d/);
+
+        // A 360 px phone: no sideways scrolling on any of them.
+        await page.setViewportSize(phone);
+        for (const [path, heading] of screens) {
+          await page.goto(baseUrl + path);
+          await mainHeading(page, heading).waitFor();
+          await page.locator('[role="status"]').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+          assert.equal(await scrollsHorizontally(page), false, `${path} scrolls sideways at 360 px`);
+        }
       });
     });
   });

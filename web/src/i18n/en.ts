@@ -721,6 +721,7 @@ export const en: Messages = {
   'pos.pairing.copy': 'Copy the code',
   'pos.pairing.copied': 'The code is copied.',
   'pos.pairing.copy_failed': 'The code could not be copied: select it and copy it.',
+  'pos.pairing.qr.alt': 'The same pairing code as a QR code, for the device to scan',
   'pos.pairing.expires': 'Valid until {at}.',
   'pos.reason.label': 'Reason',
   'pos.reason.missing': 'Enter the reason.',

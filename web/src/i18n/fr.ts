@@ -729,6 +729,7 @@ export const fr = {
   'pos.pairing.copy': 'Copier le code',
   'pos.pairing.copied': 'Le code est copié.',
   'pos.pairing.copy_failed': 'Le code n’a pas pu être copié : sélectionnez-le et copiez-le.',
+  'pos.pairing.qr.alt': 'Le même code d’appairage en QR code, à scanner avec le terminal',
   'pos.pairing.expires': 'Valable jusqu’au {at}.',
   'pos.reason.label': 'Motif',
   'pos.reason.missing': 'Saisissez le motif.',

@@ -16,6 +16,7 @@ import { problemMessage, type Localised } from '../problems';
 import { Link } from '../router';
 import { useSession } from '../session';
 import { useLoad } from '../use_load';
+import { svgDataUri } from './enrol_second_factor';
 import { PointStateBadge, permissionName, pointTypeName } from './wallet_points';
 
 /** A refusal code of a point operation in words (docs/pos-protocol.md, section 10). */
@@ -50,6 +51,9 @@ function PairingNotice({ pairing }: { pairing: Pairing }) {
         </button>
       </p>
       <p>{t('pos.pairing.expires', { at: formatDateTime(pairing.expires_at, lang) })}</p>
+      {pairing.qr_svg && (
+        <img class="qr-code" src={svgDataUri(pairing.qr_svg)} alt={t('pos.pairing.qr.alt')} width={160} height={160} />
+      )}
       <LiveMessage message={copied} tone="info" />
     </section>
   );
@@ -167,6 +171,9 @@ export function PointDetailPage({ id }: { id: string }) {
   const [message, setMessage] = useState<Localised | null>(null);
   const [problem, setProblem] = useState<Localised | null>(null);
   const [busy, setBusy] = useState(false);
+  // After an action its button may be gone (oppose → reactivate): the focus goes to the actions.
+  const actionsHeading = useRef<HTMLHeadingElement>(null);
+  const transactionsHeading = useRef<HTMLHeadingElement>(null);
 
   if (!valid || point.problem?.status === 404) {
     return (
@@ -219,6 +226,8 @@ export function PointDetailPage({ id }: { id: string }) {
       transactions.reload();
     }
     point.reload();
+    const heading = typeof action === 'object' ? transactionsHeading : actionsHeading;
+    requestAnimationFrame(() => heading.current?.focus());
   };
 
   const dialog = (() => {
@@ -289,7 +298,9 @@ export function PointDetailPage({ id }: { id: string }) {
             </Detail>
           </dl>
 
-          <h2>{t('pos.point.actions')}</h2>
+          <h2 tabIndex={-1} ref={actionsHeading}>
+            {t('pos.point.actions')}
+          </h2>
           <p class="button-row">
             {canApprove && value.state === 'pending' && (
               <button type="button" class="button button--primary" aria-disabled={busy} onClick={() => void approve()}>
@@ -332,7 +343,9 @@ export function PointDetailPage({ id }: { id: string }) {
         </>
       )}
 
-      <h2>{t('pos.point.transactions')}</h2>
+      <h2 tabIndex={-1} ref={transactionsHeading}>
+        {t('pos.point.transactions')}
+      </h2>
       {transactions.problem && (
         <div class="notice notice--error" role="alert">
           <p>
