@@ -1,9 +1,11 @@
 // The back-office screens of the acceptance network as staff use them: a regional admin creates
 // a merchant (validation messages in words first) and a point, approves it (the pairing code is
 // shown once, and a real device pairs with it and takes a payment), cancels that payment, opposes
-// the point with a reason (the history shows it) and reactivates it; a merchant's staff member
+// the point with a reason (the history shows it) and reactivates it, and a refused payment is
+// listed with its refusal in words; a merchant's staff member
 // sees only its own points, and another merchant's point is "not found"; an admin's test account
-// takes test money; axe finds no serious fault on these screens in French and English.
+// takes test money; axe finds no serious fault on these screens in French and English, and
+// none of them scrolls sideways on a 360 px phone.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
@@ -245,6 +247,17 @@ for (const backend of backends()) {
           await history.getByText('Motif : Terminal retrouvé').waitFor();
           const events = await history.locator('.timeline__action').allTextContents();
           assert.deepEqual(events.slice(0, 4), ['Réactivé', 'Opposition', 'Terminal appairé', 'Approuvé']);
+
+          // A refused payment is listed with its refusal in words, not its code.
+          const refused = await till.call('/api/v1/pos/debits', { point_txn_id: till.nextId(), amount: 99_999,
+            support_number: hugoCard, point_at_ms: Date.now() });
+          assert.equal(refused.status, 422, JSON.stringify(refused.body));
+          const refusalWords = { insufficient_funds: 'Solde insuffisant', threshold_exceeded: 'Plafond dépassé' };
+          assert.ok(refusalWords[refused.body.code], refused.body.code);
+          await page.reload();
+          const refusedRow = page.getByTestId('point-transactions').getByRole('row').filter({ hasText: 'Refusée' });
+          assert.match(await refusedRow.textContent(), new RegExp(`999,99\\s€.*${refusalWords[refused.body.code]}`));
+          assert.equal(await refusedRow.getByRole('button').count(), 0, 'a refused debit cannot be cancelled');
           await noSeriousFaults(page, 'the point detail');
 
           // The list filters by state, type and merchant.
