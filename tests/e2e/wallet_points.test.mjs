@@ -1,11 +1,11 @@
 // The back-office screens of the acceptance network as staff use them: a regional admin creates
 // a merchant (validation messages in words first) and a point, approves it (the pairing code is
 // shown once, and a real device pairs with it and takes a payment), cancels that payment, opposes
-// the point with a reason (the history shows it) and reactivates it, and a refused payment is
-// listed with its refusal in words; a merchant's staff member
-// sees only its own points, and another merchant's point is "not found"; an admin's test account
-// takes test money; axe finds no serious fault on these screens in French and English, and
-// none of them scrolls sideways on a 360 px phone.
+// the point with a reason (the history shows it), reactivates it and replaces its device; a
+// refused payment is listed with its refusal in words. A merchant's staff member sees only its
+// own points, may oppose one but not reactivate it, and another merchant's point is "not found".
+// An admin's test account takes test money. Axe finds no serious fault on these screens in French
+// and English, and none of them scrolls sideways on a 360 px phone.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
@@ -129,7 +129,7 @@ for (const backend of backends()) {
       return { merchant: merchant.body, point: point.body };
     }
 
-    test('a regional admin creates a merchant and a point, approves, cancels a payment, opposes and reactivates',
+    test('a regional admin creates a merchant and a point, approves, cancels a payment, opposes, reactivates, swaps the device',
       async () => {
         const baseUrl = suite.server.url;
         const name = unique('Cafétéria ');
@@ -258,6 +258,18 @@ for (const backend of backends()) {
           const refusedRow = page.getByTestId('point-transactions').getByRole('row').filter({ hasText: 'Refusée' });
           assert.match(await refusedRow.textContent(), new RegExp(`999,99\\s€.*${refusalWords[refused.body.code]}`));
           assert.equal(await refusedRow.getByRole('button').count(), 0, 'a refused debit cannot be cancelled');
+
+          // Device swap: a reason, a new pairing code; the old device is cut off at once.
+          await page.getByRole('button', { name: 'Remplacer le terminal', exact: true }).click();
+          await page.getByLabel('Motif').fill('Terminal en panne');
+          await dialogButton(page, 'Remplacer le terminal').click();
+          const newCode = (await page.getByTestId('pairing-code').textContent()).trim();
+          assert.notEqual(newCode, code);
+          await history.getByText('Motif : Terminal en panne').waitFor();
+          assert.equal((await history.locator('.timeline__action').first().textContent()), 'Terminal remplacé');
+          const cut = await till.call('/api/v1/pos/debits', { point_txn_id: till.nextId(), amount: 100,
+            support_number: hugoCard, point_at_ms: Date.now() });
+          assert.ok([401, 403].includes(cut.status), JSON.stringify(cut.body));
           await noSeriousFaults(page, 'the point detail');
 
           // The list filters by state, type and merchant.
@@ -276,7 +288,7 @@ for (const backend of backends()) {
         });
       });
 
-    test('a merchant’s staff member sees only its own points; another merchant’s point is not found', async () => {
+    test('a merchant’s staff member sees only its own points and may oppose but not reactivate; another merchant’s point is not found', async () => {
       const baseUrl = suite.server.url;
       const own = await merchantWithPoint(unique('Laverie '));
       const other = await merchantWithPoint(unique('Copies '));
@@ -299,6 +311,12 @@ for (const backend of backends()) {
         await mainHeading(page, `Point de vente ${own.point.location}`).waitFor();
         await page.getByRole('button', { name: 'Faire opposition', exact: true }).waitFor();
         assert.equal(await page.getByRole('button', { name: 'Approuver', exact: true }).count(), 0);
+        await page.getByRole('button', { name: 'Faire opposition', exact: true }).click();
+        await page.getByLabel('Motif').fill('Caisse fermée pour travaux');
+        await dialogButton(page, 'Faire opposition').click();
+        await page.getByTestId('point-state').filter({ hasText: 'En opposition' }).waitFor();
+        await page.getByText('Seul un administrateur peut réactiver ce point.').waitFor();
+        assert.equal(await page.getByRole('button', { name: 'Réactiver', exact: true }).count(), 0);
 
         await page.goto(`${baseUrl}/wallet/points/${other.point.id}`);
         await mainHeading(page, 'Point de vente introuvable').waitFor();
