@@ -3,13 +3,13 @@
 // merchant with its points of sale.
 import { useState } from 'preact/hooks';
 import { ErrorSummary, LiveMessage, SelectField, SubmitButton, Text, TextField, errorFor, useSubmission } from '../components/form';
-import { useI18n } from '../i18n';
+import { useI18n, type MessageKey, type Translate } from '../i18n';
 import { getOrganisations } from '../identity';
 import { baseDepth, organisationOption } from '../labels';
 import { problemOf } from '../api';
 import {
   bicIsValid, compactIban, createMerchant, formatBasisPoints, getMerchant, ibanIsValid, listMerchants, listPoints,
-  percentToBasisPoints, posLimits, posRight, type Merchant,
+  percentToBasisPoints, posLimits, posRight, type Merchant, type NewMerchant,
 } from '../pos';
 import { formErrors, problemMessage, type FormError, type Localised } from '../problems';
 import { Link } from '../router';
@@ -20,69 +20,84 @@ import { PointsTable } from './wallet_points';
 /** "•••• 0189": the only part of the IBAN the server gives back. */
 export const maskedIban = (last4: string) => `•••• ${last4}`;
 
+interface MerchantForm {
+  region: string;
+  name: string;
+  email: string;
+  iban: string;
+  bic: string;
+  commission: string;
+  period: string;
+}
+
+const emptyMerchantForm: MerchantForm = {
+  region: '', name: '', email: '', iban: '', bic: '', commission: '',
+  period: String(posLimits.settlementPeriodDaysMax),
+};
+
+/** The request a filled form makes, or what is wrong with it, in words, field by field. */
+function readMerchantForm(form: MerchantForm, t: Translate): { merchant: NewMerchant } | { errors: FormError[] } {
+  const errors: FormError[] = [];
+  const refuse = (field: string, key: MessageKey) => errors.push({ field: `merchant-${field}`, text: t(key) });
+  const name = form.name.trim();
+  if (!form.region) refuse('region', 'pos.merchant.region.missing');
+  if (!name) refuse('name', 'pos.merchant.name.missing');
+  else if (name.length > posLimits.nameLengthMax) refuse('name', 'pos.merchant.name.long');
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(form.email.trim())) refuse('email', 'pos.merchant.email.invalid');
+  if (!form.iban.trim()) refuse('iban', 'pos.merchant.iban.missing');
+  else if (!ibanIsValid(form.iban)) refuse('iban', 'pos.merchant.iban.invalid');
+  if (!bicIsValid(form.bic)) refuse('bic', 'pos.merchant.bic.invalid');
+  const commission = percentToBasisPoints(form.commission);
+  if (commission === null) refuse('commission', 'pos.merchant.commission.invalid');
+  const days = /^\d{1,2}$/.test(form.period.trim()) ? Number(form.period.trim()) : 0;
+  if (days < 1 || days > posLimits.settlementPeriodDaysMax) refuse('period', 'pos.merchant.period.invalid');
+  if (errors.length > 0 || commission === null) return { errors };
+  return {
+    merchant: {
+      region_id: Number(form.region), name, iban: compactIban(form.iban), bic: form.bic.trim().toUpperCase(),
+      commission_bp: commission, settlement_period_days: days, contact_email: form.email.trim(),
+    },
+  };
+}
+
+// The server's field pointers and the form's element ids.
+const merchantFields = {
+  '/region_id': 'merchant-region', '/name': 'merchant-name', '/iban': 'merchant-iban', '/bic': 'merchant-bic',
+  '/commission_bp': 'merchant-commission', '/settlement_period_days': 'merchant-period',
+  '/contact_email': 'merchant-email',
+};
+
 function NewMerchantForm({ onCreated }: { onCreated: (merchant: Merchant) => void }) {
   const { t } = useI18n();
   const organisations = useLoad(getOrganisations, []);
   const regions = (organisations.value ?? []).filter((organisation) => organisation.kind === 'region');
-  const depth = baseDepth(regions);
-  const [region, setRegion] = useState('');
-  const [name, setName] = useState('');
-  const [email, setEmail] = useState('');
-  const [iban, setIban] = useState('');
-  const [bic, setBic] = useState('');
-  const [commission, setCommission] = useState('');
-  const [period, setPeriod] = useState(String(posLimits.settlementPeriodDaysMax));
+  const [form, setForm] = useState(emptyMerchantForm);
   const submission = useSubmission();
-  const chosenRegion = region || (regions.length === 1 ? String(regions[0]?.id) : '');
+  // With one region in scope, it is the one.
+  const region = form.region || (regions.length === 1 ? String(regions[0]?.id) : '');
+  const field = (name: keyof MerchantForm) => ({
+    id: `merchant-${name}`,
+    value: form[name],
+    onInput: (value: string) => setForm({ ...form, [name]: value }),
+    error: errorFor(submission.errors, `merchant-${name}`),
+  });
 
   const submit = async (event: Event) => {
     event.preventDefault();
     if (submission.busy) return;
-    const local: FormError[] = [];
-    if (!chosenRegion) local.push({ field: 'merchant-region', text: t('pos.merchant.region.missing') });
-    if (!name.trim()) local.push({ field: 'merchant-name', text: t('pos.merchant.name.missing') });
-    else if (name.trim().length > posLimits.nameLengthMax)
-      local.push({ field: 'merchant-name', text: t('pos.merchant.name.long') });
-    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(email.trim()))
-      local.push({ field: 'merchant-email', text: t('pos.merchant.email.invalid') });
-    if (!iban.trim()) local.push({ field: 'merchant-iban', text: t('pos.merchant.iban.missing') });
-    else if (!ibanIsValid(iban)) local.push({ field: 'merchant-iban', text: t('pos.merchant.iban.invalid') });
-    if (!bicIsValid(bic)) local.push({ field: 'merchant-bic', text: t('pos.merchant.bic.invalid') });
-    const bp = percentToBasisPoints(commission);
-    if (bp === null) local.push({ field: 'merchant-commission', text: t('pos.merchant.commission.invalid') });
-    const days = /^\d{1,2}$/.test(period.trim()) ? Number(period.trim()) : 0;
-    if (days < 1 || days > posLimits.settlementPeriodDaysMax)
-      local.push({ field: 'merchant-period', text: t('pos.merchant.period.invalid') });
-    if (local.length > 0) {
-      submission.fail(local);
+    const read = readMerchantForm({ ...form, region }, t);
+    if ('errors' in read) {
+      submission.fail(read.errors);
       return;
     }
     submission.setBusy(true);
     try {
-      const created = await createMerchant({
-        region_id: Number(chosenRegion),
-        name: name.trim(),
-        iban: compactIban(iban),
-        bic: bic.trim().toUpperCase(),
-        commission_bp: bp ?? 0,
-        settlement_period_days: days,
-        contact_email: email.trim(),
-      });
+      const created = await createMerchant(read.merchant);
       submission.clear();
-      setName('');
-      setEmail('');
-      setIban('');
-      setBic('');
-      setCommission('');
+      setForm(emptyMerchantForm);
       onCreated(created);
     } catch (error) {
-      submission.fail(
-        formErrors(problemOf(error), t, {
-          '/region_id': 'merchant-region', '/name': 'merchant-name', '/iban': 'merchant-iban', '/bic': 'merchant-bic',
-          '/commission_bp': 'merchant-commission', '/settlement_period_days': 'merchant-period',
-          '/contact_email': 'merchant-email',
-        }),
-      );
+      submission.fail(formErrors(problemOf(error), t, merchantFields));
     } finally {
       submission.setBusy(false);
     }
@@ -95,29 +110,23 @@ function NewMerchantForm({ onCreated }: { onCreated: (merchant: Merchant) => voi
       <SelectField
         id="merchant-region"
         label={t('pos.merchant.field.region')}
-        value={chosenRegion}
-        onChange={setRegion}
+        value={region}
+        onChange={(value) => setForm({ ...form, region: value })}
         placeholder={t('pos.merchant.region.choose')}
-        options={regions.map((item) => organisationOption(t, item, depth))}
+        options={regions.map((item) => organisationOption(t, item, baseDepth(regions)))}
         error={errorFor(submission.errors, 'merchant-region')}
       />
-      <TextField id="merchant-name" label={t('pos.merchant.field.name')} value={name} onInput={setName}
-        autocomplete="organization" error={errorFor(submission.errors, 'merchant-name')} />
-      <TextField id="merchant-email" label={t('pos.merchant.field.email')} type="email" value={email}
-        onInput={setEmail} autocomplete="email" inputMode="email" spellcheck={false}
-        error={errorFor(submission.errors, 'merchant-email')} />
-      <TextField id="merchant-iban" label={t('pos.merchant.field.iban')} hint={t('pos.merchant.iban.hint')}
-        value={iban} onInput={setIban} autocomplete="off" spellcheck={false}
-        error={errorFor(submission.errors, 'merchant-iban')} />
-      <TextField id="merchant-bic" label={t('pos.merchant.field.bic')} hint={t('pos.merchant.bic.hint')}
-        value={bic} onInput={setBic} autocomplete="off" spellcheck={false}
-        error={errorFor(submission.errors, 'merchant-bic')} />
-      <TextField id="merchant-commission" label={t('pos.merchant.field.commission')}
-        hint={t('pos.merchant.commission.hint')} value={commission} onInput={setCommission} inputMode="text"
-        autocomplete="off" error={errorFor(submission.errors, 'merchant-commission')} />
-      <TextField id="merchant-period" label={t('pos.merchant.field.period')} hint={t('pos.merchant.period.hint')}
-        value={period} onInput={setPeriod} inputMode="numeric" autocomplete="off"
-        error={errorFor(submission.errors, 'merchant-period')} />
+      <TextField {...field('name')} label={t('pos.merchant.field.name')} autocomplete="organization" />
+      <TextField {...field('email')} label={t('pos.merchant.field.email')} type="email" autocomplete="email"
+        inputMode="email" spellcheck={false} />
+      <TextField {...field('iban')} label={t('pos.merchant.field.iban')} hint={t('pos.merchant.iban.hint')}
+        autocomplete="off" spellcheck={false} />
+      <TextField {...field('bic')} label={t('pos.merchant.field.bic')} hint={t('pos.merchant.bic.hint')}
+        autocomplete="off" spellcheck={false} />
+      <TextField {...field('commission')} label={t('pos.merchant.field.commission')}
+        hint={t('pos.merchant.commission.hint')} autocomplete="off" />
+      <TextField {...field('period')} label={t('pos.merchant.field.period')} hint={t('pos.merchant.period.hint')}
+        inputMode="numeric" autocomplete="off" />
       <SubmitButton busy={submission.busy}>{t('pos.merchant.create')}</SubmitButton>
     </form>
   );

@@ -9,8 +9,8 @@ import { useI18n, type Translate } from '../i18n';
 import { named } from '../labels';
 import {
   approvePoint, cancelPosTransaction, formatDateTime, formatEuros, getMerchant, getPoint, listPointTransactions,
-  opposePoint, posLimits, posRight, reactivatePoint, replacePointDevice, type Pairing, type PointDetail,
-  type PosTransaction,
+  opposePoint, posLimits, posRight, reactivatePoint, replacePointDevice, type Merchant, type Pairing,
+  type PointDetail, type PointEvent, type PosTransaction,
 } from '../pos';
 import { problemMessage, type Localised } from '../problems';
 import { Link } from '../router';
@@ -149,6 +149,33 @@ function ReasonDialog({ title, body, confirmLabel, danger, onConfirm, onClose }:
 
 type Action = 'swap' | 'oppose' | 'reactivate' | { cancel: PosTransaction };
 
+/** The confirmation dialog of an action, with its words. */
+function ActionDialog({ action, onConfirm, onClose }: {
+  action: Action;
+  onConfirm: (reason: string) => Promise<void>;
+  onClose: () => void;
+}) {
+  const { t, lang } = useI18n();
+  const common = { onConfirm, onClose };
+  if (action === 'swap') {
+    return <ReasonDialog {...common} title={t('pos.swap.title')} body={t('pos.swap.body')}
+      confirmLabel={t('pos.swap.confirm')} />;
+  }
+  if (action === 'oppose') {
+    return <ReasonDialog {...common} danger title={t('pos.oppose.title')} body={t('pos.oppose.body')}
+      confirmLabel={t('pos.oppose.confirm')} />;
+  }
+  if (action === 'reactivate') {
+    return <ReasonDialog {...common} title={t('pos.reactivate.title')} body={t('pos.reactivate.body')}
+      confirmLabel={t('pos.reactivate.confirm')} />;
+  }
+  return (
+    <ReasonDialog {...common} danger
+      title={t('pos.cancel.title', { amount: formatEuros(action.cancel.amount, lang) })}
+      body={t('pos.cancel.body')} confirmLabel={t('pos.cancel.confirm')} />
+  );
+}
+
 function Detail({ label, children }: { label: string; children: ComponentChildren }) {
   return (
     <div>
@@ -158,8 +185,151 @@ function Detail({ label, children }: { label: string; children: ComponentChildre
   );
 }
 
-export function PointDetailPage({ id }: { id: string }) {
+function PointAttributes({ point, merchant }: { point: PointDetail; merchant: Merchant | undefined }) {
+  const { t } = useI18n();
+  return (
+    <dl class="details">
+      <Detail label={t('pos.point.field.merchant')}>
+        {merchant ? <Link href={`/wallet/merchants/${merchant.id}`}>{merchant.name}</Link> : `#${point.merchant_id}`}
+      </Detail>
+      <Detail label={t('pos.point.field.id')}>{point.id}</Detail>
+      <Detail label={t('pos.point.field.institution_id')}>{point.institution_id}</Detail>
+      <Detail label={t('pos.point.field.location')}>{point.location}</Detail>
+      <Detail label={t('pos.point.field.address')}>{point.address}</Detail>
+      <Detail label={t('pos.point.field.type')}>{pointTypeName(t, point.type)}</Detail>
+      <Detail label={t('pos.point.field.permissions')}>
+        {point.permissions.length === 0
+          ? t('pos.point.permissions.none')
+          : point.permissions.map((permission) => permissionName(t, permission)).join(', ')}
+      </Detail>
+      <Detail label={t('pos.point.field.device')}>
+        {point.paired ? t('pos.point.device.paired', { id: point.device_id ?? '' }) : t('pos.point.device.none')}
+      </Detail>
+    </dl>
+  );
+}
+
+/** The point's events, newest first, with who acted and why. */
+function PointHistory({ events }: { events: PointEvent[] }) {
   const { t, lang } = useI18n();
+  return (
+    <>
+      <h2 id="point-history-title">{t('pos.point.history')}</h2>
+      <ol class="timeline" aria-labelledby="point-history-title" data-testid="point-history">
+        {events.map((event) => (
+          <li key={event.id} class="timeline__entry">
+            <h3 class="timeline__action">{named(t, 'pos.event', event.event)}</h3>
+            <p class="timeline__meta">
+              <time dateTime={event.at}>{formatDateTime(event.at, lang)}</time>
+              {' — '}
+              {named(t, 'pos.actor', event.actor_type)}
+              {event.actor_id !== undefined ? ` #${event.actor_id}` : ''}
+            </p>
+            {event.reason && <p>{t('pos.event.reason', { reason: event.reason })}</p>}
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
+/** The point's transactions; `onCancel` (admins) offers to cancel acknowledged debits. */
+function TransactionsTable({ transactions, onCancel }: {
+  transactions: PosTransaction[];
+  onCancel: ((txn: PosTransaction) => void) | null;
+}) {
+  const { t, lang } = useI18n();
+  const amountOf = (txn: PosTransaction) =>
+    txn.counter === 'EUR' ? formatEuros(txn.amount, lang) : `${txn.amount} ${txn.counter}`;
+  return (
+    <div class="table-wrap">
+      <table class="table table--stacked" data-testid="point-transactions">
+        <caption class="visually-hidden">{t('pos.point.transactions')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('pos.txn.when')}</th>
+            <th scope="col">{t('pos.txn.operation')}</th>
+            <th scope="col">{t('pos.txn.amount')}</th>
+            <th scope="col">{t('pos.txn.state')}</th>
+            <th scope="col">{t('pos.txn.offline')}</th>
+            <th scope="col">{t('pos.txn.refusal')}</th>
+            {onCancel && <th scope="col">{t('pos.txn.actions')}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {transactions.map((txn) => (
+            <tr key={txn.id}>
+              <th scope="row">
+                <time dateTime={new Date(txn.point_at_ms).toISOString()}>{formatDateTime(txn.point_at_ms, lang)}</time>
+                <span class="visually-hidden"> — {txn.point_txn_id}</span>
+              </th>
+              <td data-label={t('pos.txn.operation')}>{named(t, 'pos.operation', txn.operation)}</td>
+              <td data-label={t('pos.txn.amount')}>{amountOf(txn)}</td>
+              <td data-label={t('pos.txn.state')}>{named(t, 'pos.txn.state', txn.state)}</td>
+              <td data-label={t('pos.txn.offline')}>{t(txn.offline ? 'common.yes' : 'common.no')}</td>
+              <td data-label={t('pos.txn.refusal')}>{txn.refusal_code ? refusalName(t, txn.refusal_code) : '—'}</td>
+              {onCancel && (
+                <td data-label={t('pos.txn.actions')}>
+                  {txn.operation === 'debit' && txn.state === 'acknowledged' && (
+                    <button type="button" class="button button--secondary button--small" onClick={() => onCancel(txn)}>
+                      {t('pos.txn.cancel')}
+                      <span class="visually-hidden"> {txn.point_txn_id}</span>
+                    </button>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ProblemNotice({ value }: { value: Localised | null }) {
+  if (!value) return null;
+  return (
+    <div class="notice notice--error" role="alert">
+      <p>
+        <Text value={value} />
+      </p>
+    </div>
+  );
+}
+
+function PointNotFound() {
+  const { t } = useI18n();
+  return (
+    <>
+      <h1 tabIndex={-1}>{t('pos.point.not_found')}</h1>
+      <p>{t('pos.point.not_found.body')}</p>
+      <p>
+        <Link href="/wallet/points">{t('pos.points.back')}</Link>
+      </p>
+    </>
+  );
+}
+
+/** Carries out an action confirmed with its reason; answers the message that says it is done. */
+async function perform(action: Action, pointId: number, reason: string, t: Translate) {
+  if (action === 'swap') {
+    const answer = await replacePointDevice(pointId, reason);
+    return { message: t('pos.point.swapped'), pairing: answer.pairing };
+  }
+  if (action === 'oppose') {
+    await opposePoint(pointId, reason);
+    return { message: t('pos.point.opposed'), pairing: null };
+  }
+  if (action === 'reactivate') {
+    await reactivatePoint(pointId, reason);
+    return { message: t('pos.point.reactivated') };
+  }
+  await cancelPosTransaction(action.cancel.id, reason);
+  return { message: t('pos.txn.cancelled', { id: action.cancel.point_txn_id }) };
+}
+
+export function PointDetailPage({ id }: { id: string }) {
+  const { t } = useI18n();
   const { permissions } = useSession();
   const valid = /^\d+$/.test(id);
   const point = useLoad(valid ? (signal) => getPoint(Number(id), signal) : null, [id]);
@@ -175,19 +345,8 @@ export function PointDetailPage({ id }: { id: string }) {
   const actionsHeading = useRef<HTMLHeadingElement>(null);
   const transactionsHeading = useRef<HTMLHeadingElement>(null);
 
-  if (!valid || point.problem?.status === 404) {
-    return (
-      <>
-        <h1 tabIndex={-1}>{t('pos.point.not_found')}</h1>
-        <p>{t('pos.point.not_found.body')}</p>
-        <p>
-          <Link href="/wallet/points">{t('pos.points.back')}</Link>
-        </p>
-      </>
-    );
-  }
-
-  const value: PointDetail | undefined = point.value;
+  if (!valid || point.problem?.status === 404) return <PointNotFound />;
+  const value = point.value;
   const canApprove = permissions.has(posRight.pointsApprove);
   const canOppose = permissions.has(posRight.pointsOppose);
 
@@ -196,8 +355,7 @@ export function PointDetailPage({ id }: { id: string }) {
     setBusy(true);
     setProblem(null);
     try {
-      const answer = await approvePoint(value.id);
-      setPairing(answer.pairing);
+      setPairing((await approvePoint(value.id)).pairing);
       setMessage({ text: t('pos.point.approved') });
       point.reload();
     } catch (error) {
@@ -207,97 +365,36 @@ export function PointDetailPage({ id }: { id: string }) {
     }
   };
 
-  const run = async (reason: string) => {
+  const confirm = async (reason: string) => {
     if (!value || !action) return;
-    if (action === 'swap') {
-      const answer = await replacePointDevice(value.id, reason);
-      setPairing(answer.pairing);
-      setMessage({ text: t('pos.point.swapped') });
-    } else if (action === 'oppose') {
-      await opposePoint(value.id, reason);
-      setPairing(null);
-      setMessage({ text: t('pos.point.opposed') });
-    } else if (action === 'reactivate') {
-      await reactivatePoint(value.id, reason);
-      setMessage({ text: t('pos.point.reactivated') });
-    } else {
-      await cancelPosTransaction(action.cancel.id, reason);
-      setMessage({ text: t('pos.txn.cancelled', { id: action.cancel.point_txn_id }) });
-      transactions.reload();
-    }
+    const done = await perform(action, value.id, reason, t);
+    if (done.pairing !== undefined) setPairing(done.pairing);
+    setMessage({ text: done.message });
     point.reload();
+    if (typeof action === 'object') transactions.reload();
     const heading = typeof action === 'object' ? transactionsHeading : actionsHeading;
     requestAnimationFrame(() => heading.current?.focus());
   };
 
-  const dialog = (() => {
-    if (!action) return null;
-    const common = { onConfirm: run, onClose: () => setAction(null) };
-    if (action === 'swap')
-      return <ReasonDialog {...common} title={t('pos.swap.title')} body={t('pos.swap.body')} confirmLabel={t('pos.swap.confirm')} />;
-    if (action === 'oppose')
-      return <ReasonDialog {...common} danger title={t('pos.oppose.title')} body={t('pos.oppose.body')} confirmLabel={t('pos.oppose.confirm')} />;
-    if (action === 'reactivate')
-      return <ReasonDialog {...common} title={t('pos.reactivate.title')} body={t('pos.reactivate.body')} confirmLabel={t('pos.reactivate.confirm')} />;
-    return (
-      <ReasonDialog {...common} danger
-        title={t('pos.cancel.title', { amount: formatEuros(action.cancel.amount, lang) })}
-        body={t('pos.cancel.body')} confirmLabel={t('pos.cancel.confirm')} />
-    );
-  })();
-
-  const when = (at: string) => formatDateTime(at, lang);
-  const txns = transactions.value ?? [];
-  const amountOf = (txn: PosTransaction) =>
-    txn.counter === 'EUR' ? formatEuros(txn.amount, lang) : `${txn.amount} ${txn.counter}`;
-
   return (
     <>
-      <h1 tabIndex={-1}>{value ? t('pos.point.detail.named', { location: value.location }) : t('pos.point.detail.title')}</h1>
+      <h1 tabIndex={-1}>
+        {value ? t('pos.point.detail.named', { location: value.location }) : t('pos.point.detail.title')}
+      </h1>
       <p>
         <Link href="/wallet/points">{t('pos.points.back')}</Link>
       </p>
       <LiveMessage message={message} />
-      {problem && (
-        <div class="notice notice--error" role="alert">
-          <p>
-            <Text value={problem} />
-          </p>
-        </div>
-      )}
+      <ProblemNotice value={problem} />
       {pairing && <PairingNotice pairing={pairing} />}
-      {point.problem && (
-        <div class="notice notice--error" role="alert">
-          <p>
-            <Text value={problemMessage(point.problem, t)} />
-          </p>
-        </div>
-      )}
+      <ProblemNotice value={point.problem ? problemMessage(point.problem, t) : null} />
       {!value && !point.problem && <p role="status">{t('common.loading')}</p>}
       {value && (
         <>
           <p>
             <PointStateBadge state={value.state} /> {value.is_test && <span class="badge">{t('pos.point.test')}</span>}
           </p>
-          <dl class="details">
-            <Detail label={t('pos.point.field.merchant')}>
-              {merchant.value ? <Link href={`/wallet/merchants/${value.merchant_id}`}>{merchant.value.name}</Link> : `#${value.merchant_id}`}
-            </Detail>
-            <Detail label={t('pos.point.field.id')}>{value.id}</Detail>
-            <Detail label={t('pos.point.field.institution_id')}>{value.institution_id}</Detail>
-            <Detail label={t('pos.point.field.location')}>{value.location}</Detail>
-            <Detail label={t('pos.point.field.address')}>{value.address}</Detail>
-            <Detail label={t('pos.point.field.type')}>{pointTypeName(t, value.type)}</Detail>
-            <Detail label={t('pos.point.field.permissions')}>
-              {value.permissions.length === 0
-                ? t('pos.point.permissions.none')
-                : value.permissions.map((permission) => permissionName(t, permission)).join(', ')}
-            </Detail>
-            <Detail label={t('pos.point.field.device')}>
-              {value.paired ? t('pos.point.device.paired', { id: value.device_id ?? '' }) : t('pos.point.device.none')}
-            </Detail>
-          </dl>
-
+          <PointAttributes point={value} merchant={merchant.value} />
           <h2 tabIndex={-1} ref={actionsHeading}>
             {t('pos.point.actions')}
           </h2>
@@ -324,83 +421,24 @@ export function PointDetailPage({ id }: { id: string }) {
             )}
           </p>
           {value.state === 'opposed' && !canApprove && <p>{t('pos.point.reactivate.admins')}</p>}
-
-          <h2 id="point-history-title">{t('pos.point.history')}</h2>
-          <ol class="timeline" aria-labelledby="point-history-title" data-testid="point-history">
-            {value.events.map((event) => (
-              <li key={event.id} class="timeline__entry">
-                <h3 class="timeline__action">{named(t, 'pos.event', event.event)}</h3>
-                <p class="timeline__meta">
-                  <time dateTime={event.at}>{when(event.at)}</time>
-                  {' — '}
-                  {named(t, 'pos.actor', event.actor_type)}
-                  {event.actor_id !== undefined ? ` #${event.actor_id}` : ''}
-                </p>
-                {event.reason && <p>{t('pos.event.reason', { reason: event.reason })}</p>}
-              </li>
-            ))}
-          </ol>
+          <PointHistory events={value.events} />
         </>
       )}
 
       <h2 tabIndex={-1} ref={transactionsHeading}>
         {t('pos.point.transactions')}
       </h2>
-      {transactions.problem && (
-        <div class="notice notice--error" role="alert">
-          <p>
-            <Text value={problemMessage(transactions.problem, t)} />
-          </p>
-        </div>
-      )}
+      <ProblemNotice value={transactions.problem ? problemMessage(transactions.problem, t) : null} />
       <p role="status" class="result-count">
-        {transactions.value ? t('pos.txn.count', { count: txns.length }) : t('common.loading')}
+        {transactions.value ? t('pos.txn.count', { count: transactions.value.length }) : t('common.loading')}
       </p>
-      {txns.length > 0 && (
-        <div class="table-wrap">
-          <table class="table table--stacked" data-testid="point-transactions">
-            <caption class="visually-hidden">{t('pos.point.transactions')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('pos.txn.when')}</th>
-                <th scope="col">{t('pos.txn.operation')}</th>
-                <th scope="col">{t('pos.txn.amount')}</th>
-                <th scope="col">{t('pos.txn.state')}</th>
-                <th scope="col">{t('pos.txn.offline')}</th>
-                <th scope="col">{t('pos.txn.refusal')}</th>
-                {canApprove && <th scope="col">{t('pos.txn.actions')}</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {txns.map((txn) => (
-                <tr key={txn.id}>
-                  <th scope="row">
-                    <time dateTime={new Date(txn.point_at_ms).toISOString()}>{formatDateTime(txn.point_at_ms, lang)}</time>
-                    <span class="visually-hidden"> — {txn.point_txn_id}</span>
-                  </th>
-                  <td data-label={t('pos.txn.operation')}>{named(t, 'pos.operation', txn.operation)}</td>
-                  <td data-label={t('pos.txn.amount')}>{amountOf(txn)}</td>
-                  <td data-label={t('pos.txn.state')}>{named(t, 'pos.txn.state', txn.state)}</td>
-                  <td data-label={t('pos.txn.offline')}>{t(txn.offline ? 'common.yes' : 'common.no')}</td>
-                  <td data-label={t('pos.txn.refusal')}>{txn.refusal_code ? refusalName(t, txn.refusal_code) : '—'}</td>
-                  {canApprove && (
-                    <td data-label={t('pos.txn.actions')}>
-                      {txn.operation === 'debit' && txn.state === 'acknowledged' && (
-                        <button type="button" class="button button--secondary button--small"
-                          onClick={() => setAction({ cancel: txn })}>
-                          {t('pos.txn.cancel')}
-                          <span class="visually-hidden"> {txn.point_txn_id}</span>
-                        </button>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      {transactions.value && transactions.value.length > 0 && (
+        <TransactionsTable
+          transactions={transactions.value}
+          onCancel={canApprove ? (txn) => setAction({ cancel: txn }) : null}
+        />
       )}
-      {dialog}
+      {action && <ActionDialog action={action} onConfirm={confirm} onClose={() => setAction(null)} />}
     </>
   );
 }

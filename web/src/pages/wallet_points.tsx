@@ -8,11 +8,11 @@ import {
 } from '../components/form';
 import { setFlash } from '../components/flash';
 import { getJson, problemOf } from '../api';
-import { useI18n, type Translate } from '../i18n';
+import { useI18n, type MessageKey, type Translate } from '../i18n';
 import { named } from '../labels';
 import {
   createPoint, listMerchants, listPoints, locationIsValid, pointPermissions, pointStates, pointTypes, posLimits,
-  posRight, type Merchant, type Point,
+  posRight, type Merchant, type NewPoint, type Point,
 } from '../pos';
 import { formErrors, problemMessage, type FormError } from '../problems';
 import { Link, navigate, useLocation } from '../router';
@@ -182,50 +182,72 @@ const listTokenCounters = (signal: AbortSignal) =>
     () => [] as string[],
   );
 
+interface PointForm {
+  merchant: string;
+  institutionId: string;
+  location: string;
+  address: string;
+  type: string[];
+  permissions: string[];
+  counterPermissions: string[];
+  test: string[];
+}
+
+/** The request a filled form makes, or what is wrong with it, in words, field by field. */
+function readPointForm(form: PointForm, t: Translate): { point: NewPoint } | { errors: FormError[] } {
+  const errors: FormError[] = [];
+  const refuse = (field: string, key: MessageKey) => errors.push({ field: `point-${field}`, text: t(key) });
+  const institutionId = form.institutionId.trim();
+  const address = form.address.trim();
+  if (!form.merchant) refuse('merchant', 'pos.point.merchant.missing');
+  if (!institutionId || institutionId.length > posLimits.institutionIdLengthMax) {
+    refuse('institution', 'pos.point.institution_id.invalid');
+  }
+  if (!locationIsValid(form.location)) refuse('location', 'pos.point.location.invalid');
+  if (!address || address.length > posLimits.addressLengthMax) refuse('address', 'pos.point.address.invalid');
+  const type = form.type[0];
+  if (!type) refuse('type', 'pos.point.type.missing');
+  if (errors.length > 0 || !type) return { errors };
+  return {
+    point: {
+      merchant_id: Number(form.merchant), institution_id: institutionId, location: form.location.trim(), address,
+      type, permissions: [...form.permissions, ...form.counterPermissions], is_test: form.test.length > 0,
+    },
+  };
+}
+
+// The server's field pointers and the form's element ids.
+const pointFields = {
+  '/merchant_id': 'point-merchant', '/institution_id': 'point-institution', '/location': 'point-location',
+  '/address': 'point-address', '/type': 'point-type', '/permissions': 'point-permissions',
+};
+
 export function PointNewPage() {
   const { t, lang } = useI18n();
   const { query } = useLocation();
   const merchants = useLoad(listMerchants, []);
   const counters = useLoad(listTokenCounters, []);
   const merchantList = [...(merchants.value ?? [])].sort((a, b) => new Intl.Collator(lang).compare(a.name, b.name));
-  const [merchant, setMerchant] = useState(digits(query.get('merchant')));
-  const [institutionId, setInstitutionId] = useState('');
-  const [location, setLocation] = useState('');
-  const [address, setAddress] = useState('');
-  const [type, setType] = useState<string[]>(['till']);
-  const [permissions, setPermissions] = useState<string[]>(['clock_check', 'debit']);
-  const [counterPermissions, setCounterPermissions] = useState<string[]>([]);
-  const [isTest, setIsTest] = useState<string[]>([]);
+  const [form, setForm] = useState<PointForm>({
+    merchant: digits(query.get('merchant')), institutionId: '', location: '', address: '', type: ['till'],
+    permissions: ['clock_check', 'debit'], counterPermissions: [], test: [],
+  });
   const submission = useSubmission();
-  const chosenMerchant = merchant || (merchantList.length === 1 ? String(merchantList[0]?.id) : '');
+  // With one merchant in scope, it is the one.
+  const merchant = form.merchant || (merchantList.length === 1 ? String(merchantList[0]?.id) : '');
+  const set = (change: Partial<PointForm>) => setForm({ ...form, ...change });
 
   const submit = async (event: Event) => {
     event.preventDefault();
     if (submission.busy) return;
-    const local: FormError[] = [];
-    if (!chosenMerchant) local.push({ field: 'point-merchant', text: t('pos.point.merchant.missing') });
-    const institution = institutionId.trim();
-    if (!institution || institution.length > posLimits.institutionIdLengthMax)
-      local.push({ field: 'point-institution', text: t('pos.point.institution_id.invalid') });
-    if (!locationIsValid(location)) local.push({ field: 'point-location', text: t('pos.point.location.invalid') });
-    if (!address.trim() || address.trim().length > posLimits.addressLengthMax)
-      local.push({ field: 'point-address', text: t('pos.point.address.invalid') });
-    if (!type[0]) local.push({ field: 'point-type', text: t('pos.point.type.missing') });
-    if (local.length > 0) {
-      submission.fail(local);
+    const read = readPointForm({ ...form, merchant }, t);
+    if ('errors' in read) {
+      submission.fail(read.errors);
       return;
     }
     submission.setBusy(true);
     try {
-      const created = await createPoint({
-        merchant_id: Number(chosenMerchant),
-        institution_id: institution,
-        location: location.trim(),
-        address: address.trim(),
-        type: type[0] ?? 'till',
-        permissions: [...permissions, ...counterPermissions],
-        is_test: isTest.length > 0,
-      });
+      const created = await createPoint(read.point);
       setFlash(t('pos.point.created', { location: created.location }), `/wallet/points/${created.id}`);
       navigate(`/wallet/points/${created.id}`);
     } catch (error) {
@@ -233,42 +255,41 @@ export function PointNewPage() {
       submission.fail(
         problem.code === 'point_duplicate'
           ? [{ field: 'point-institution', text: t('problem.point_duplicate') }]
-          : formErrors(problem, t, {
-              '/merchant_id': 'point-merchant', '/institution_id': 'point-institution', '/location': 'point-location',
-              '/address': 'point-address', '/type': 'point-type', '/permissions': 'point-permissions',
-            }),
+          : formErrors(problem, t, pointFields),
       );
       submission.setBusy(false);
     }
   };
 
   const tokenCounters = counters.value ?? [];
+  const error = (id: string) => errorFor(submission.errors, id);
   return (
     <>
       <h1 tabIndex={-1}>{t('pos.point.new.title')}</h1>
       <p class="lead">{t('pos.point.new.lead')}</p>
       <form noValidate onSubmit={submit}>
         <ErrorSummary errors={submission.errors} attempt={submission.attempt} />
-        <SelectField id="point-merchant" label={t('pos.point.field.merchant')} value={chosenMerchant}
-          onChange={setMerchant} placeholder={t('pos.point.merchant.choose')}
+        <SelectField id="point-merchant" label={t('pos.point.field.merchant')} value={merchant}
+          onChange={(value) => set({ merchant: value })} placeholder={t('pos.point.merchant.choose')}
           options={merchantList.map((item) => ({ value: String(item.id), label: item.name }))}
-          error={errorFor(submission.errors, 'point-merchant')} />
+          error={error('point-merchant')} />
         <TextField id="point-institution" label={t('pos.point.field.institution_id')}
-          hint={t('pos.point.institution_id.hint')} value={institutionId} onInput={setInstitutionId}
-          autocomplete="off" spellcheck={false} error={errorFor(submission.errors, 'point-institution')} />
+          hint={t('pos.point.institution_id.hint')} value={form.institutionId}
+          onInput={(value) => set({ institutionId: value })} autocomplete="off" spellcheck={false}
+          error={error('point-institution')} />
         <TextField id="point-location" label={t('pos.point.field.location')} hint={t('pos.point.location.hint')}
-          value={location} onInput={setLocation} autocomplete="off" spellcheck={false}
-          error={errorFor(submission.errors, 'point-location')} />
-        <TextField id="point-address" label={t('pos.point.field.address')} value={address} onInput={setAddress}
-          autocomplete="street-address" error={errorFor(submission.errors, 'point-address')} />
+          value={form.location} onInput={(value) => set({ location: value })} autocomplete="off" spellcheck={false}
+          error={error('point-location')} />
+        <TextField id="point-address" label={t('pos.point.field.address')} value={form.address}
+          onInput={(value) => set({ address: value })} autocomplete="street-address" error={error('point-address')} />
         <ChoiceFieldset id="point-type" legend={t('pos.point.field.type')} type="radio"
           options={pointTypes.map((value) => ({ value, label: pointTypeName(t, value) }))}
-          selected={type} onChange={setType} error={errorFor(submission.errors, 'point-type')} />
+          selected={form.type} onChange={(type) => set({ type })} error={error('point-type')} />
         <ChoiceFieldset id="point-permissions" legend={t('pos.point.field.permissions')} type="checkbox"
           hint={t('pos.point.permissions.hint')}
           options={pointPermissions.map((value) => ({ value, label: permissionName(t, value) }))}
-          selected={permissions} onChange={setPermissions}
-          error={errorFor(submission.errors, 'point-permissions')} />
+          selected={form.permissions} onChange={(permissions) => set({ permissions })}
+          error={error('point-permissions')} />
         {tokenCounters.length > 0 && (
           <ChoiceFieldset id="point-counter-permissions" legend={t('pos.point.field.counter_permissions')}
             type="checkbox" hint={t('pos.point.counter_permissions.hint')}
@@ -276,11 +297,11 @@ export function PointNewPage() {
               { value: `load:${code}`, label: permissionName(t, `load:${code}`) },
               { value: `debit:${code}`, label: permissionName(t, `debit:${code}`) },
             ])}
-            selected={counterPermissions} onChange={setCounterPermissions} />
+            selected={form.counterPermissions} onChange={(counterPermissions) => set({ counterPermissions })} />
         )}
         <ChoiceFieldset id="point-test" legend={t('pos.point.field.test')} type="checkbox"
           options={[{ value: 'test', label: t('pos.point.test.label'), hint: t('pos.point.test.hint') }]}
-          selected={isTest} onChange={setIsTest} />
+          selected={form.test} onChange={(test) => set({ test })} />
         <p class="button-row">
           <SubmitButton busy={submission.busy}>{t('pos.point.create')}</SubmitButton>
           <Link href="/wallet/points" class="button button--secondary">
