@@ -355,11 +355,13 @@ for (const backend of backends()) {
 
     test('the screens in English pass axe with no serious fault', async () => {
       const baseUrl = suite.server.url;
-      const { point } = await merchantWithPoint(unique('Shop '));
+      const shop = unique('Shop ');
+      const { merchant, point } = await merchantWithPoint(shop);
       await withPage(suite.browser, { locale: 'en-GB' }, async (page) => {
         await useSession(page, baseUrl, admin);
         const screens = [
           ['/wallet/merchants', 'Merchants'],
+          [`/wallet/merchants/${merchant.id}`, shop],
           ['/wallet/points', 'Points of sale'],
           ['/wallet/points/new', 'New point of sale'],
           [`/wallet/points/${point.id}`, `Point of sale ${point.location}`],
