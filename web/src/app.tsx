@@ -33,6 +33,11 @@ import { WalletActivatePage } from './pages/wallet_activate';
 import { WalletHomePage, WalletPreferencesPage } from './pages/wallet_home';
 import { WalletReloadPage } from './pages/wallet_reload';
 import { WalletStatementPage } from './pages/wallet_statement';
+import { MerchantDetailPage, MerchantsPage } from './pages/wallet_merchants';
+import { PointDetailPage } from './pages/wallet_point_detail';
+import { PointNewPage, PointsPage } from './pages/wallet_points';
+import { TestAccountPage } from './pages/wallet_test_account';
+import { posRight } from './pos';
 import { Link, Redirect, matchPath, useLocation, withNext, type AppLocation } from './router';
 import { services } from './services';
 import { useSession } from './session';
@@ -103,6 +108,42 @@ const routes: Route[] = [
     title: 'staff.detail.title',
     access: { permission: 'identity.staff.read' },
     render: ({ id }) => <StaffDetailPage id={id ?? ''} />,
+  },
+  {
+    pattern: '/wallet/merchants',
+    title: 'pos.merchants.title',
+    access: { permission: posRight.pointsRead },
+    render: () => <MerchantsPage />,
+  },
+  {
+    pattern: '/wallet/merchants/:id',
+    title: 'pos.merchant.detail.title',
+    access: { permission: posRight.pointsRead },
+    render: ({ id }) => <MerchantDetailPage id={id ?? ''} />,
+  },
+  {
+    pattern: '/wallet/points',
+    title: 'pos.points.title',
+    access: { permission: posRight.pointsRead },
+    render: () => <PointsPage />,
+  },
+  {
+    pattern: '/wallet/points/new',
+    title: 'pos.point.new.title',
+    access: { permission: posRight.pointsManage },
+    render: () => <PointNewPage />,
+  },
+  {
+    pattern: '/wallet/points/:id',
+    title: 'pos.point.detail.title',
+    access: { permission: posRight.pointsRead },
+    render: ({ id }) => <PointDetailPage id={id ?? ''} />,
+  },
+  {
+    pattern: '/wallet/test-account',
+    title: 'pos.test.title',
+    access: { permission: posRight.testAccount },
+    render: () => <TestAccountPage />,
   },
   { pattern: '/messages', title: 'messages.title', access: 'session', render: () => <MessagesPage /> },
   {
@@ -257,6 +298,12 @@ export function App() {
       : []),
     ...(messageSections.some((section) => permissions.has(section.permission)) || permissions.has('notify.people.read')
       ? [{ path: '/messages', label: 'nav.messages' as MessageKey }]
+      : []),
+    ...(permissions.has(posRight.pointsRead)
+      ? [{ path: '/wallet/points', label: 'nav.points' as MessageKey }]
+      : []),
+    ...(permissions.has(posRight.testAccount)
+      ? [{ path: '/wallet/test-account', label: 'nav.test_account' as MessageKey }]
       : []),
     { path: '/status', label: 'nav.status' },
   ];

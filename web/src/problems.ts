@@ -35,6 +35,17 @@ const codeMessages: Record<string, MessageKey> = {
   reset_link_invalid: 'problem.reset_link_invalid',
   no_enrolment_started: 'problem.no_enrolment_started',
   password_check_unavailable: 'password.weak.unavailable',
+  // Points of sale and merchants (modules/wallet/pos_http.cpp).
+  point_not_found: 'problem.point_not_found',
+  merchant_not_found: 'problem.merchant_not_found',
+  point_duplicate: 'problem.point_duplicate',
+  point_not_pending: 'problem.point_not_pending',
+  point_not_approved: 'problem.point_not_approved',
+  point_already_opposed: 'problem.point_already_opposed',
+  point_not_opposed: 'problem.point_not_opposed',
+  transaction_not_found: 'problem.transaction_not_found',
+  not_cancellable: 'problem.not_cancellable',
+  amount_invalid: 'problem.amount_invalid',
 };
 
 // The password policy's refusals, as platform/identity/password.cpp words them.

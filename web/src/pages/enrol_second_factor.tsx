@@ -24,7 +24,7 @@ type Step =
   | { kind: 'codes'; codes: string[] };
 
 /** The QR code is an SVG document from the server, shown as an image (no markup injected). */
-function svgDataUri(svg: string): string {
+export function svgDataUri(svg: string): string {
   const bytes = new TextEncoder().encode(svg);
   let binary = '';
   for (const byte of bytes) binary += String.fromCharCode(byte);
