@@ -414,7 +414,15 @@ Result<int64_t> OperatorAccount(Transaction& tx, int64_t organisation_id, std::s
   auto inserted = tx.Execute("INSERT INTO wallet_operator_accounts (organisation_id, ledger, purpose,"
                              " ledger_account_id) VALUES ($1, $2, $3, $4)",
                              {organisation_id, std::string(ledger_code), std::string(account_purpose), created->id});
-  if (!inserted.ok()) return std::move(inserted).error();
+  if (!inserted.ok()) {
+    // Another transaction created it first (two first payments at once): running the whole
+    // transaction again finds that one.
+    if (inserted.error().code == storage::kUniqueViolation) {
+      return Error{ErrorKind::kUnavailable, std::string(storage::kRetryable),
+                   "operator account created concurrently", {}};
+    }
+    return std::move(inserted).error();
+  }
   return created->id;
 }
 
