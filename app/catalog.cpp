@@ -1,5 +1,6 @@
 #include "app/catalog.h"
 
+#include "modules/wallet/fraud.h"
 #include "modules/wallet/pos.h"
 #include "modules/wallet/reloads.h"
 #include "modules/wallet/wallet.h"
@@ -42,7 +43,8 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                        std::string(wallet::right::kSepaManage),
                        std::string(wallet::right::kMerchantsManage), std::string(wallet::right::kPointsRead),
                        std::string(wallet::right::kPointsManage), std::string(wallet::right::kPointsApprove),
-                       std::string(wallet::right::kPointsOppose), std::string(wallet::right::kPosTestAccount)},
+                       std::string(wallet::right::kPointsOppose), std::string(wallet::right::kPosTestAccount),
+                       std::string(wallet::right::kFraudRead), std::string(wallet::right::kFraudManage)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
@@ -97,6 +99,7 @@ identity::RightsCatalog BuildCatalog() {
   wallet::DeclarePermissions(catalog);
   wallet::DeclareMoneyPermissions(catalog);
   wallet::DeclarePosPermissions(catalog);
+  wallet::DeclareFraudPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

@@ -47,6 +47,7 @@
 #include "modules/wallet/wallet_http.h"
 #include "modules/wallet/qr_codes_http.h"
 #include "modules/wallet/reloads_http.h"
+#include "modules/wallet/fraud_http.h"
 #include "modules/wallet/pos_http.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
@@ -121,7 +122,8 @@ std::vector<storage::Migration> AllMigrations() {
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
                       secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations(),
-                      wallet::QrMigrations(), wallet::PosMigrations(), sync::Migrations()}) {
+                      wallet::QrMigrations(), wallet::PosMigrations(), sync::Migrations(),
+                      wallet::FraudMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -374,6 +376,7 @@ int Serve(const Settings& settings) {
   }
   wallet::RegisterContacts(message_content.contacts);
   wallet::AddTemplates(message_content.templates);
+  wallet::AddFraudTemplates(message_content.templates);
   Delivery delivery;
   WireDelivery(delivery, settings, **database, clock, runner, message_content);
   notify::RegisterDigestJob(runner, **database, clock, message_content.contacts, message_content.templates);
@@ -434,6 +437,10 @@ int Serve(const Settings& settings) {
   wallet::Pos pos_service(wallet_service, pos_machines, std::move(pos_options));
   wallet::AddPosRoutes(router, identity_http, pos_service);
   wallet::RegisterPosJobs(runner, pos_service);
+  // Fraud rules (W20) over what points do.
+  wallet::Fraud fraud_service(wallet_service);
+  wallet::AddFraudRoutes(router, identity_http, fraud_service);
+  wallet::RegisterFraudJobs(runner, fraud_service, settings.wallet_fraud_scan_interval_s * 1000);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);

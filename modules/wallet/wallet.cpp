@@ -855,6 +855,23 @@ Error OppositionKindError() {
 
 }  // namespace
 
+Result<bool> OpposeSupportForFraud(Transaction& tx, int64_t support_id, std::string_view rule,
+                                   int64_t now_ms) {
+  auto support = FindSupport(tx, support_id);
+  if (!support.ok()) return std::move(support).error();
+  if (!support->has_value()) return NotFoundSupport();
+  if ((*support)->opposition != Opposition::kNone) return false;
+  auto holder = LoadHolder(tx, (*support)->holder_id);
+  if (!holder.ok()) return std::move(holder).error();
+  Caller system;
+  system.kind = Caller::Kind::kSystem;
+  system.request_id = fmt::format("fraud:{}", rule);
+  auto opposed = SetSupportOpposition(tx, &system, **support, *holder, Opposition::kTemporary,
+                                      "wallet.support.fraud_oppose", system.request_id, now_ms);
+  if (!opposed.ok()) return std::move(opposed).error();
+  return true;
+}
+
 Result<Holder> Wallet::OpposeHolder(const Caller& caller, int64_t holder_id, Opposition kind) {
   if (kind == Opposition::kNone) return OppositionKindError();
   const int64_t now = clock_.NowMs();

@@ -164,6 +164,11 @@ struct InactivityReport {
 
 // ---- Use cases --------------------------------------------------------------------------------
 
+// W20: opposes a support temporarily on behalf of the service (a fraud rule named `rule`), in
+// the caller's transaction, audited as the system. False when it was opposed already.
+Result<bool> OpposeSupportForFraud(storage::Transaction& tx, int64_t support_id, std::string_view rule,
+                                   int64_t now_ms);
+
 class Wallet {
  public:
   Wallet(storage::Database& database, const Clock& clock, const identity::Authorizer& authorizer,

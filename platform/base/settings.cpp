@@ -161,6 +161,8 @@ const std::vector<Spec>& Specs() {
        "how far a point of sale's clock may be from the server's, ms (operations beyond are refused)"},
       {"wallet_pos_hold_s", &Settings::wallet_pos_hold_s, {1, 3600}, {},
        "how long a point's debit is held waiting for its acknowledgement, s (then released)"},
+      {"wallet_fraud_scan_interval_s", &Settings::wallet_fraud_scan_interval_s, {1, 3600}, {},
+       "how often the fraud rules look at what points did, s (W20)"},
       {"sepa_account_name", &Settings::sepa_account_name, {}, {}, "name on the institution's bank account"},
       {"sepa_iban", &Settings::sepa_iban, {}, {}, "IBAN refunds are paid from and debits collected into"},
       {"sepa_bic", &Settings::sepa_bic, {}, {}, "BIC of that account (may be empty)"},
