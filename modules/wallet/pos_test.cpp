@@ -4,6 +4,8 @@
 // test accounts that never touch real accounts. The device side is a Caller of kind device
 // linked to the point directly (pairing itself is covered by tests/api/wallet_pos.test.mjs).
 #include "modules/wallet/pos.h"
+#include "modules/wallet/fraud.h"
+#include "modules/wallet/qr_codes.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -37,7 +39,8 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
                         notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
-                        ledger::Migrations(), Migrations(), PosMigrations()}) {
+                        ledger::Migrations(), Migrations(), QrMigrations(), PosMigrations(),
+                        FraudMigrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);
@@ -47,6 +50,7 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     catalog_.AddPermission({"devices.self", "x"});
     DeclarePermissions(catalog_);
     DeclarePosPermissions(catalog_);
+    DeclareFraudPermissions(catalog_);
     WalletOptions options;
     options.password_hash = {1, 8192};
     wallet_ = std::make_unique<Wallet>(test_->db(), clock_, authorizer_, options);
@@ -538,6 +542,167 @@ TEST_P(PosTest, W13_test_accounts_never_touch_real_accounts) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PosTest, ::testing::ValuesIn(testing::TestBackends()),
+                         [](const ::testing::TestParamInfo<storage::Backend>& param_info) {
+                           return testing::BackendParamName(param_info.param);
+                         });
+
+// ---- Fraud rules (W20) ---------------------------------------------------------------------
+
+class FraudTest : public PosTest {
+ public:
+  identity::Caller FraudAdmin(const orgs::Organisation& org) {
+    return Staff(40, org, {std::string(right::kFraudRead), std::string(right::kFraudManage)});
+  }
+  // Debits and acknowledges; true when both went through.
+  bool Pay(int64_t device, const std::string& txn, int64_t amount,
+           const std::string& support = "CARD-ana") {
+    auto debit = pos_->Operate(Device(device), Debit(txn, amount, support));
+    if (!debit.ok()) return false;
+    return pos_->Acknowledge(Device(device), txn, true, clock_.NowMs()).ok();
+  }
+  FraudScanReport ScanLater(Fraud& fraud) {
+    clock_.Advance(kFraudScanLagMs + 1000);  // rows younger than the lag wait
+    auto report = fraud.Scan();
+    EXPECT_TRUE(report.ok()) << report.error().message;
+    return report.ok() ? *report : FraudScanReport{};
+  }
+};
+
+TEST_P(FraudTest, W20_velocity_rule_opposes_the_support_once_and_alerts) {
+  Fraud fraud(*wallet_);
+  const identity::Caller admin = FraudAdmin(region_);
+  FraudRule rule = DefaultFraudRule(FraudRuleKind::kVelocity);
+  rule.count = 3;
+  rule.window_s = 600;
+  rule.action = FraudAction::kOppose;
+  ASSERT_TRUE(fraud.SetRule(admin, region_.id, rule).ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Pay(501, fmt::format("v{}", i), 100));
+    clock_.Advance(1000);
+  }
+  // Too young yet: nothing is looked at.
+  auto early = fraud.Scan();
+  ASSERT_TRUE(early.ok()) << early.error().code << ": " << early.error().message;
+  EXPECT_EQ(early->transactions, 0);
+  const FraudScanReport report = ScanLater(fraud);
+  EXPECT_EQ(report.transactions, 3);
+  EXPECT_EQ(report.alerts, 1);
+  EXPECT_EQ(report.oppositions, 1);
+  auto alerts = fraud.Alerts(admin, "open", 10);
+  ASSERT_TRUE(alerts.ok());
+  ASSERT_EQ(alerts->size(), 1u);
+  EXPECT_EQ(alerts->at(0).rule, "velocity");
+  EXPECT_EQ(alerts->at(0).action_taken, "support_opposed");
+  EXPECT_EQ(alerts->at(0).point_id, point_.id);
+  EXPECT_EQ(alerts->at(0).facts.at("debits").as_int64(), 3);
+  // The card is refused now; the refusal does not raise a second velocity alert.
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("v9", 100))), "support_opposed");
+  const FraudScanReport again = ScanLater(fraud);
+  EXPECT_EQ(again.transactions, 1);
+  EXPECT_EQ(again.alerts, 0);
+  // Closing needs a note, then it is closed once.
+  EXPECT_EQ(fraud.CloseAlert(admin, alerts->at(0).id, "").error().code, "validation_failed");
+  auto closed = fraud.CloseAlert(admin, alerts->at(0).id, "student lent the card; called");
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->state, "closed");
+  EXPECT_EQ(fraud.CloseAlert(admin, alerts->at(0).id, "again").error().code,
+            "fraud_alert_closed");
+}
+
+TEST_P(FraudTest, W20_amount_and_distance_rules_alert_without_opposing) {
+  Fraud fraud(*wallet_);
+  const identity::Caller admin = FraudAdmin(national_);
+  const Point far = MakePoint(merchant_, "P9", {"debit"}, false, 509);
+  auto moved = test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
+    GUICHET_TRY_STATUS(tx.Execute("UPDATE wallet_points SET location = 'Crous-UG-Valence-RU-Caisse'"
+                                  " WHERE id = $1", {far.id}));
+    return true;
+  });
+  ASSERT_TRUE(moved.ok());
+  FraudRule amount = DefaultFraudRule(FraudRuleKind::kAmount);
+  amount.amount_cents = 1000;
+  ASSERT_TRUE(fraud.SetRule(admin, national_.id, amount).ok());
+  ASSERT_TRUE(Pay(501, "d1", 1500));  // at or above 10 €
+  clock_.Advance(120'000);
+  ASSERT_TRUE(Pay(509, "d2", 300));  // 2 min later, at another site
+  const FraudScanReport report = ScanLater(fraud);
+  EXPECT_EQ(report.alerts, 2);
+  auto alerts = fraud.Alerts(admin, "all", 10);
+  ASSERT_TRUE(alerts.ok());
+  std::set<std::string> rules;
+  for (const FraudAlert& alert : *alerts) {
+    rules.insert(alert.rule);
+    EXPECT_EQ(alert.action_taken, "none");
+  }
+  EXPECT_TRUE(rules.count("distance"));
+  EXPECT_TRUE(rules.count("amount"));
+  EXPECT_EQ(Code(pos_->Operate(Device(501), Debit("d3", 100))), "ok");  // not opposed
+}
+
+TEST_P(FraudTest, W20_rules_are_inherited_down_the_tree_and_validated) {
+  Fraud fraud(*wallet_);
+  const identity::Caller national = FraudAdmin(national_);
+  FraudRule amount = DefaultFraudRule(FraudRuleKind::kAmount);
+  amount.amount_cents = 2000;
+  ASSERT_TRUE(fraud.SetRule(national, national_.id, amount).ok());
+  auto at_region = fraud.Rules(national, region_.id);
+  ASSERT_TRUE(at_region.ok());
+  const FraudRule& inherited = at_region->at(static_cast<size_t>(FraudRuleKind::kAmount));
+  EXPECT_EQ(inherited.amount_cents, 2000);
+  EXPECT_EQ(inherited.organisation_id, national_.id);
+  amount.amount_cents = 8000;
+  ASSERT_TRUE(fraud.SetRule(national, region_.id, amount).ok());
+  EXPECT_EQ(fraud.Rules(national, region_.id)->at(static_cast<size_t>(FraudRuleKind::kAmount)).amount_cents,
+            8000);
+  ASSERT_TRUE(fraud.ClearRule(national, region_.id, FraudRuleKind::kAmount).ok());
+  EXPECT_EQ(fraud.Rules(national, region_.id)->at(static_cast<size_t>(FraudRuleKind::kAmount)).amount_cents,
+            2000);
+  auto again = fraud.ClearRule(national, region_.id, FraudRuleKind::kAmount);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "fraud_rule_not_set");
+  // The built-in default where nobody set one.
+  EXPECT_FALSE(fraud.Rules(national, region_.id)->at(static_cast<size_t>(FraudRuleKind::kVelocity))
+                   .organisation_id.has_value());
+  // Out-of-range parameters.
+  FraudRule bad = DefaultFraudRule(FraudRuleKind::kVelocity);
+  bad.count = 0;
+  EXPECT_EQ(fraud.SetRule(national, region_.id, bad).error().code, "validation_failed");
+  bad = DefaultFraudRule(FraudRuleKind::kRefusals);
+  bad.window_s = kFraudWindowSMax + 1;
+  EXPECT_EQ(fraud.SetRule(national, region_.id, bad).error().code, "validation_failed");
+  // The amount rule applies as set: a 25 € debit alerts at the national 20 € threshold.
+  Credit(holder_, std::string(kEuro), 1000);
+  ASSERT_TRUE(Pay(501, "a1", 2500, "CARD-ana"));
+  const FraudScanReport report = ScanLater(fraud);
+  EXPECT_EQ(report.alerts, 1);
+}
+
+TEST_P(FraudTest, W20_another_region_neither_sees_nor_sets_them) {
+  Fraud fraud(*wallet_);
+  auto other = test_->db().Transact<orgs::Organisation>(
+      TransactionMode::kWrite, [&](Transaction& tx) {
+        return orgs::Create(tx, {national_.id, "region", "Crous Lyon"}, kStart);
+      });
+  ASSERT_TRUE(other.ok());
+  const identity::Caller lyon = FraudAdmin(*other);
+  FraudRule amount = DefaultFraudRule(FraudRuleKind::kAmount);
+  amount.amount_cents = 100;
+  ASSERT_TRUE(fraud.SetRule(FraudAdmin(region_), region_.id, amount).ok());
+  ASSERT_TRUE(Pay(501, "x1", 300));
+  ASSERT_EQ(ScanLater(fraud).alerts, 1);
+  auto mine = fraud.Alerts(FraudAdmin(region_), "open", 10);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 1u);
+  auto theirs = fraud.Alerts(lyon, "open", 10);
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_TRUE(theirs->empty());
+  EXPECT_EQ(fraud.GetAlert(lyon, mine->at(0).id).error().code, "fraud_alert_not_found");
+  EXPECT_EQ(fraud.CloseAlert(lyon, mine->at(0).id, "x").error().code, "fraud_alert_not_found");
+  EXPECT_EQ(fraud.Rules(lyon, region_.id).error().code, "organisation_not_found");
+  EXPECT_EQ(fraud.SetRule(lyon, region_.id, amount).error().code, "organisation_not_found");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, FraudTest, ::testing::ValuesIn(testing::TestBackends()),
                          [](const ::testing::TestParamInfo<storage::Backend>& param_info) {
                            return testing::BackendParamName(param_info.param);
                          });
