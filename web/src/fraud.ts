@@ -1,0 +1,273 @@
+// Fraud detection on the acceptance network (W20) as admins see it: the rules in force at an
+// organisation (inherited down the tree), the alerts the scan opened and their closure. The
+// server side is modules/wallet/fraud.h and fraud_http.cpp; docs/guide-wallet-fraud.md is the
+// user guide. Pure helpers (rules in words, the rule form read) live here so they can be tested
+// alone.
+import { getJson, sendEmpty, sendJson } from './api';
+import type { Lang, Translate } from './i18n';
+import { named } from './labels';
+import { eurosToCents, formatDateTime, formatEuros } from './wallet/pos_input';
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  !!value && typeof value === 'object' && !Array.isArray(value);
+
+export const fraudRight = { read: 'wallet.fraud.read', manage: 'wallet.fraud.manage' } as const;
+
+export const fraudKinds = ['velocity', 'refusals', 'distance', 'amount', 'qr_replay'] as const;
+export type FraudKind = (typeof fraudKinds)[number];
+export const alertStates = ['open', 'closed', 'all'] as const;
+
+/** The server's limits (modules/wallet/fraud.h). */
+export const fraudLimits = {
+  countMax: 10_000,
+  windowMinutesMax: 7 * 24 * 60,
+  amountCentsMax: 100_000_000,
+  siteDepthMax: 8,
+  noteLengthMax: 1000,
+} as const;
+
+/** Which parameters each kind has. */
+export const kindFields: Record<FraudKind, { count: boolean; window: boolean; amount: boolean; depth: boolean }> = {
+  velocity: { count: true, window: true, amount: false, depth: false },
+  refusals: { count: true, window: true, amount: false, depth: false },
+  distance: { count: false, window: true, amount: false, depth: true },
+  amount: { count: false, window: false, amount: true, depth: false },
+  qr_replay: { count: true, window: true, amount: false, depth: false },
+};
+
+export interface FraudRule {
+  kind: FraudKind | string;
+  enabled: boolean;
+  action: 'alert' | 'oppose' | string;
+  count?: number;
+  window_s?: number;
+  amount_cents?: number;
+  site_depth?: number;
+  /** Where the rule is set; null: the built-in default. */
+  set_at: { organisation_id: number; organisation_path: string } | null;
+}
+
+const isRule = (body: unknown): body is FraudRule =>
+  isObject(body) &&
+  typeof body.kind === 'string' &&
+  typeof body.enabled === 'boolean' &&
+  typeof body.action === 'string' &&
+  (body.set_at === null || (isObject(body.set_at) && typeof body.set_at.organisation_id === 'number'));
+
+export interface FraudAlert {
+  id: number;
+  organisation_id: number;
+  rule: string;
+  subject: string;
+  holder_id: number | null;
+  support_id: number | null;
+  phone_id: number | null;
+  point_id: number | null;
+  summary: string;
+  facts: Record<string, unknown>;
+  action_taken: string;
+  state: 'open' | 'closed' | string;
+  created_at: string;
+  closed_at?: string;
+  closed_by?: number | null;
+  note?: string;
+}
+
+const isAlert = (body: unknown): body is FraudAlert =>
+  isObject(body) &&
+  typeof body.id === 'number' &&
+  typeof body.rule === 'string' &&
+  typeof body.summary === 'string' &&
+  isObject(body.facts) &&
+  typeof body.state === 'string' &&
+  typeof body.created_at === 'string';
+
+// ---- Calls ----------------------------------------------------------------------------------------
+
+export const listFraudRules = (organisationId: number, signal?: AbortSignal) =>
+  getJson(
+    `/api/v1/wallet/fraud/rules?organisation_id=${organisationId}`,
+    (body): body is { rules: FraudRule[] } => isObject(body) && Array.isArray(body.rules) && body.rules.every(isRule),
+    signal,
+  ).then((body) => body.rules);
+
+export type RuleBody = Partial<Pick<FraudRule, 'enabled' | 'action' | 'count' | 'window_s' | 'amount_cents' | 'site_depth'>>;
+
+export const setFraudRule = (organisationId: number, kind: string, body: RuleBody) =>
+  sendJson('PUT', `/api/v1/wallet/fraud/rules/${kind}?organisation_id=${organisationId}`, body, isRule);
+
+export const clearFraudRule = (organisationId: number, kind: string) =>
+  sendEmpty('DELETE', `/api/v1/wallet/fraud/rules/${kind}?organisation_id=${organisationId}`);
+
+export const listFraudAlerts = (state: string, signal?: AbortSignal) =>
+  getJson(
+    `/api/v1/wallet/fraud/alerts?state=${state}`,
+    (body): body is { alerts: FraudAlert[] } => isObject(body) && Array.isArray(body.alerts) && body.alerts.every(isAlert),
+    signal,
+  ).then((body) => body.alerts);
+
+export const getFraudAlert = (id: number, signal?: AbortSignal) =>
+  getJson(`/api/v1/wallet/fraud/alerts/${id}`, isAlert, signal);
+
+export const closeFraudAlert = (id: number, note: string) =>
+  sendJson('POST', `/api/v1/wallet/fraud/alerts/${id}/closure`, { note }, isAlert);
+
+// ---- In words ---------------------------------------------------------------------------------------
+
+/** Seconds as minutes, with decimals only when needed. */
+export const minutesOf = (seconds: number, lang: Lang) =>
+  new Intl.NumberFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { maximumFractionDigits: 2 }).format(seconds / 60);
+
+export const kindName = (t: Translate, kind: string) => named(t, 'fraud.kind', kind);
+export const actionTakenName = (t: Translate, action: string) => named(t, 'fraud.taken', action);
+export const alertStateName = (t: Translate, state: string) => named(t, 'fraud.state', state);
+
+/** What a rule watches for, in a sentence: "3 debits or more by one card within 10 min". */
+export function ruleInWords(t: Translate, rule: FraudRule, lang: Lang): string {
+  const count = rule.count ?? 0;
+  const minutes = minutesOf(rule.window_s ?? 0, lang);
+  switch (rule.kind) {
+    case 'velocity':
+      return t('fraud.words.velocity', { count, minutes });
+    case 'refusals':
+      return t('fraud.words.refusals', { count, minutes });
+    case 'distance':
+      return t('fraud.words.distance', { minutes, depth: rule.site_depth ?? 0 });
+    case 'amount':
+      return t('fraud.words.amount', { amount: formatEuros(rule.amount_cents ?? 0, lang) });
+    case 'qr_replay':
+      return t('fraud.words.qr_replay', { count, minutes });
+    default:
+      return rule.kind;
+  }
+}
+
+const num = (value: unknown) => (typeof value === 'number' ? value : undefined);
+
+/** An alert's summary in the reader's language from its facts; null when the facts do not say. */
+export function alertSummary(t: Translate, alert: FraudAlert, lang: Lang): string | null {
+  const f = alert.facts;
+  const window = num(f.window_s);
+  const who = alert.support_id !== null ? t('fraud.who.support', { id: alert.support_id }) : t('fraud.who.unknown');
+  switch (alert.rule) {
+    case 'velocity':
+      if (num(f.debits) === undefined || window === undefined) return null;
+      return t('fraud.summary.velocity', { count: num(f.debits) ?? 0, who, minutes: minutesOf(window, lang) });
+    case 'refusals':
+      if (num(f.refusals) === undefined || window === undefined) return null;
+      return t('fraud.summary.refusals', { count: num(f.refusals) ?? 0, who, minutes: minutesOf(window, lang) });
+    case 'amount':
+      if (num(f.amount) === undefined || num(f.threshold) === undefined) return null;
+      return t('fraud.summary.amount', {
+        amount: formatEuros(num(f.amount) ?? 0, lang), threshold: formatEuros(num(f.threshold) ?? 0, lang),
+      });
+    case 'distance': {
+      const sites = Array.isArray(f.sites) ? f.sites.map(String) : [];
+      if (sites.length < 2 || num(f.minutes_apart) === undefined) return null;
+      return t('fraud.summary.distance', { who, first: sites[0] ?? '', second: sites[1] ?? '', minutes: num(f.minutes_apart) ?? 0 });
+    }
+    case 'qr_replay':
+      if (num(f.replays) === undefined || window === undefined) return null;
+      return t('fraud.summary.qr_replay', { count: num(f.replays) ?? 0, phone: alert.phone_id ?? '?', minutes: minutesOf(window, lang) });
+    default:
+      return null;
+  }
+}
+
+/** One fact of an alert for a definition list: its label and its value in words. */
+export interface FactLine {
+  key: string;
+  label: string;
+  value: string;
+  /** Points of sale the fact names, to link to. */
+  points?: number[];
+}
+
+export function factLines(t: Translate, facts: Record<string, unknown>, lang: Lang): FactLine[] {
+  const lines: FactLine[] = [];
+  for (const [key, value] of Object.entries(facts)) {
+    const label = named(t, 'fraud.fact', key);
+    if (key === 'rule' && isObject(value)) {
+      const words = value.action === 'oppose' ? t('fraud.action.oppose') : t('fraud.action.alert');
+      lines.push({ key, label, value: words });
+    } else if ((key === 'window_s') && typeof value === 'number') {
+      lines.push({ key, label, value: t('fraud.minutes', { minutes: minutesOf(value, lang) }) });
+    } else if ((key === 'amount' || key === 'threshold') && typeof value === 'number') {
+      lines.push({ key, label, value: formatEuros(value, lang) });
+    } else if ((key === 'point_at' || key === 'last_at') && typeof value === 'number') {
+      lines.push({ key, label, value: formatDateTime(value, lang) });
+    } else if (key === 'last_code' && typeof value === 'string') {
+      lines.push({ key, label, value: named(t, 'pos.refusal', value) });
+    } else if (key === 'minutes_apart' && typeof value === 'number') {
+      lines.push({ key, label, value: t('fraud.minutes', { minutes: value }) });
+    } else if (key === 'points' && Array.isArray(value)) {
+      lines.push({ key, label, value: value.join(', '), points: value.filter((v): v is number => typeof v === 'number') });
+    } else if (Array.isArray(value)) {
+      lines.push({ key, label, value: value.map(String).join(' · ') });
+    } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      lines.push({ key, label, value: String(value) });
+    } else {
+      lines.push({ key, label, value: JSON.stringify(value) });
+    }
+  }
+  return lines;
+}
+
+// ---- The rule form --------------------------------------------------------------------------------
+
+export interface RuleForm {
+  enabled: boolean;
+  count: string;
+  minutes: string;
+  euros: string;
+  depth: string;
+  action: string;
+}
+
+export const ruleFormOf = (rule: FraudRule, lang: Lang): RuleForm => ({
+  enabled: rule.enabled,
+  count: rule.count !== undefined ? String(rule.count) : '',
+  minutes: rule.window_s !== undefined ? String(Math.round((rule.window_s / 60) * 100) / 100) : '',
+  euros: rule.amount_cents !== undefined
+    ? new Intl.NumberFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', { minimumFractionDigits: 2, useGrouping: false })
+      .format(rule.amount_cents / 100)
+    : '',
+  depth: rule.site_depth !== undefined ? String(rule.site_depth) : '',
+  action: rule.action,
+});
+
+const wholeIn = (text: string, min: number, max: number) => {
+  const trimmed = text.trim();
+  if (!/^\d{1,6}$/.test(trimmed)) return null;
+  const value = Number(trimmed);
+  return value >= min && value <= max ? value : null;
+};
+
+/** The request body a filled rule form makes (only the kind's fields), or the fields in error. */
+export function readRuleForm(kind: FraudKind, form: RuleForm): { body: RuleBody } | { errors: string[] } {
+  const fields = kindFields[kind];
+  const errors: string[] = [];
+  const body: RuleBody = { enabled: form.enabled, action: form.action === 'oppose' ? 'oppose' : 'alert' };
+  if (form.action !== 'oppose' && form.action !== 'alert') errors.push('action');
+  if (fields.count) {
+    const count = wholeIn(form.count, 1, fraudLimits.countMax);
+    if (count === null) errors.push('count');
+    else body.count = count;
+  }
+  if (fields.window) {
+    const minutes = wholeIn(form.minutes, 1, fraudLimits.windowMinutesMax);
+    if (minutes === null) errors.push('minutes');
+    else body.window_s = minutes * 60;
+  }
+  if (fields.amount) {
+    const cents = eurosToCents(form.euros);
+    if (cents === null || cents < 1 || cents > fraudLimits.amountCentsMax) errors.push('euros');
+    else body.amount_cents = cents;
+  }
+  if (fields.depth) {
+    const depth = wholeIn(form.depth, 1, fraudLimits.siteDepthMax);
+    if (depth === null) errors.push('depth');
+    else body.site_depth = depth;
+  }
+  return errors.length > 0 ? { errors } : { body };
+}
