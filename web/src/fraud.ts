@@ -120,7 +120,10 @@ export const minutesOf = (seconds: number, lang: Lang) =>
 
 export const kindName = (t: Translate, kind: string) => named(t, 'fraud.kind', kind);
 export const actionTakenName = (t: Translate, action: string) => named(t, 'fraud.taken', action);
+/** A state as a filter choice (plural: "Open", "Closed", "All"). */
 export const alertStateName = (t: Translate, state: string) => named(t, 'fraud.state', state);
+/** One alert's state. */
+export const oneAlertStateName = (t: Translate, state: string) => named(t, 'fraud.alert.state', state);
 
 /** What a rule watches for, in a sentence: "3 debits or more by one card within 10 min". */
 export function ruleInWords(t: Translate, rule: FraudRule, lang: Lang): string {

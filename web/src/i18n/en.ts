@@ -945,6 +945,8 @@ export const en: Messages = {
   'fraud.close.note.long': 'The note must be at most 1,000 characters.',
   'fraud.close.confirm': 'Close',
   'fraud.close.done': 'The alert is closed.',
+  'fraud.alert.state.open': 'Open',
+  'fraud.alert.state.closed': 'Closed',
   'fraud.state.open': 'Open',
   'fraud.state.closed': 'Closed',
   'fraud.state.all': 'All',

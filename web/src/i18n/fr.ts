@@ -953,6 +953,8 @@ export const fr = {
   'fraud.close.note.long': 'La note ne doit pas dépasser 1 000 caractères.',
   'fraud.close.confirm': 'Clôturer',
   'fraud.close.done': 'L’alerte est clôturée.',
+  'fraud.alert.state.open': 'Ouverte',
+  'fraud.alert.state.closed': 'Clôturée',
   'fraud.state.open': 'Ouvertes',
   'fraud.state.closed': 'Clôturées',
   'fraud.state.all': 'Toutes',

@@ -8,7 +8,7 @@ import { ErrorSummary, LiveMessage, SelectField, SubmitButton, Text, TextField, 
 import { problemOf } from '../api';
 import {
   actionTakenName, alertStateName, alertStates, alertSummary, clearFraudRule, closeFraudAlert, factLines, fraudKinds,
-  fraudLimits, fraudRight, getFraudAlert, kindFields, kindName, listFraudAlerts, listFraudRules, readRuleForm,
+  fraudLimits, fraudRight, getFraudAlert, kindFields, oneAlertStateName, kindName, listFraudAlerts, listFraudRules, readRuleForm,
   ruleFormOf, ruleInWords, setFraudRule, type FraudAlert, type FraudKind, type FraudRule, type RuleForm,
 } from '../fraud';
 import { useI18n, type MessageKey, type Translate } from '../i18n';
@@ -122,7 +122,7 @@ export function FraudAlertsPage() {
                   <td data-label={t('fraud.alert.field.when')}>
                     <time dateTime={alert.created_at}>{formatDateTime(alert.created_at, lang)}</time>
                   </td>
-                  {state !== 'open' && <td data-label={t('fraud.alert.field.state')}>{alertStateName(t, alert.state)}</td>}
+                  {state !== 'open' && <td data-label={t('fraud.alert.field.state')}>{oneAlertStateName(t, alert.state)}</td>}
                 </tr>
               ))}
             </tbody>
@@ -229,7 +229,7 @@ export function FraudAlertPage({ id }: { id: string }) {
           </p>
           <dl class="details">
             <Detail label={t('fraud.alert.field.state')}>
-              <span data-testid="alert-state">{alertStateName(t, value.state)}</span>
+              <span data-testid="alert-state">{oneAlertStateName(t, value.state)}</span>
             </Detail>
             <Detail label={t('fraud.alert.field.action_taken')}>
               <TakenBadge action={value.action_taken} />
