@@ -6,34 +6,17 @@
 import { getJson, sendEmpty, sendJson } from './api';
 import type { Lang, Translate } from './i18n';
 import { named } from './labels';
+import { readRuleFormWith, type FraudKind, type RuleBody, type RuleForm } from './wallet/fraud_input';
 import { eurosToCents, formatDateTime, formatEuros } from './wallet/pos_input';
+
+export * from './wallet/fraud_input';
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   !!value && typeof value === 'object' && !Array.isArray(value);
 
 export const fraudRight = { read: 'wallet.fraud.read', manage: 'wallet.fraud.manage' } as const;
 
-export const fraudKinds = ['velocity', 'refusals', 'distance', 'amount', 'qr_replay'] as const;
-export type FraudKind = (typeof fraudKinds)[number];
 export const alertStates = ['open', 'closed', 'all'] as const;
-
-/** The server's limits (modules/wallet/fraud.h). */
-export const fraudLimits = {
-  countMax: 10_000,
-  windowMinutesMax: 7 * 24 * 60,
-  amountCentsMax: 100_000_000,
-  siteDepthMax: 8,
-  noteLengthMax: 1000,
-} as const;
-
-/** Which parameters each kind has. */
-export const kindFields: Record<FraudKind, { count: boolean; window: boolean; amount: boolean; depth: boolean }> = {
-  velocity: { count: true, window: true, amount: false, depth: false },
-  refusals: { count: true, window: true, amount: false, depth: false },
-  distance: { count: false, window: true, amount: false, depth: true },
-  amount: { count: false, window: false, amount: true, depth: false },
-  qr_replay: { count: true, window: true, amount: false, depth: false },
-};
 
 export interface FraudRule {
   kind: FraudKind | string;
@@ -91,7 +74,6 @@ export const listFraudRules = (organisationId: number, signal?: AbortSignal) =>
     signal,
   ).then((body) => body.rules);
 
-export type RuleBody = Partial<Pick<FraudRule, 'enabled' | 'action' | 'count' | 'window_s' | 'amount_cents' | 'site_depth'>>;
 
 export const setFraudRule = (organisationId: number, kind: string, body: RuleBody) =>
   sendJson('PUT', `/api/v1/wallet/fraud/rules/${kind}?organisation_id=${organisationId}`, body, isRule);
@@ -216,16 +198,7 @@ export function factLines(t: Translate, facts: Record<string, unknown>, lang: La
   return lines;
 }
 
-// ---- The rule form --------------------------------------------------------------------------------
-
-export interface RuleForm {
-  enabled: boolean;
-  count: string;
-  minutes: string;
-  euros: string;
-  depth: string;
-  action: string;
-}
+// ---- The rule form (reading it: wallet/fraud_input.ts) ---------------------------------------
 
 export const ruleFormOf = (rule: FraudRule, lang: Lang): RuleForm => ({
   enabled: rule.enabled,
@@ -239,38 +212,6 @@ export const ruleFormOf = (rule: FraudRule, lang: Lang): RuleForm => ({
   action: rule.action,
 });
 
-const wholeIn = (text: string, min: number, max: number) => {
-  const trimmed = text.trim();
-  if (!/^\d{1,6}$/.test(trimmed)) return null;
-  const value = Number(trimmed);
-  return value >= min && value <= max ? value : null;
-};
-
-/** The request body a filled rule form makes (only the kind's fields), or the fields in error. */
-export function readRuleForm(kind: FraudKind, form: RuleForm): { body: RuleBody } | { errors: string[] } {
-  const fields = kindFields[kind];
-  const errors: string[] = [];
-  const body: RuleBody = { enabled: form.enabled, action: form.action === 'oppose' ? 'oppose' : 'alert' };
-  if (form.action !== 'oppose' && form.action !== 'alert') errors.push('action');
-  if (fields.count) {
-    const count = wholeIn(form.count, 1, fraudLimits.countMax);
-    if (count === null) errors.push('count');
-    else body.count = count;
-  }
-  if (fields.window) {
-    const minutes = wholeIn(form.minutes, 1, fraudLimits.windowMinutesMax);
-    if (minutes === null) errors.push('minutes');
-    else body.window_s = minutes * 60;
-  }
-  if (fields.amount) {
-    const cents = eurosToCents(form.euros);
-    if (cents === null || cents < 1 || cents > fraudLimits.amountCentsMax) errors.push('euros');
-    else body.amount_cents = cents;
-  }
-  if (fields.depth) {
-    const depth = wholeIn(form.depth, 1, fraudLimits.siteDepthMax);
-    if (depth === null) errors.push('depth');
-    else body.site_depth = depth;
-  }
-  return errors.length > 0 ? { errors } : { body };
-}
+/** The request body a filled rule form makes, or the fields in error (amounts read as pos_input does). */
+export const readRuleForm = (kind: FraudKind, form: RuleForm): { body: RuleBody } | { errors: string[] } =>
+  readRuleFormWith(kind, form, eurosToCents);
