@@ -936,7 +936,7 @@ export const en: Messages = {
   'fraud.alert.detail.title': 'Fraud alert',
   'fraud.alert.point': 'Point of sale no. {id}',
   'fraud.alert.facts': 'What the rule saw',
-  'fraud.alert.opposed_stays': 'The support was opposed. Closing the alert does not reactivate it: reactivate it from the holder’s record if this was a false alarm.',
+  'fraud.alert.opposed_stays': 'The support was opposed. Closing the alert does not lift the opposition: lift it on the support separately, after checking with the holder, if this was a false alarm.',
   'fraud.close.open': 'Close the alert',
   'fraud.close.title': 'Close the alert',
   'fraud.close.body': 'Note what you found and what you did. The note is kept with the alert.',

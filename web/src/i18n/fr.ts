@@ -944,7 +944,7 @@ export const fr = {
   'fraud.alert.detail.title': 'Alerte de fraude',
   'fraud.alert.point': 'Point de vente n° {id}',
   'fraud.alert.facts': 'Ce que la règle a vu',
-  'fraud.alert.opposed_stays': 'Le support a été mis en opposition. Clôturer l’alerte ne le réactive pas : réactivez-le depuis la fiche du porteur si c’était une fausse alerte.',
+  'fraud.alert.opposed_stays': 'Le support a été mis en opposition. Clôturer l’alerte ne lève pas l’opposition : levez-la séparément sur le support, après vérification auprès du porteur, si c’était une fausse alerte.',
   'fraud.close.open': 'Clôturer l’alerte',
   'fraud.close.title': 'Clôturer l’alerte',
   'fraud.close.body': 'Notez ce que vous avez constaté et ce que vous avez fait. La note est conservée avec l’alerte.',
