@@ -304,6 +304,17 @@ for (const backend of backends()) {
       const closedList = (await admin.call('GET', '/api/v1/wallet/fraud/alerts?state=closed')).body.alerts;
       assert.ok(closedList.some((a) => a.id === alert.id));
       expectProblem(await admin.call('GET', '/api/v1/wallet/fraud/alerts?state=sideways'), 422, 'validation_failed');
+      expectProblem(await admin.call('GET', '/api/v1/wallet/fraud/alerts/999999'), 404, 'fraud_alert_not_found');
+    });
+
+    test('a merchant has no fraud rights: 403 on alerts, rules and the scan', async () => {
+      const merchantStaff = await new Client(server).loginFully('merchant@demo.guichet.fr', secrets);
+      expectProblem(await merchantStaff.call('GET', '/api/v1/wallet/fraud/alerts'), 403, 'forbidden');
+      expectProblem(await merchantStaff.call('GET', `/api/v1/wallet/fraud/rules?organisation_id=${region.id}`), 403, 'forbidden');
+      expectProblem(await merchantStaff.call('PUT', `/api/v1/wallet/fraud/rules/amount?organisation_id=${region.id}`,
+        { amount_cents: 1 }), 403, 'forbidden');
+      expectProblem(await merchantStaff.call('POST', '/api/v1/wallet/fraud/scan', {}), 403, 'forbidden');
+      assert.equal((await ruleAt(admin, region.id, 'amount')).amount_cents, 4000, 'nothing changed');
     });
   });
 }

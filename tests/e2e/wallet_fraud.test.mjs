@@ -4,13 +4,15 @@
 // list with the action taken; its detail links to the point and shows the facts in words; the
 // admin closes it with a required note in a dialog. In English, the closed alert is found with
 // the state filter and the rule is inherited again with one button. Axe finds no serious fault
-// on these screens in either language.
+// on these screens in either language, and none scrolls sideways on a 360 px phone.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { backends } from '../support/server.mjs';
-import { mainHeading, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage } from './browser.mjs';
+import {
+  mainHeading, phone, scrollsHorizontally, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage,
+} from './browser.mjs';
 import { ApiClient, demo, identityServer } from './identity_support.mjs';
 
 const hugoCard = '04A1B2C3D4E5F7';
@@ -216,6 +218,16 @@ for (const backend of backends()) {
         await page.getByTestId('rule-velocity-words').filter({ hasText: '10 payments or more with one support within 10 min' }).waitFor();
         assert.equal(await page.getByTestId('rule-velocity-set').textContent(), 'Built-in rule');
         assert.equal(await page.getByRole('button', { name: 'Inherit again: Payment frequency' }).count(), 0);
+
+        // A 360 px phone: no sideways scrolling on any of the three screens.
+        await page.setViewportSize(phone);
+        for (const [path, heading] of [['/wallet/fraud?state=all', 'Fraud alerts'],
+          [`/wallet/fraud/alerts/${alertId}`, `Payment frequency alert no. ${alertId}`], ['/wallet/fraud/rules', 'Fraud rules']]) {
+          await page.goto(baseUrl + path);
+          await mainHeading(page, heading).waitFor();
+          await page.locator('[role="status"]').filter({ hasText: 'Loading' }).waitFor({ state: 'detached' });
+          assert.equal(await scrollsHorizontally(page), false, `${path} scrolls sideways at 360 px`);
+        }
       });
     });
   });
