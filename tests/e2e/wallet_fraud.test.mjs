@@ -166,6 +166,8 @@ for (const backend of backends()) {
         await row.getByRole('link').click();
         await mainHeading(page, `Alerte Fréquence des paiements n° ${alertId}`).waitFor();
         assert.equal(await page.getByTestId('alert-state').textContent(), 'Ouverte');
+        assert.equal(await page.getByTestId('alert-rule').textContent(),
+          'Règle en vigueur lors de l’alerte : 3 paiements ou plus avec un même support en 10 min.');
         const facts = await page.getByTestId('alert-facts').textContent();
         assert.match(facts, /Paiements3/);
         assert.match(facts, /Fenêtre10 min/);

@@ -935,6 +935,7 @@ export const en: Messages = {
   'fraud.alert.title': '{rule} alert no. {id}',
   'fraud.alert.detail.title': 'Fraud alert',
   'fraud.alert.point': 'Point of sale no. {id}',
+  'fraud.alert.rule_then': 'Rule in force at the time: {rule}.',
   'fraud.alert.facts': 'What the rule saw',
   'fraud.alert.opposed_stays': 'The support was opposed. Closing the alert does not lift the opposition: lift it on the support separately, after checking with the holder, if this was a false alarm.',
   'fraud.close.open': 'Close the alert',

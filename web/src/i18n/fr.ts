@@ -943,6 +943,7 @@ export const fr = {
   'fraud.alert.title': 'Alerte {rule} n° {id}',
   'fraud.alert.detail.title': 'Alerte de fraude',
   'fraud.alert.point': 'Point de vente n° {id}',
+  'fraud.alert.rule_then': 'Règle en vigueur lors de l’alerte : {rule}.',
   'fraud.alert.facts': 'Ce que la règle a vu',
   'fraud.alert.opposed_stays': 'Le support a été mis en opposition. Clôturer l’alerte ne lève pas l’opposition : levez-la séparément sur le support, après vérification auprès du porteur, si c’était une fausse alerte.',
   'fraud.close.open': 'Clôturer l’alerte',

@@ -12,7 +12,7 @@ import {
   ruleFormOf, ruleInWords, setFraudRule, type FraudAlert, type FraudKind, type FraudRule, type RuleForm,
 } from '../fraud';
 import { useI18n, type MessageKey, type Translate } from '../i18n';
-import { getOrganisations, type Organisation } from '../identity';
+import { getOrganisations, type Organisation, type Profile, type User } from '../identity';
 import { baseDepth, organisationOption } from '../labels';
 import { formatDateTime } from '../pos';
 import { formErrors, problemMessage, type FormError, type Localised } from '../problems';
@@ -203,6 +203,19 @@ function CloseDialog({ onConfirm, onClose }: { onConfirm: (note: string) => Prom
   );
 }
 
+/** The rule as it stood when the alert was raised (kept in its facts), if the facts have it. */
+function ruleOfAlert(alert: FraudAlert): FraudRule | null {
+  const rule = alert.facts.rule;
+  if (!rule || typeof rule !== 'object' || Array.isArray(rule)) return null;
+  const r = rule as Record<string, unknown>;
+  const number = (value: unknown) => (typeof value === 'number' ? value : undefined);
+  return {
+    kind: alert.rule, enabled: true, action: typeof r.action === 'string' ? r.action : 'alert', set_at: null,
+    count: number(r.count), window_s: number(r.window_s), amount_cents: number(r.amount_cents),
+    site_depth: number(r.site_depth),
+  };
+}
+
 export function FraudAlertPage({ id }: { id: string }) {
   const { t, lang } = useI18n();
   const { permissions } = useSession();
@@ -227,6 +240,11 @@ export function FraudAlertPage({ id }: { id: string }) {
           <p class="lead">
             <Summary alert={value} />
           </p>
+          {ruleOfAlert(value) && (
+            <p data-testid="alert-rule">
+              {t('fraud.alert.rule_then', { rule: ruleInWords(t, ruleOfAlert(value) as FraudRule, lang) })}
+            </p>
+          )}
           <dl class="details">
             <Detail label={t('fraud.alert.field.state')}>
               <span data-testid="alert-state">{oneAlertStateName(t, value.state)}</span>
@@ -471,11 +489,25 @@ function RuleCard({ rule, organisationId, organisations, onChanged }: {
   );
 }
 
+/**
+ * The organisations where the reader may read fraud rules: those under an organisation where one
+ * of their grants gives wallet.fraud.read (the server still judges; it answers 404 elsewhere).
+ */
+function fraudScope(all: readonly Organisation[], user: User | undefined, profiles: readonly Profile[] | null) {
+  const roots = (user?.grants ?? [])
+    .filter((grant) => profiles?.find((profile) => profile.code === grant.profile)?.permissions.includes(fraudRight.read))
+    .map((grant) => all.find((org) => org.id === grant.organisation_id)?.path)
+    .filter((path): path is string => !!path);
+  return roots.length > 0 ? all.filter((org) => roots.some((root) => org.path.startsWith(root))) : [...all];
+}
+
 export function FraudRulesPage() {
   const { t } = useI18n();
   const { query } = useLocation();
+  const session = useSession();
   const organisations = useLoad(getOrganisations, []);
-  const list = organisations.value ?? [];
+  const list = fraudScope(organisations.value ?? [], session.state.kind === 'active' ? session.state.user : undefined,
+    session.profiles);
   const depth = baseDepth(list);
   const asked = query.get('organisation');
   const chosen = asked && /^\d+$/.test(asked) ? Number(asked) : (list[0]?.id ?? 0);
