@@ -139,6 +139,7 @@ for (const backend of backends()) {
         await page.getByLabel('Alerter et mettre le support en opposition').check();
         await page.getByRole('button', { name: 'Enregistrer la règle' }).click();
         await page.getByRole('status').filter({ hasText: 'Règle « Fréquence des paiements » enregistrée.' }).waitFor();
+        await page.waitForFunction(() => document.activeElement?.id === 'rule-velocity-title');
         await page.getByTestId('rule-velocity-words').filter({ hasText: '3 paiements ou plus avec un même support en 10 min' }).waitFor();
         assert.equal(await page.getByTestId('rule-velocity-set').textContent(), 'Fixée ici');
         assert.match(await page.getByTestId('rule-velocity').textContent(), /Alerter et mettre le support en opposition/);

@@ -434,12 +434,16 @@ function RuleCard({ rule, organisationId, organisations, onChanged }: {
   const known = (fraudKinds as readonly string[]).includes(rule.kind);
   const mine = rule.set_at?.organisation_id === organisationId;
   const manage = permissions.has(fraudRight.manage) && known;
+  // After a save or "inherit again" the button pressed is gone: the focus goes to the rule's heading.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const focusHeading = () => setTimeout(() => heading.current?.focus(), 0);
 
   const inherit = async () => {
     setProblem(null);
     try {
       await clearFraudRule(organisationId, rule.kind);
       onChanged({ text: t('fraud.rule.inherited', { kind: kindName(t, rule.kind) }) });
+      focusHeading();
     } catch (caught) {
       setProblem(problemMessage(problemOf(caught), t));
     }
@@ -447,7 +451,9 @@ function RuleCard({ rule, organisationId, organisations, onChanged }: {
 
   return (
     <section class="card" aria-labelledby={`rule-${rule.kind}-title`} data-testid={`rule-${rule.kind}`}>
-      <h3 id={`rule-${rule.kind}-title`}>{kindName(t, rule.kind)}</h3>
+      <h3 id={`rule-${rule.kind}-title`} tabIndex={-1} ref={heading}>
+        {kindName(t, rule.kind)}
+      </h3>
       <p data-testid={`rule-${rule.kind}-words`}>
         {rule.enabled ? ruleInWords(t, rule, lang) : t('fraud.rule.disabled')}
       </p>
@@ -479,10 +485,15 @@ function RuleCard({ rule, organisationId, organisations, onChanged }: {
         </p>
       )}
       {manage && editing && (
-        <RuleEditor kind={kind} rule={rule} organisationId={organisationId} onCancel={() => setEditing(false)}
+        <RuleEditor kind={kind} rule={rule} organisationId={organisationId}
+          onCancel={() => {
+            setEditing(false);
+            focusHeading();
+          }}
           onSaved={() => {
             setEditing(false);
             onChanged({ text: t('fraud.rule.saved', { kind: kindName(t, rule.kind) }) });
+            focusHeading();
           }} />
       )}
     </section>
@@ -542,7 +553,7 @@ export function FraudRulesPage() {
       {rules.value && (
         <div class="cards">
           {rules.value.map((rule) => (
-            <RuleCard key={`${rule.kind}-${rule.set_at?.organisation_id ?? 0}-${JSON.stringify(rule)}`} rule={rule}
+            <RuleCard key={`${chosen}-${rule.kind}`} rule={rule}
               organisationId={chosen} organisations={list}
               onChanged={(done) => {
                 setMessage(done);
