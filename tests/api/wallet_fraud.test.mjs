@@ -3,7 +3,8 @@
 // make debits, the scan opens alerts; the opposed card is refused at its next debit and the
 // admins are e-mailed (through the outbox). Validation refusals, a national rule inherited by a
 // region until the region sets its own (DELETE restores inheritance), another region's admin
-// kept out (404, absent from the list), an alert closed once (409 the second time).
+// kept out (404, absent from the list), an alert closed once (409 the second time). The e-mails
+// are checked in the outbox (which alert they name) and in the messages history API.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 //
 // The scan leaves rows younger than 5 s for the next one (kFraudScanLagMs), and the test never
@@ -179,6 +180,14 @@ for (const backend of backends()) {
       assert.ok(recipients.includes('regional.admin@demo.guichet.fr'), recipients.join());
       assert.ok(recipients.includes('national.admin@demo.guichet.fr'), recipients.join());
       assert.ok(!recipients.some((r) => r.startsWith('bellecour')), 'another region was told');
+      // The same, as the national admin reads it in the regional admin's messages history.
+      const me = await admin.call('GET', '/api/v1/me');
+      const history = await national.call('GET', `/api/v1/notify/people/staff/${me.body.id}/messages`);
+      assert.equal(history.status, 200, history.text);
+      const fraudMails = history.body.items.filter((m) => m.template_code === 'wallet.fraud_alert');
+      assert.equal(fraudMails.length, 1, JSON.stringify(history.body.items));
+      assert.equal(fraudMails[0].channel, 'email');
+      assert.equal(fraudMails[0].recipient, 'regional.admin@demo.guichet.fr');
       // The same alert is not opened twice at the next scan.
       assert.equal((await admin.call('POST', '/api/v1/wallet/fraud/scan', {})).status, 204);
       const all = (await admin.call('GET', '/api/v1/wallet/fraud/alerts?state=all')).body.alerts;
