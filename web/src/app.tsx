@@ -37,6 +37,8 @@ import { MerchantDetailPage, MerchantsPage } from './pages/wallet_merchants';
 import { PointDetailPage } from './pages/wallet_point_detail';
 import { PointNewPage, PointsPage } from './pages/wallet_points';
 import { TestAccountPage } from './pages/wallet_test_account';
+import { FraudAlertPage, FraudAlertsPage, FraudRulesPage } from './pages/wallet_fraud';
+import { fraudRight } from './fraud';
 import { posRight } from './pos';
 import { Link, Redirect, matchPath, useLocation, withNext, type AppLocation } from './router';
 import { services } from './services';
@@ -144,6 +146,24 @@ const routes: Route[] = [
     title: 'pos.test.title',
     access: { permission: posRight.testAccount },
     render: () => <TestAccountPage />,
+  },
+  {
+    pattern: '/wallet/fraud',
+    title: 'fraud.alerts.title',
+    access: { permission: fraudRight.read },
+    render: () => <FraudAlertsPage />,
+  },
+  {
+    pattern: '/wallet/fraud/rules',
+    title: 'fraud.rules.title',
+    access: { permission: fraudRight.read },
+    render: () => <FraudRulesPage />,
+  },
+  {
+    pattern: '/wallet/fraud/alerts/:id',
+    title: 'fraud.alert.detail.title',
+    access: { permission: fraudRight.read },
+    render: ({ id }) => <FraudAlertPage id={id ?? ''} />,
   },
   { pattern: '/messages', title: 'messages.title', access: 'session', render: () => <MessagesPage /> },
   {
@@ -301,6 +321,9 @@ export function App() {
       : []),
     ...(permissions.has(posRight.pointsRead)
       ? [{ path: '/wallet/points', label: 'nav.points' as MessageKey }]
+      : []),
+    ...(permissions.has(fraudRight.read)
+      ? [{ path: '/wallet/fraud', label: 'nav.fraud' as MessageKey }]
       : []),
     ...(permissions.has(posRight.testAccount)
       ? [{ path: '/wallet/test-account', label: 'nav.test_account' as MessageKey }]
