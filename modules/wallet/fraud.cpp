@@ -11,6 +11,7 @@
 
 #include "modules/wallet/internal.h"
 #include "platform/base/log.h"
+#include "platform/http/json.h"
 #include "platform/base/assert.h"
 #include "platform/base/clock.h"
 #include "platform/jobs/jobs.h"
@@ -85,6 +86,20 @@ std::string SitePrefix(std::string_view location, int64_t depth) {
     end = next;
   }
   return std::string(location.substr(0, end));
+}
+
+// A window in words: minutes when whole, else seconds.
+std::string Duration(int64_t seconds) {
+  if (seconds % 60 == 0) return fmt::format("{} min", seconds / 60);
+  return fmt::format("{} s", seconds);
+}
+
+std::string ActionWords(std::string_view action_taken, bool french) {
+  if (action_taken == "support_opposed")
+    return french ? "le support a été mis en opposition" : "the support was opposed";
+  if (action_taken == "already_opposed")
+    return french ? "le support était déjà en opposition" : "the support was opposed already";
+  return french ? "aucune (alerte seulement)" : "none (alert only)";
 }
 
 std::string Euros(int64_t cents) {
@@ -198,7 +213,8 @@ struct Finding {
   std::string subject;
   std::optional<int64_t> holder_id, support_id, phone_id, point_id;
   std::optional<int64_t> oppose_support_id;  // the support an `oppose` rule acts on
-  std::string summary;
+  std::string summary;     // English, kept with the alert
+  std::string summary_fr;  // for French readers of the e-mail
   object facts;
 };
 
@@ -323,8 +339,11 @@ class Scanner {
       finding.point_id = r.OptionalInt(4);
       finding.oppose_support_id = r.OptionalInt(10);
       finding.summary = fmt::format(
-          "{} one-time QR codes of phone {} presented again within {} min.", count, *phone,
-          rule.window_s / 60);
+          "{} one-time QR codes of phone {} presented again within {}.", count, *phone,
+          Duration(rule.window_s));
+      finding.summary_fr = fmt::format(
+          "{} codes QR à usage unique du téléphone {} présentés de nouveau en {}.", count, *phone,
+          Duration(rule.window_s));
       finding.facts = object{{"replays", count}, {"window_s", rule.window_s}, {"last_at", r.Int(5)}};
       GUICHET_TRY_STATUS(Raise(finding));
     }
@@ -395,6 +414,8 @@ class Scanner {
       finding.subject = fmt::format("transaction:{}", row.id);
       finding.summary = fmt::format("A debit of {} at point {}, at or above {}.",
                                     Euros(row.amount), row.point_id, Euros(r.amount_cents));
+      finding.summary_fr = fmt::format("Un débit de {} au point {}, égal ou supérieur à {}.",
+                                       Euros(row.amount), row.point_id, Euros(r.amount_cents));
       finding.facts = object{{"transaction_id", row.id}, {"amount", row.amount},
                              {"threshold", r.amount_cents}, {"point_at", row.point_at_ms}};
       GUICHET_TRY_STATUS(Raise(finding));
@@ -411,8 +432,10 @@ class Scanner {
       const int64_t debits = (*count)->Int(0);
       if (debits >= r.count) {
         Finding finding = base(r);
-        finding.summary = fmt::format("{} debits by support {} within {} min.", debits,
-                                      *row.support_id, r.window_s / 60);
+        finding.summary = fmt::format("{} debits by support {} within {}.", debits,
+                                      *row.support_id, Duration(r.window_s));
+        finding.summary_fr = fmt::format("{} débits du support {} en {}.", debits,
+                                         *row.support_id, Duration(r.window_s));
         finding.facts = object{{"debits", debits}, {"window_s", r.window_s},
                                {"last_transaction_id", row.id}};
         GUICHET_TRY_STATUS(Raise(finding));
@@ -429,11 +452,16 @@ class Scanner {
       if (refusals >= r.count) {
         Finding finding = base(r);
         if (finding.subject.empty()) finding.subject = "payer:" + row.payer_key;
-        finding.summary = fmt::format("{} refused operations for {} within {} min (last: {}).",
+        finding.summary = fmt::format("{} refused operations for {} within {} (last: {}).",
                                       refusals,
                                       row.support_id ? fmt::format("support {}", *row.support_id)
                                                      : std::string("an unknown payer"),
-                                      r.window_s / 60, row.refusal_code);
+                                      Duration(r.window_s), row.refusal_code);
+        finding.summary_fr = fmt::format(
+            "{} opérations refusées pour {} en {} (dernier refus : {}).", refusals,
+            row.support_id ? fmt::format("le support {}", *row.support_id)
+                           : std::string("un payeur inconnu"),
+            Duration(r.window_s), row.refusal_code);
         finding.facts = object{{"refusals", refusals}, {"window_s", r.window_s},
                                {"last_code", row.refusal_code}, {"last_transaction_id", row.id}};
         GUICHET_TRY_STATUS(Raise(finding));
@@ -458,6 +486,8 @@ class Scanner {
         const int64_t minutes = std::abs(row.point_at_ms - other.Int(3)) / 60000;
         finding.summary = fmt::format("Support {} paid at {} and at {} within {} min.",
                                       *row.support_id, other_site, site, minutes);
+        finding.summary_fr = fmt::format("Le support {} a payé à {} et à {} à {} min d'écart.",
+                                         *row.support_id, other_site, site, minutes);
         finding.facts = object{{"sites", boost::json::array{other_site, site}},
                                {"transactions", boost::json::array{other.Int(0), row.id}},
                                {"points", boost::json::array{other.Int(1), row.point_id}},
@@ -543,6 +573,7 @@ class Scanner {
                           params);
     if (!rows.ok()) return std::move(rows).error();
     for (const Row& row : rows->rows) {
+      const bool french = row.Text(2) == "fr";
       notify::OutboxMessage message;
       message.recipient = row.Text(1);
       message.template_code = std::string(kFraudAlertTemplate);
@@ -552,8 +583,8 @@ class Scanner {
       message.variables_json = boost::json::serialize(
           object{{"alert_id", alert_id},
                  {"rule", FraudRuleKindName(finding.rule->kind)},
-                 {"summary", finding.summary},
-                 {"action_taken", action_taken},
+                 {"summary", french ? finding.summary_fr : finding.summary},
+                 {"action_taken", ActionWords(action_taken, french)},
                  {"at", now_ms_}});
       auto queued = notify::Queue(tx_, message, now_ms_);
       if (!queued.ok()) return std::move(queued).error();
@@ -770,7 +801,7 @@ Result<FraudAlert> Fraud::GetAlert(const identity::Caller& caller, int64_t alert
 
 Result<FraudAlert> Fraud::CloseAlert(const identity::Caller& caller, int64_t alert_id,
                                      std::string_view note) {
-  if (note.empty() || static_cast<int64_t>(note.size()) > kFraudNoteLengthMax) {
+  if (note.empty() || http::Utf8Length(note) > kFraudNoteLengthMax) {
     return RuleInvalid("note", fmt::format("Say in 1 to {} characters what was found.",
                                            kFraudNoteLengthMax));
   }
@@ -879,7 +910,7 @@ void AddFraudTemplates(notify::TemplateCatalog& catalog) {
                {{"alert_id", "number", "the alert's number", 42},
                 {"rule", "text", "the rule that fired", "velocity"},
                 {"summary", "text", "what the rule saw", "12 debits by support 1234 within 10 min."},
-                {"action_taken", "text", "none, support_opposed or already_opposed", "none"},
+                {"action_taken", "text", "what was done, in words", "none (alert only)"},
                 {"at", "datetime", "when", int64_t{1767225600000}}},
                {{"fr", text("Alerte de fraude n° {{ alert_id }} ({{ rule }})",
                             "Une règle de fraude s'est déclenchée le {{ at | datetime }}.\n\n"

@@ -25,8 +25,7 @@ constexpr std::string_view kTag = "wallet";
 Result<int64_t> OrganisationParam(const RequestContext& request) {
   auto text = http::QueryParameter(*request.request, "organisation_id");
   if (!text) {
-    return Error{ErrorKind::kValidation, "invalid_parameter",
-                 "Name the organisation with ?organisation_id=.", {}};
+    return Error::Invalid("invalid_parameter", "Name the organisation with ?organisation_id=.");
   }
   return http::PositiveId(*text, "organisation id");
 }

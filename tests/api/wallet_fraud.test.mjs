@@ -252,11 +252,8 @@ for (const backend of backends()) {
       assert.deepEqual(await ruleAt(admin, region.id, 'refusals'), before);
     });
 
-    // BUG (C++ side, not fixed here): modules/wallet/fraud_http.cpp, OrganisationParam (line 28):
-    // a missing ?organisation_id= is returned as ErrorKind::kValidation, i.e. 422, while the
-    // routes document {400, "invalid_parameter"} in their errors (and a malformed id, through
-    // http::PositiveId / Error::Invalid, is 400). It should be Error::Invalid("invalid_parameter", …).
-    test('a rule without ?organisation_id= is a 400 invalid_parameter', { todo: 'fraud_http.cpp:28 answers 422 instead of the documented 400' }, async () => {
+    // A missing ?organisation_id= is a malformed request, as a malformed id is.
+    test('a rule without ?organisation_id= is a 400 invalid_parameter', async () => {
       const noOrg = await admin.call('PUT', '/api/v1/wallet/fraud/rules/refusals', { count: 3 });
       expectProblem(noOrg, 400, 'invalid_parameter');
       expectProblem(await admin.call('GET', '/api/v1/wallet/fraud/rules'), 400, 'invalid_parameter');
@@ -316,12 +313,8 @@ for (const backend of backends()) {
       expectProblem(await admin.call('GET', '/api/v1/wallet/fraud/alerts/999999'), 404, 'fraud_alert_not_found');
     });
 
-    // BUG (C++ side, not fixed here): modules/wallet/fraud.cpp, Fraud::CloseAlert (line 773) checks
-    // note.size() — bytes — against kFraudNoteLengthMax, while the HTTP layer (JsonReader
-    // RequiredString, platform/http/json.cpp Utf8Length) and the route count characters: a French
-    // note of 501 to 1000 characters with accents passes the route and is refused 422 by the domain.
-    test('a closing note is measured in characters: 600 accented letters fit in the 1000 allowed',
-      { todo: 'fraud.cpp:773 counts the note in bytes, not characters' }, async () => {
+    // The note's limit counts characters, as the route does, not bytes.
+    test('a closing note is measured in characters: 600 accented letters fit in the 1000 allowed', async () => {
       const open = (await admin.call('GET', '/api/v1/wallet/fraud/alerts')).body.alerts;
       assert.ok(open.length >= 2, 'the amount, refusals and distance alerts are open');
       expectProblem(await admin.call('POST', `/api/v1/wallet/fraud/alerts/${open[1].id}/closure`, { note: 'e'.repeat(1001) }),
