@@ -135,9 +135,11 @@ void RegisterPrivacy(privacy::Privacy& privacy) {
                          "contract of the wallet's terms of use (6(1)(b)).";
   activity.data_subjects = {"students and other holders of the institutions"};
   activity.data_categories = {"identity (names, birth date)", "university id and INE", "tariff profile",
-                              "contact (e-mail, phone)", "supports (card numbers)", "balances and operations"};
+                              "contact (e-mail, phone)", "supports (card numbers)", "balances and operations",
+                              "phones enrolled for QR codes (public key, label, dates)",
+                              "operations at points of sale (merchant, point, amount, state)"};
   activity.retention = "While the account is open; financial records 10 years after the operation; a holder "
-                       "who deactivates for good leaves only the support numbers.";
+                       "who deactivates for good leaves only the support numbers and the phones' public keys.";
   activity.recipients = {"the institution's managers and administrators", "the operator"};
   activity.security = "Access by rights per organisation, audit trail, Argon2id passwords, hashed session tokens.";
   privacy.processing().Add(std::move(activity));
