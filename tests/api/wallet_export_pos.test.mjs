@@ -123,7 +123,9 @@ for (const backend of backends()) {
         point_at_ms: Date.now() }), 409, 'qr_replayed');
 
       // Rows no flow above makes (an offline batch, a fraud rule and alert, a refused QR code
-      // recorded for the fraud rules), written straight into the tables the archive reads.
+      // recorded for the fraud rules), written straight into the tables the archive reads. (The
+      // till's refused replay above is not recorded in wallet_qr_refusals today: the point-of-sale
+      // path calls RedeemQr, not QrCodes::Redeem, which records refusals.)
       const now = Date.now();
       write(server, `INSERT INTO wallet_qr_refusals (claimed_phone_id, claimed_holder_id, counter, code, text_sha256,
         point_id, point_now, at) VALUES (${phoneRow.id}, ${phoneRow.holder_id ?? 'NULL'}, 1, 'qr_replayed', '${sha256Hex(qrText)}',
