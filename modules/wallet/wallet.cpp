@@ -468,6 +468,62 @@ object StatementLineJson(const StatementLine& line) {
           {"support_number", OptionalText(line.support_number)}};
 }
 
+namespace {
+
+// The holder's phones enrolled for QR codes (and the service's printer of codes for it): when
+// enrolled and revoked, and by whom. No key material: a phone's public key identifies the device
+// to the service and means nothing to the holder.
+Result<array> HolderPhonesExport(Transaction& tx, int64_t holder_id) {
+  auto rows = tx.Query("SELECT id, kind, label, status, created_at, revoked_at, revoked_by, certificate_expires_at"
+                       " FROM wallet_qr_phones WHERE holder_id = $1 ORDER BY id LIMIT $2",
+                       {holder_id, kExportLinesMax});
+  if (!rows.ok()) return std::move(rows).error();
+  array items;
+  for (const Row& row : rows->rows) {
+    items.push_back(object{{"id", row.Int(0)},
+                           {"kind", row.Text(1)},
+                           {"label", row.Text(2)},
+                           {"status", row.Text(3)},
+                           {"enrolled_at_ms", row.Int(4)},
+                           {"revoked_at_ms", OptionalMs(row.OptionalInt(5))},
+                           {"revoked_by", OptionalText(row.OptionalText(6).value_or(""))},
+                           {"certificate_expires_at_ms", row.Int(7)}});
+  }
+  return items;
+}
+
+// The holder's operations at points of sale, refused ones included: where (merchant and point),
+// what, how much, and what became of each.
+Result<array> HolderPosTransactionsExport(Transaction& tx, int64_t holder_id) {
+  auto rows = tx.Query(
+      "SELECT t.id, o.name, p.location, p.institution_id, t.operation, t.counter, t.amount, t.state,"
+      " t.refusal_code, t.point_at_ms, t.received_at_ms, t.acknowledged_at_ms, s.number, t.cancels_id"
+      " FROM wallet_pos_transactions t JOIN wallet_points p ON p.id = t.point_id"
+      " JOIN organisations o ON o.id = t.merchant_org_id LEFT JOIN wallet_supports s ON s.id = t.support_id"
+      " WHERE t.holder_id = $1 ORDER BY t.id LIMIT $2",
+      {holder_id, kExportLinesMax});
+  if (!rows.ok()) return std::move(rows).error();
+  array items;
+  for (const Row& row : rows->rows) {
+    items.push_back(object{{"id", row.Int(0)},
+                           {"merchant", row.Text(1)},
+                           {"point", object{{"location", row.Text(2)}, {"institution_id", row.Text(3)}}},
+                           {"operation", row.Text(4)},
+                           {"counter", row.Text(5)},
+                           {"amount", row.Int(6)},
+                           {"state", row.Text(7)},
+                           {"refusal_code", OptionalText(row.OptionalText(8).value_or(""))},
+                           {"point_at_ms", row.Int(9)},
+                           {"received_at_ms", row.Int(10)},
+                           {"acknowledged_at_ms", OptionalMs(row.OptionalInt(11))},
+                           {"support_number", OptionalText(row.OptionalText(12).value_or(""))},
+                           {"cancels_id", OptionalMs(row.OptionalInt(13))}});
+  }
+  return items;
+}
+
+}  // namespace
+
 Result<object> HolderExport(Transaction& tx, int64_t holder_id, int64_t now_ms) {
   auto holder = FindHolder(tx, holder_id);
   if (!holder.ok()) return std::move(holder).error();
@@ -505,6 +561,12 @@ Result<object> HolderExport(Transaction& tx, int64_t holder_id, int64_t now_ms) 
                                   {"at_ms", row.Int(4)}});
   }
   section["profile_changes"] = std::move(change_items);
+  auto phones = HolderPhonesExport(tx, holder_id);
+  if (!phones.ok()) return std::move(phones).error();
+  section["qr_phones"] = std::move(*phones);
+  auto pos = HolderPosTransactionsExport(tx, holder_id);
+  if (!pos.ok()) return std::move(pos).error();
+  section["pos_transactions"] = std::move(*pos);
   (void)now_ms;
   return section;
 }

@@ -84,6 +84,13 @@ void RegisterPrivacy(privacy::Privacy& privacy) {
                          "Financial records (ledger transfers and the statement) are kept 10 years "
                          "(Code de commerce L123-22, Code monétaire et financier L561-12).",
                          now_ms + kFinancialRetentionYears * kYearMs, false});
+        // A phone enrolled for QR codes is a support (its virtual support keeps its number):
+        // its id, public key, status and dates stay with the operations it signed; the label
+        // the holder gave it is erased, active phones are revoked and unused printed codes go.
+        holds.push_back({"wallet.qr_phones",
+                         "Phones enrolled for QR codes are kept like support numbers, without their "
+                         "labels, as long as the financial records of the payments they made.",
+                         now_ms + kFinancialRetentionYears * kYearMs, false});
         if (money_left) {
           holds.push_back({"wallet.balance", "The euro balance must be refunded or closed first.", std::nullopt, true});
         }
@@ -103,6 +110,19 @@ void RegisterPrivacy(privacy::Privacy& privacy) {
         if (!history.ok()) return std::move(history).error();
         auto sessions = tx.Execute("DELETE FROM wallet_holder_sessions WHERE holder_id = $1", {person.id});
         if (!sessions.ok()) return std::move(sessions).error();
+        // As when a phone is revoked: its virtual support is opposed for good.
+        auto phone_supports = tx.Execute(
+            "UPDATE wallet_supports SET opposition = 'permanent', opposed_at = $1, updated_at = $1"
+            " WHERE id IN (SELECT support_id FROM wallet_qr_phones WHERE holder_id = $2 AND status = 'active')",
+            {now_ms, person.id});
+        if (!phone_supports.ok()) return std::move(phone_supports).error();
+        auto phones = tx.Execute(
+            "UPDATE wallet_qr_phones SET label = '', status = 'revoked', revoked_at = COALESCE(revoked_at, $1),"
+            " revoked_by = COALESCE(revoked_by, 'erasure') WHERE holder_id = $2",
+            {now_ms, person.id});
+        if (!phones.ok()) return std::move(phones).error();
+        auto printed = tx.Execute("DELETE FROM wallet_qr_printed WHERE holder_id = $1", {person.id});
+        if (!printed.ok()) return std::move(printed).error();
         return OkStatus();
       }});
   privacy::ProcessingActivity activity;
@@ -115,9 +135,11 @@ void RegisterPrivacy(privacy::Privacy& privacy) {
                          "contract of the wallet's terms of use (6(1)(b)).";
   activity.data_subjects = {"students and other holders of the institutions"};
   activity.data_categories = {"identity (names, birth date)", "university id and INE", "tariff profile",
-                              "contact (e-mail, phone)", "supports (card numbers)", "balances and operations"};
+                              "contact (e-mail, phone)", "supports (card numbers)", "balances and operations",
+                              "phones enrolled for QR codes (public key, label, dates)",
+                              "operations at points of sale (merchant, point, amount, state)"};
   activity.retention = "While the account is open; financial records 10 years after the operation; a holder "
-                       "who deactivates for good leaves only the support numbers.";
+                       "who deactivates for good leaves only the support numbers and the phones' public keys.";
   activity.recipients = {"the institution's managers and administrators", "the operator"};
   activity.security = "Access by rights per organisation, audit trail, Argon2id passwords, hashed session tokens.";
   privacy.processing().Add(std::move(activity));
