@@ -48,6 +48,8 @@
 #include "modules/wallet/qr_codes_http.h"
 #include "modules/wallet/reloads_http.h"
 #include "modules/wallet/pos_http.h"
+#include "modules/wallet/settlement_http.h"
+#include "modules/wallet/reconciliation_http.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
 #include "platform/payments/payment_provider.h"
@@ -121,7 +123,8 @@ std::vector<storage::Migration> AllMigrations() {
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
                       secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations(),
-                      wallet::QrMigrations(), wallet::PosMigrations(), sync::Migrations()}) {
+                      wallet::QrMigrations(), wallet::PosMigrations(), wallet::SettlementMigrations(),
+                      wallet::ReconciliationMigrations(), sync::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   return all;
@@ -434,6 +437,12 @@ int Serve(const Settings& settings) {
   wallet::Pos pos_service(wallet_service, pos_machines, std::move(pos_options));
   wallet::AddPosRoutes(router, identity_http, pos_service);
   wallet::RegisterPosJobs(runner, pos_service);
+  wallet::Settlements settlements(pos_service, {MoneyOptionsOf(settings)->account, "Guichet"});
+  wallet::AddSettlementRoutes(router, identity_http, settlements);
+  wallet::RegisterSettlementJobs(runner, settlements);
+  wallet::Reconciliations reconciliations(pos_service);
+  wallet::AddReconciliationRoutes(router, identity_http, reconciliations);
+  wallet::RegisterReconciliationJobs(runner, reconciliations);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);
