@@ -385,11 +385,14 @@ void DeclareSettlementPermissions(identity::RightsCatalog& catalog) {
 Settlements::Settlements(Pos& pos, SettlementOptions options)
     : pos_(pos), wallet_(pos.wallet()), options_(std::move(options)) {}
 
-Result<SettlementRunDetail> Settlements::RunInTransaction(Transaction& tx,
-                                                          const identity::Caller& caller,
-                                                          const MerchantRow& merchant,
-                                                          int64_t cutoff_ms, bool forced,
-                                                          int64_t now_ms) {
+namespace {
+
+// One run of a merchant in the caller's write transaction. `forced`: staff may make a merchant's
+// first run before its first period has passed.
+Result<SettlementRunDetail> RunInTransaction(Transaction& tx, const Pos& pos,
+                                             const identity::Caller& caller,
+                                             const MerchantRow& merchant, int64_t cutoff_ms,
+                                             bool forced, int64_t now_ms) {
   auto previous = tx.QueryOne(
       "SELECT seq, period_end_ms, carried_forward_cents FROM wallet_settlement_runs"
       " WHERE merchant_org_id = $1 ORDER BY seq DESC LIMIT 1",
@@ -410,13 +413,13 @@ Result<SettlementRunDetail> Settlements::RunInTransaction(Transaction& tx,
   auto items = UnsettledItems(tx, merchant.id, start_ms, end_ms);
   if (!items.ok()) return std::move(items).error();
   const std::vector<SettlementItem> covered = *items;
-  auto input = BuildInput(tx, pos_, merchant, StatementId(merchant.id, seq), start_ms, end_ms,
+  auto input = BuildInput(tx, pos, merchant, StatementId(merchant.id, seq), start_ms, end_ms,
                           merchant.commission_bp, brought_forward, std::move(*items));
   if (!input.ok()) return std::move(input).error();
   auto statement = CalculateSettlement(*input);
   if (!statement.ok()) return std::move(statement).error();
   GUICHET_ASSERT(SettlementAddsUp(*statement));
-  const std::string sha256 = Sha256Hex(SettlementStatementPdf(*statement, now_ms));
+  const std::string sha256 = crypto::Sha256Hex(SettlementStatementPdf(*statement, now_ms));
   const SettlementAmounts& t = statement->totals;
   const std::string state = statement->payable_cents > 0 ? "to_pay" : "nothing_to_pay";
   auto row = tx.QueryOne(
@@ -452,6 +455,8 @@ Result<SettlementRunDetail> Settlements::RunInTransaction(Transaction& tx,
   return Detail(tx, (*stored)->first);
 }
 
+}  // namespace
+
 Result<SettlementRunDetail> Settlements::RunMerchant(const identity::Caller& caller,
                                                      int64_t merchant_id,
                                                      std::optional<int64_t> cutoff_ms) {
@@ -470,7 +475,7 @@ Result<SettlementRunDetail> Settlements::RunMerchant(const identity::Caller& cal
         if (!merchant->has_value() || !InScopes(scopes, (*merchant)->path)) {
           return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
         }
-        return RunInTransaction(tx, caller, **merchant, cutoff_ms.value_or(now), true, now);
+        return RunInTransaction(tx, pos_, caller, **merchant, cutoff_ms.value_or(now), true, now);
       });
 }
 
@@ -498,7 +503,7 @@ Result<int64_t> Settlements::RunDue() {
   for (const MerchantRow& merchant : *merchants) {
     auto run = wallet_.database().Transact<SettlementRunDetail>(
         TransactionMode::kWrite, [&](Transaction& tx) {
-          return RunInTransaction(tx, system, merchant, now, false, now);
+          return RunInTransaction(tx, pos_, system, merchant, now, false, now);
         });
     if (!run.ok()) {
       if (run.error().code == settlement_code::kNotDue) continue;  // another process ran it
@@ -627,7 +632,7 @@ Result<SettlementRunDetail> Settlements::Regenerate(const identity::Caller& call
         auto statement = Recompute(tx, run->id);
         if (!statement.ok()) return std::move(statement).error();
         const int64_t version = run->document_version + 1;
-        const std::string sha256 = Sha256Hex(SettlementStatementPdf(*statement, now));
+        const std::string sha256 = crypto::Sha256Hex(SettlementStatementPdf(*statement, now));
         GUICHET_TRY_STATUS(InsertVersion(tx, caller, run->id, version, now, sha256, reason));
         auto changed = tx.Execute(
             "UPDATE wallet_settlement_runs SET document_version = $1, statement_sha256 = $2"

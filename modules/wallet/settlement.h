@@ -150,10 +150,6 @@ class Settlements {
   Result<SettlementStatement> Recompute(storage::Transaction& tx, int64_t run_id);
 
  private:
-  Result<SettlementRunDetail> RunInTransaction(storage::Transaction& tx,
-                                               const identity::Caller& caller,
-                                               const Merchant& merchant, int64_t cutoff_ms,
-                                               bool forced, int64_t now_ms);
   Result<SettlementRun> VisibleRun(storage::Transaction& tx, const identity::Caller& caller,
                                    std::string_view needed, int64_t run_id);
 
