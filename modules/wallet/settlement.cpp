@@ -530,12 +530,18 @@ Result<std::vector<SettlementRun>> Settlements::List(const identity::Caller& cal
   const auto scopes = wallet_.authorizer().Scopes(caller, right::kSettlementsRead);
   return wallet_.database().Transact<std::vector<SettlementRun>>(
       TransactionMode::kRead, [&](Transaction& tx) -> Result<std::vector<SettlementRun>> {
-        auto rows = tx.Query(
-            fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
-                        " ON o.id = r.merchant_org_id WHERE ($1 = 0 OR r.merchant_org_id = $1)"
-                        " ORDER BY r.id DESC",
-                        kRunColumns),
-            {merchant_id.value_or(0)});
+        // One shape per filter: PostgreSQL deduces one type per parameter.
+        auto rows =
+            merchant_id
+                ? tx.Query(fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
+                                       " ON o.id = r.merchant_org_id WHERE r.merchant_org_id = $1"
+                                       " ORDER BY r.id DESC",
+                                       kRunColumns),
+                           {*merchant_id})
+                : tx.Query(fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
+                                       " ON o.id = r.merchant_org_id ORDER BY r.id DESC",
+                                       kRunColumns),
+                           {});
         if (!rows.ok()) return std::move(rows).error();
         std::vector<SettlementRun> runs;
         for (const Row& row : rows->rows) {

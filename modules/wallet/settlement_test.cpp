@@ -366,7 +366,8 @@ TEST_P(SettlementTest, W19_a_negative_net_is_carried_into_the_next_run_and_runs_
   auto twice = test_->db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) {
     return tx.Execute(
         "INSERT INTO wallet_settlement_run_transactions (transaction_id, run_id)"
-        " SELECT transaction_id, $1 FROM wallet_settlement_run_transactions WHERE run_id = $2",
+        " SELECT transaction_id, CAST($1 AS BIGINT) FROM wallet_settlement_run_transactions"
+        " WHERE run_id = $2",
         {s.id, first.id});
   });
   EXPECT_FALSE(twice.ok());
