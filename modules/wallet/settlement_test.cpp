@@ -5,6 +5,8 @@
 // staff sees nothing. The device side is a Caller of kind device linked to the point directly.
 #include "modules/wallet/settlement.h"
 
+#include "modules/wallet/reconciliation.h"
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -37,7 +39,7 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
                         notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
                         ledger::Migrations(), Migrations(), PosMigrations(),
-                        SettlementMigrations()}) {
+                        SettlementMigrations(), ReconciliationMigrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);
@@ -48,6 +50,7 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
     DeclarePermissions(catalog_);
     DeclarePosPermissions(catalog_);
     DeclareSettlementPermissions(catalog_);
+    DeclareReconciliationPermissions(catalog_);
     WalletOptions options;
     options.password_hash = {1, 8192};
     wallet_ = std::make_unique<Wallet>(test_->db(), clock_, authorizer_, options);
@@ -59,6 +62,7 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
     settlements_ = std::make_unique<Settlements>(
         *pos_, SettlementOptions{{"CROUS Grenoble", "FR7630006000011234567890189", "AGRIFRPP"},
                                  "Guichet"});
+    reconciliations_ = std::make_unique<Reconciliations>(*pos_);
     system_.kind = identity::Caller::Kind::kSystem;
     auto tree = test_->db().Transact<std::pair<orgs::Organisation, orgs::Organisation>>(
         TransactionMode::kWrite,
@@ -76,7 +80,8 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
                    {std::string(right::kMerchantsManage), std::string(right::kPointsRead),
                     std::string(right::kPointsManage), std::string(right::kPointsApprove),
                     std::string(right::kPointsOppose), std::string(right::kPosTestAccount),
-                    std::string(right::kSettlementsRead), std::string(right::kSettlementsManage)});
+                    std::string(right::kSettlementsRead), std::string(right::kSettlementsManage),
+                    std::string(right::kReconciliationsManage)});
     DefineMeals();
     merchant_ = MakeMerchant("Cafet Diderot");
     point_ = MakePoint(
@@ -267,6 +272,7 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
   std::unique_ptr<identity::Machines> machines_;
   std::unique_ptr<Pos> pos_;
   std::unique_ptr<Settlements> settlements_;
+  std::unique_ptr<Reconciliations> reconciliations_;
   identity::Caller system_, admin_;
   orgs::Organisation national_, region_;
   Merchant merchant_;
@@ -471,6 +477,71 @@ TEST_P(SettlementTest, W19_the_daily_job_runs_merchants_once_their_period_has_pa
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ(runs->at(0).totals.debits_cents, 700);
   EXPECT_EQ(*settlements_->RunDue(), 0);  // the next period has not passed
+}
+
+// W18: the point's own list against the service's; the report is kept and made again identically.
+TEST_P(SettlementTest, W18_a_point_reconciles_its_list_with_one_difference_and_one_missing) {
+  const Point till = MakePoint(merchant_, "P3", {"debit", "reconciliation"}, false, 503);
+  const int64_t start = clock_.NowMs();
+  Sale(503, "r1", 300);
+  Sale(503, "r2", 450);
+  Sale(503, "r3", 200);
+  ReconciliationRequest request;
+  request.range_start_ms = start;
+  request.range_end_ms = clock_.NowMs() + 1000;
+  request.transactions = {{"r1", "debit", "EUR", 300, "acknowledged", start},
+                          {"r2", "debit", "EUR", 500, "acknowledged", start}};
+  auto stored = reconciliations_->ReconcileNow(Device(503), request);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  const ReconciliationReport& report = stored->report;
+  EXPECT_FALSE(report.reconciled());
+  EXPECT_EQ(report.matched.size(), 1u);
+  ASSERT_EQ(report.differing.size(), 1u);
+  EXPECT_EQ(report.differing[0].point.point_txn_id, "r2");
+  EXPECT_EQ(report.differing[0].differences, std::vector<std::string>{"amount"});
+  ASSERT_EQ(report.missing_at_point.size(), 1u);
+  EXPECT_EQ(report.missing_at_point[0].point_txn_id, "r3");
+  auto again = reconciliations_->Get(admin_, stored->id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(ReconciliationXml(again->report, again->generated_at_ms),
+            ReconciliationXml(report, stored->generated_at_ms));
+  // A point without the permission is refused; another point cannot read the report.
+  auto refused = reconciliations_->ReconcileNow(Device(501), request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "permission_denied");
+  MakePoint(merchant_, "P4", {"reconciliation"}, false, 504);
+  auto other = reconciliations_->GetForPoint(Device(504), stored->id);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "reconciliation_not_found");
+  EXPECT_TRUE(reconciliations_->GetForPoint(Device(503), stored->id).ok());
+  EXPECT_EQ(till.id, stored->point_id);
+}
+
+// W18: an upload waits for the merchant's hour, then the job reconciles it and mails the report.
+TEST_P(SettlementTest, W18_the_schedule_reconciles_uploads_once_a_day) {
+  MakePoint(merchant_, "P3", {"debit", "reconciliation"}, false, 503);
+  const int64_t start = clock_.NowMs();
+  Sale(503, "r1", 300);
+  ReconciliationRequest request{start, clock_.NowMs() + 1000,
+                                {{"r1", "debit", "EUR", 300, "acknowledged", start}}};
+  ASSERT_TRUE(reconciliations_->Upload(Device(503), request).ok());
+  auto none = reconciliations_->RunScheduled();
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_EQ(*none, 0);  // no schedule yet
+  ASSERT_TRUE(reconciliations_->SetSchedule(admin_, merchant_.organisation_id, true, 0).ok());
+  auto made = reconciliations_->RunScheduled();
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(*made, 1);
+  EXPECT_EQ(*reconciliations_->RunScheduled(), 0);  // done for today
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE template_code ="
+                  " 'wallet.reconciliation_report'",
+                  {}),
+            1);
+  auto list = reconciliations_->List(admin_, Count("SELECT MAX(id) FROM wallet_points", {}));
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_TRUE(list->at(0).report.reconciled());
+  EXPECT_EQ(list->at(0).source, "schedule");
 }
 
 }  // namespace
