@@ -140,18 +140,27 @@ Status QueueReportMail(Transaction& tx, const StoredReconciliation& stored, int6
   message.recipient = *email;
   message.template_code = "wallet.reconciliation_report";
   message.organisation_id = stored.merchant_org_id;
-  message.variables_json = boost::json::serialize(object{
+  object variables{
       {"subject", fmt::format("Rapprochement {} : {}", report.input.report_id,
                               report.reconciled() ? "concordant" : "écarts")},
       {"text",
        fmt::format("Bonjour,\n\nRapprochement du point {} : {} concordantes, {} différentes, {} "
-                   "absentes du service, {} absentes du point.\n",
+                   "absentes du service, {} absentes du point.\n\nRapport : "
+                   "/api/v1/wallet/reconciliations/{}/report.pdf\n",
                    report.input.point_label, report.matched.size(), report.differing.size(),
-                   report.missing_at_service.size(), report.missing_at_point.size())},
-      {"attachments",
-       array{object{{"filename", fmt::format("rapprochement-{}.pdf", report.input.report_id)},
-                    {"content_type", "application/pdf"},
-                    {"base64", notify::Base64(ReconciliationPdf(report, stored.generated_at_ms))}}}}});
+                   report.missing_at_service.size(), report.missing_at_point.size(),
+                   stored.id)}};
+  // Attached when it fits the outbox's variables (notify::kVariablesBytesMax); linked always.
+  object with_pdf = variables;
+  with_pdf["attachments"] =
+      array{object{{"filename", fmt::format("rapprochement-{}.pdf", report.input.report_id)},
+                   {"content_type", "application/pdf"},
+                   {"base64", notify::Base64(ReconciliationPdf(report, stored.generated_at_ms))}}};
+  std::string json = boost::json::serialize(with_pdf);
+  if (static_cast<int64_t>(json.size()) > notify::kVariablesBytesMax) {
+    json = boost::json::serialize(variables);
+  }
+  message.variables_json = std::move(json);
   auto queued = notify::Queue(tx, message, now_ms);
   if (!queued.ok()) return std::move(queued).error();
   return OkStatus();

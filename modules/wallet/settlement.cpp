@@ -254,41 +254,55 @@ Status MoveRunMoney(Transaction& tx, const MerchantRow& merchant, int64_t run_id
   return OkStatus();
 }
 
-Status QueueStatementMail(Transaction& tx, const MerchantRow& merchant,
+// The outbox keeps a message's variables small (notify::kVariablesBytesMax): the PDFs are
+// attached while they fit, the merchant statement first; the text always gives the links to
+// download them.
+Status QueueStatementMail(Transaction& tx, const MerchantRow& merchant, int64_t run_id,
                           const SettlementStatement& statement, int64_t generated_at_ms,
                           int64_t now_ms) {
-  array attachments;
-  const auto attach = [&](std::string name, const std::string& pdf) {
-    attachments.push_back(object{{"filename", std::move(name)},
-                                 {"content_type", "application/pdf"},
-                                 {"base64", notify::Base64(pdf)}});
-  };
-  attach(fmt::format("releve-{}.pdf", statement.statement_id),
-         SettlementStatementPdf(statement, generated_at_ms));
-  int64_t attached = 0;
-  for (const SettlementPointStatement& point : statement.points) {
-    if (++attached > kSettlementMailPointPdfsMax) break;
-    auto pdf = SettlementPointPdf(statement, point.point.point_id, generated_at_ms);
-    if (!pdf.ok()) return std::move(pdf).error();
-    attach(fmt::format("releve-{}-point-{}.pdf", statement.statement_id, point.point.point_id),
-           *pdf);
-  }
+  const std::string base = fmt::format("/api/v1/wallet/settlements/{}", run_id);
   const std::string text = fmt::format(
       "Bonjour,\n\nVoici le relevé de règlement {} ({} opérations).\nNet : {}\nÀ payer : {}\n"
-      "Reporté : {}\n",
+      "Reporté : {}\n\nRelevé : {}/documents/statement.pdf\n",
       statement.statement_id, statement.totals.transactions, FormatEurosFr(statement.net_cents),
-      FormatEurosFr(statement.payable_cents), FormatEurosFr(statement.carried_forward_cents));
+      FormatEurosFr(statement.payable_cents), FormatEurosFr(statement.carried_forward_cents),
+      base);
+  object variables{{"subject", fmt::format("Relevé de règlement {}", statement.statement_id)},
+                   {"text", text},
+                   {"statement_id", statement.statement_id},
+                   {"payable_cents", statement.payable_cents},
+                   {"attachments", array{}}};
+  const auto attach = [&](std::string name, const std::string& pdf) {
+    object copy = variables;
+    copy["attachments"].as_array().push_back(object{{"filename", std::move(name)},
+                                                   {"content_type", "application/pdf"},
+                                                   {"base64", notify::Base64(pdf)}});
+    if (static_cast<int64_t>(boost::json::serialize(copy).size()) > notify::kVariablesBytesMax) {
+      return false;
+    }
+    variables = std::move(copy);
+    return true;
+  };
+  if (attach(fmt::format("releve-{}.pdf", statement.statement_id),
+             SettlementStatementPdf(statement, generated_at_ms))) {
+    int64_t attached = 0;
+    for (const SettlementPointStatement& point : statement.points) {
+      if (++attached > kSettlementMailPointPdfsMax) break;
+      auto pdf = SettlementPointPdf(statement, point.point.point_id, generated_at_ms);
+      if (!pdf.ok()) return std::move(pdf).error();
+      if (!attach(fmt::format("releve-{}-point-{}.pdf", statement.statement_id,
+                              point.point.point_id),
+                  *pdf)) {
+        break;
+      }
+    }
+  }
   notify::OutboxMessage message;
   message.channel = "email";
   message.recipient = merchant.email;
   message.template_code = "wallet.settlement_statement";
   message.organisation_id = merchant.id;
-  message.variables_json = boost::json::serialize(
-      object{{"subject", fmt::format("Relevé de règlement {}", statement.statement_id)},
-             {"text", text},
-             {"statement_id", statement.statement_id},
-             {"payable_cents", statement.payable_cents},
-             {"attachments", std::move(attachments)}});
+  message.variables_json = boost::json::serialize(variables);
   auto queued = notify::Queue(tx, message, now_ms);
   if (!queued.ok()) return std::move(queued).error();
   return OkStatus();
@@ -444,7 +458,7 @@ Result<SettlementRunDetail> RunInTransaction(Transaction& tx, const Pos& pos,
   GUICHET_TRY_STATUS(InsertRunRows(tx, run_id, *statement, covered));
   GUICHET_TRY_STATUS(InsertVersion(tx, caller, run_id, 1, now_ms, sha256, "run"));
   GUICHET_TRY_STATUS(MoveRunMoney(tx, merchant, run_id, *statement, now_ms));
-  GUICHET_TRY_STATUS(QueueStatementMail(tx, merchant, *statement, now_ms, now_ms));
+  GUICHET_TRY_STATUS(QueueStatementMail(tx, merchant, run_id, *statement, now_ms, now_ms));
   auto stored = FindRun(tx, run_id);
   if (!stored.ok()) return std::move(stored).error();
   GUICHET_ASSERT(stored->has_value());
