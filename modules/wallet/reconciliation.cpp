@@ -77,8 +77,7 @@ Result<std::vector<ReconciliationTransaction>> ServiceSide(Transaction& tx, int6
   }
   std::vector<ReconciliationTransaction> side;
   for (const Row& row : rows->rows) {
-    side.push_back(
-        {row.Text(0), row.Text(1), row.Text(2), row.Int(3), row.Text(4), row.Int(5)});
+    side.push_back({row.Text(0), row.Text(1), row.Text(2), row.Int(3), row.Text(4), row.Int(5)});
   }
   return side;
 }
@@ -111,7 +110,7 @@ Result<StoredReconciliation> ToStored(const Row& row) {
 }
 
 Result<std::optional<std::pair<StoredReconciliation, std::string>>> FindReport(Transaction& tx,
-                                                                              int64_t id) {
+                                                                               int64_t id) {
   auto row = tx.QueryOne(fmt::format("SELECT {} FROM wallet_reconciliation_reports r JOIN"
                                      " organisations o ON o.id = r.merchant_org_id WHERE r.id = $1",
                                      kReportColumns),
@@ -148,8 +147,7 @@ Status QueueReportMail(Transaction& tx, const StoredReconciliation& stored, int6
                    "absentes du service, {} absentes du point.\n\nRapport : "
                    "/api/v1/wallet/reconciliations/{}/report.pdf\n",
                    report.input.point_label, report.matched.size(), report.differing.size(),
-                   report.missing_at_service.size(), report.missing_at_point.size(),
-                   stored.id)}};
+                   report.missing_at_service.size(), report.missing_at_point.size(), stored.id)}};
   // Attached when it fits the outbox's variables (notify::kVariablesBytesMax); linked always.
   object with_pdf = variables;
   with_pdf["attachments"] =
@@ -200,9 +198,8 @@ ReconciliationSchedule ToSchedule(const Row& row) {
 }  // namespace
 
 void DeclareReconciliationPermissions(identity::RightsCatalog& catalog) {
-  catalog.AddPermission(
-      {std::string(right::kReconciliationsManage),
-       "Set reconciliation schedules, reconcile points and read their reports"});
+  catalog.AddPermission({std::string(right::kReconciliationsManage),
+                         "Set reconciliation schedules, reconcile points and read their reports"});
 }
 
 Reconciliations::Reconciliations(Pos& pos) : pos_(pos), wallet_(pos.wallet()) {}
@@ -212,8 +209,8 @@ Result<StoredReconciliation> Reconciliations::Store(
     int64_t range_end_ms, std::vector<ReconciliationTransaction> point_side, int64_t now_ms) {
   auto service = ServiceSide(tx, point.id, range_start_ms, range_end_ms);
   if (!service.ok()) return std::move(service).error();
-  auto merchant = tx.QueryOne("SELECT name FROM organisations WHERE id = $1",
-                              {point.merchant_org_id});
+  auto merchant =
+      tx.QueryOne("SELECT name FROM organisations WHERE id = $1", {point.merchant_org_id});
   if (!merchant.ok()) return std::move(merchant).error();
   GUICHET_ASSERT(merchant->has_value());
   ReconciliationInput input;
@@ -240,14 +237,13 @@ Result<StoredReconciliation> Reconciliations::Store(
       " reconciled, input_json, generated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
       " $11, $12) RETURNING id",
       {point.id, point.merchant_org_id, std::string(source), range_start_ms, range_end_ms,
-       static_cast<int64_t>(report->matched.size()),
-       static_cast<int64_t>(report->differing.size()),
+       static_cast<int64_t>(report->matched.size()), static_cast<int64_t>(report->differing.size()),
        static_cast<int64_t>(report->missing_at_service.size()),
-       static_cast<int64_t>(report->missing_at_point.size()),
-       int64_t{report->reconciled() ? 1 : 0}, boost::json::serialize(json), now_ms});
+       static_cast<int64_t>(report->missing_at_point.size()), int64_t{report->reconciled() ? 1 : 0},
+       boost::json::serialize(json), now_ms});
   if (!row.ok()) return std::move(row).error();
-  return StoredReconciliation{(*row)->Int(0), point.id, point.merchant_org_id,
-                              std::string(source), now_ms, std::move(*report)};
+  return StoredReconciliation{(*row)->Int(0),      point.id, point.merchant_org_id,
+                              std::string(source), now_ms,   std::move(*report)};
 }
 
 Result<StoredReconciliation> Reconciliations::ReconcileNow(const identity::Caller& device,
@@ -337,7 +333,9 @@ Result<ReconciliationSchedule> Reconciliations::SetSchedule(const identity::Call
                                                             int64_t hour_paris) {
   const int64_t now = wallet_.clock().NowMs();
   if (hour_paris < 0 || hour_paris > 23) {
-    return Error{ErrorKind::kValidation, "validation_failed", "The hour is 0 to 23.",
+    return Error{ErrorKind::kValidation,
+                 "validation_failed",
+                 "The hour is 0 to 23.",
                  {{"/hour", "0 to 23"}}};
   }
   const auto scopes = wallet_.authorizer().Scopes(caller, right::kReconciliationsManage);
@@ -362,10 +360,10 @@ Result<ReconciliationSchedule> Reconciliations::SetSchedule(const identity::Call
               " updated_at) VALUES ($1, $2, $3, $4)",
               {merchant_id, int64_t{enabled ? 1 : 0}, hour_paris, now}));
         }
-        GUICHET_TRY_STATUS(internal::Audit(
-            tx, &caller, "wallet.reconciliation.schedule", "wallet_merchant", merchant_id,
-            merchant_id, nullptr, object{{"enabled", enabled}, {"hour", hour_paris}},
-            caller.request_id, now));
+        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.reconciliation.schedule",
+                                           "wallet_merchant", merchant_id, merchant_id, nullptr,
+                                           object{{"enabled", enabled}, {"hour", hour_paris}},
+                                           caller.request_id, now));
         auto row = tx.QueryOne(
             "SELECT merchant_org_id, enabled, hour_paris, last_run_day FROM"
             " wallet_reconciliation_schedules WHERE merchant_org_id = $1",
@@ -512,9 +510,9 @@ Result<int64_t> Reconciliations::RunScheduled() {
           auto stored = Store(tx, found, "schedule", (*row)->Int(0), (*row)->Int(1),
                               SideFromJson(boost::json::parse((*row)->Text(2))), now);
           if (!stored.ok()) return std::move(stored).error();
-          GUICHET_TRY_STATUS(tx.Execute(
-              "UPDATE wallet_reconciliation_uploads SET report_id = $1 WHERE id = $2",
-              {stored->id, upload_id}));
+          GUICHET_TRY_STATUS(
+              tx.Execute("UPDATE wallet_reconciliation_uploads SET report_id = $1 WHERE id = $2",
+                         {stored->id, upload_id}));
           GUICHET_TRY_STATUS(QueueReportMail(tx, *stored, now));
           return int64_t{1};
         });
@@ -548,25 +546,25 @@ object ReconciliationJson(const StoredReconciliation& stored) {
     return out;
   };
   const std::string base = fmt::format("/api/v1/wallet/reconciliations/{}", stored.id);
-  return object{{"id", stored.id},
-                {"report_id", r.input.report_id},
-                {"point_id", stored.point_id},
-                {"merchant_id", stored.merchant_org_id},
-                {"source", stored.source},
-                {"range_start_ms", r.input.range_start_ms},
-                {"range_end_ms", r.input.range_end_ms},
-                {"generated_at", FormatIso8601(stored.generated_at_ms)},
-                {"reconciled", r.reconciled()},
-                {"matched", static_cast<int64_t>(r.matched.size())},
-                {"differing", pairs(r.differing)},
-                {"missing_at_service", SideJson(r.missing_at_service)},
-                {"missing_at_point", SideJson(r.missing_at_point)},
-                {"links", object{{"pdf", base + "/report.pdf"},
-                                 {"xml", base + "/report.xml"},
-                                 {"point_pdf", fmt::format("/api/v1/pos/reconciliations/{}/report.pdf",
-                                                           stored.id)},
-                                 {"point_xml", fmt::format("/api/v1/pos/reconciliations/{}/report.xml",
-                                                           stored.id)}}}};
+  return object{
+      {"id", stored.id},
+      {"report_id", r.input.report_id},
+      {"point_id", stored.point_id},
+      {"merchant_id", stored.merchant_org_id},
+      {"source", stored.source},
+      {"range_start_ms", r.input.range_start_ms},
+      {"range_end_ms", r.input.range_end_ms},
+      {"generated_at", FormatIso8601(stored.generated_at_ms)},
+      {"reconciled", r.reconciled()},
+      {"matched", static_cast<int64_t>(r.matched.size())},
+      {"differing", pairs(r.differing)},
+      {"missing_at_service", SideJson(r.missing_at_service)},
+      {"missing_at_point", SideJson(r.missing_at_point)},
+      {"links",
+       object{{"pdf", base + "/report.pdf"},
+              {"xml", base + "/report.xml"},
+              {"point_pdf", fmt::format("/api/v1/pos/reconciliations/{}/report.pdf", stored.id)},
+              {"point_xml", fmt::format("/api/v1/pos/reconciliations/{}/report.xml", stored.id)}}}};
 }
 
 std::vector<storage::Migration> ReconciliationMigrations() {

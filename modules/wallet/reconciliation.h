@@ -37,8 +37,8 @@ inline constexpr std::string_view kReconciliationsManage =
 void DeclareReconciliationPermissions(identity::RightsCatalog& catalog);
 
 namespace reconciliation_code {
-inline constexpr std::string_view kNotFound = "reconciliation_not_found";         // 404
-inline constexpr std::string_view kNoUpload = "reconciliation_no_upload";         // 422
+inline constexpr std::string_view kNotFound = "reconciliation_not_found";  // 404
+inline constexpr std::string_view kNoUpload = "reconciliation_no_upload";  // 422
 }  // namespace reconciliation_code
 
 struct ReconciliationRequest {
@@ -58,7 +58,7 @@ struct StoredReconciliation {
 struct ReconciliationSchedule {
   int64_t merchant_org_id = 0;
   bool enabled = false;
-  int64_t hour_paris = 0;  // 0–23
+  int64_t hour_paris = 0;    // 0–23
   std::string last_run_day;  // "2026-11-29" or empty
 };
 
@@ -91,8 +91,7 @@ class Reconciliations {
   Result<StoredReconciliation> ReconcilePoint(const identity::Caller& caller, int64_t point_id,
                                               int64_t range_start_ms, int64_t range_end_ms);
   Result<StoredReconciliation> Get(const identity::Caller& caller, int64_t report_id);
-  Result<std::vector<StoredReconciliation>> List(const identity::Caller& caller,
-                                                 int64_t point_id);
+  Result<std::vector<StoredReconciliation>> List(const identity::Caller& caller, int64_t point_id);
 
   // Job: the merchants whose hour has come today reconcile their points' waiting uploads.
   Result<int64_t> RunScheduled();

@@ -40,12 +40,12 @@ object TransactionSchema() {
 }
 
 object RequestSchema() {
-  return object{
-      {"type", "object"},
-      {"properties", object{{"range_start_ms", object{{"type", "integer"}}},
-                            {"range_end_ms", object{{"type", "integer"}}},
-                            {"transactions", object{{"type", "array"}, {"items", TransactionSchema()}}}}},
-      {"required", array{"range_start_ms", "range_end_ms", "transactions"}}};
+  return object{{"type", "object"},
+                {"properties", object{{"range_start_ms", object{{"type", "integer"}}},
+                                      {"range_end_ms", object{{"type", "integer"}}},
+                                      {"transactions",
+                                       object{{"type", "array"}, {"items", TransactionSchema()}}}}},
+                {"required", array{"range_start_ms", "range_end_ms", "transactions"}}};
 }
 
 // The body: the range and the point's own list. Validation of ids, operations, states and
@@ -66,13 +66,17 @@ Result<ReconciliationRequest> ParseRequest(const http::Request& request) {
   GUICHET_TRY_STATUS(reader.Finish());
   const array& items = list.as_array();
   if (items.size() > kReconciliationItemsMax) {
-    return Error{ErrorKind::kValidation, "validation_failed", "Too many transactions.",
+    return Error{ErrorKind::kValidation,
+                 "validation_failed",
+                 "Too many transactions.",
                  {{"/transactions", "at most 200000"}}};
   }
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string pointer = fmt::format("/transactions/{}", i);
     if (!items[i].is_object()) {
-      return Error{ErrorKind::kValidation, "validation_failed", "A transaction is an object.",
+      return Error{ErrorKind::kValidation,
+                   "validation_failed",
+                   "A transaction is an object.",
                    {{pointer, "an object"}}};
     }
     JsonReader item(items[i].as_object(), pointer);
@@ -153,10 +157,11 @@ void AddPointRoutes(http::Router& router, identity::IdentityHttpContext& context
         if (!parsed.ok()) return std::move(parsed).error();
         auto upload = reconciliations.Upload(gate.caller, *parsed);
         if (!upload.ok()) return std::move(upload).error();
-        return Json(HttpStatus::accepted, object{{"id", upload->id},
-                                                 {"point_id", upload->point_id},
-                                                 {"transactions", upload->transactions},
-                                                 {"received_at", FormatIso8601(upload->received_at_ms)}});
+        return Json(HttpStatus::accepted,
+                    object{{"id", upload->id},
+                           {"point_id", upload->point_id},
+                           {"transactions", upload->transactions},
+                           {"received_at", FormatIso8601(upload->received_at_ms)}});
       });
   identity::AddGuarded(
       router, context, http::Verb::get, "/api/v1/pos/reconciliations/{id}/{document}",
@@ -207,13 +212,15 @@ void AddStaffRoutes(http::Router& router, identity::IdentityHttpContext& context
       "reconcilePoint", right::kReconciliationsManage,
       {.summary = "Reconcile a point over a range from the lists it uploaded",
        .tag = "wallet",
-       .request_schema = object{{"type", "object"},
-                                {"properties", object{{"range_start_ms", object{{"type", "integer"}}},
-                                                      {"range_end_ms", object{{"type", "integer"}}}}},
-                                {"required", array{"range_start_ms", "range_end_ms"}}},
+       .request_schema =
+           object{{"type", "object"},
+                  {"properties", object{{"range_start_ms", object{{"type", "integer"}}},
+                                        {"range_end_ms", object{{"type", "integer"}}}}},
+                  {"required", array{"range_start_ms", "range_end_ms"}}},
        .success_status = 201,
        .errors = {{404, "point_not_found"},
-                  {422, "reconciliation_no_upload, reconciliation_input_invalid, validation_failed"}}},
+                  {422,
+                   "reconciliation_no_upload, reconciliation_input_invalid, validation_failed"}}},
       [&reconciliations](const RequestContext& request, Gate& gate) -> Result<Response> {
         auto id = http::PositiveId(request.Param("id"), "point id");
         if (!id.ok()) return std::move(id).error();
@@ -242,9 +249,10 @@ void AddStaffRoutes(http::Router& router, identity::IdentityHttpContext& context
         return Json(HttpStatus::ok, object{{"reconciliations", std::move(items)}});
       });
   identity::AddGuarded(
-      router, context, http::Verb::get, "/api/v1/wallet/reconciliations/{id}",
-      "getReconciliation", right::kReconciliationsManage,
-      {.summary = "One reconciliation report", .tag = "wallet",
+      router, context, http::Verb::get, "/api/v1/wallet/reconciliations/{id}", "getReconciliation",
+      right::kReconciliationsManage,
+      {.summary = "One reconciliation report",
+       .tag = "wallet",
        .errors = {{404, "reconciliation_not_found"}}},
       [&reconciliations](const RequestContext& request, Gate& gate) -> Result<Response> {
         auto id = http::PositiveId(request.Param("id"), "report id");

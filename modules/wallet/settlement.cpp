@@ -53,13 +53,16 @@ constexpr std::string_view kMerchantSelect =
     " FROM wallet_merchants m JOIN organisations o ON o.id = m.organisation_id";
 
 MerchantRow ToMerchantRow(const Row& row) {
-  return {row.Int(0),  row.OptionalInt(1).value_or(0), row.Text(2), row.Text(3), row.Text(4),
-          row.Text(5), row.Int(6),                      row.Int(7),  row.Int(8)};
+  return {row.Int(0),  row.OptionalInt(1).value_or(0),
+          row.Text(2), row.Text(3),
+          row.Text(4), row.Text(5),
+          row.Int(6),  row.Int(7),
+          row.Int(8)};
 }
 
 Result<std::optional<MerchantRow>> FindMerchant(Transaction& tx, int64_t merchant_id) {
-  auto row = tx.QueryOne(fmt::format("{} WHERE m.organisation_id = $1", kMerchantSelect),
-                         {merchant_id});
+  auto row =
+      tx.QueryOne(fmt::format("{} WHERE m.organisation_id = $1", kMerchantSelect), {merchant_id});
   if (!row.ok()) return std::move(row).error();
   if (!row->has_value()) return std::optional<MerchantRow>();
   return std::optional<MerchantRow>(ToMerchantRow(**row));
@@ -129,8 +132,7 @@ Result<std::vector<SettlementItem>> ToItems(const storage::QueryResult& result) 
   for (const Row& row : result.rows) {
     const auto operation = OperationOf(row.Text(2));
     GUICHET_ASSERT(operation.has_value());
-    items.push_back(
-        {row.Int(0), row.Int(1), *operation, row.Text(3), row.Int(4), row.Int(5)});
+    items.push_back({row.Int(0), row.Int(1), *operation, row.Text(3), row.Int(4), row.Int(5)});
   }
   return items;
 }
@@ -265,8 +267,7 @@ Status QueueStatementMail(Transaction& tx, const MerchantRow& merchant, int64_t 
       "Bonjour,\n\nVoici le relevé de règlement {} ({} opérations).\nNet : {}\nÀ payer : {}\n"
       "Reporté : {}\n\nRelevé : {}/documents/statement.pdf\n",
       statement.statement_id, statement.totals.transactions, FormatEurosFr(statement.net_cents),
-      FormatEurosFr(statement.payable_cents), FormatEurosFr(statement.carried_forward_cents),
-      base);
+      FormatEurosFr(statement.payable_cents), FormatEurosFr(statement.carried_forward_cents), base);
   object variables{{"subject", fmt::format("Relevé de règlement {}", statement.statement_id)},
                    {"text", text},
                    {"statement_id", statement.statement_id},
@@ -275,8 +276,8 @@ Status QueueStatementMail(Transaction& tx, const MerchantRow& merchant, int64_t 
   const auto attach = [&](std::string name, const std::string& pdf) {
     object copy = variables;
     copy["attachments"].as_array().push_back(object{{"filename", std::move(name)},
-                                                   {"content_type", "application/pdf"},
-                                                   {"base64", notify::Base64(pdf)}});
+                                                    {"content_type", "application/pdf"},
+                                                    {"base64", notify::Base64(pdf)}});
     if (static_cast<int64_t>(boost::json::serialize(copy).size()) > notify::kVariablesBytesMax) {
       return false;
     }
@@ -290,9 +291,9 @@ Status QueueStatementMail(Transaction& tx, const MerchantRow& merchant, int64_t 
       if (++attached > kSettlementMailPointPdfsMax) break;
       auto pdf = SettlementPointPdf(statement, point.point.point_id, generated_at_ms);
       if (!pdf.ok()) return std::move(pdf).error();
-      if (!attach(fmt::format("releve-{}-point-{}.pdf", statement.statement_id,
-                              point.point.point_id),
-                  *pdf)) {
+      if (!attach(
+              fmt::format("releve-{}-point-{}.pdf", statement.statement_id, point.point.point_id),
+              *pdf)) {
         break;
       }
     }
@@ -380,8 +381,8 @@ Status InsertVersion(Transaction& tx, const identity::Caller& caller, int64_t ru
   auto inserted = tx.Execute(
       "INSERT INTO wallet_settlement_documents (run_id, version, generated_at_ms,"
       " statement_sha256, reason, actor_type, actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      {run_id, version, generated_at_ms, sha256, std::string(reason),
-       internal::ActorType(caller), internal::Nullable(internal::ActorId(caller))});
+      {run_id, version, generated_at_ms, sha256, std::string(reason), internal::ActorType(caller),
+       internal::Nullable(internal::ActorId(caller))});
   if (!inserted.ok()) return std::move(inserted).error();
   return OkStatus();
 }
@@ -389,8 +390,8 @@ Status InsertVersion(Transaction& tx, const identity::Caller& caller, int64_t ru
 }  // namespace
 
 void DeclareSettlementPermissions(identity::RightsCatalog& catalog) {
-  catalog.AddPermission({std::string(right::kSettlementsRead),
-                         "Read settlement runs and download their statements"});
+  catalog.AddPermission(
+      {std::string(right::kSettlementsRead), "Read settlement runs and download their statements"});
   catalog.AddPermission(
       {std::string(right::kSettlementsManage),
        "Run settlements, regenerate their documents and export the transfers paying them"});
@@ -462,10 +463,9 @@ Result<SettlementRunDetail> RunInTransaction(Transaction& tx, const Pos& pos,
   auto stored = FindRun(tx, run_id);
   if (!stored.ok()) return std::move(stored).error();
   GUICHET_ASSERT(stored->has_value());
-  GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.settlement.run", "wallet_settlement_run",
-                                     run_id, merchant.id, nullptr,
-                                     SettlementRunJson((*stored)->first), caller.request_id,
-                                     now_ms));
+  GUICHET_TRY_STATUS(internal::Audit(
+      tx, &caller, "wallet.settlement.run", "wallet_settlement_run", run_id, merchant.id, nullptr,
+      SettlementRunJson((*stored)->first), caller.request_id, now_ms));
   return Detail(tx, (*stored)->first);
 }
 
@@ -547,15 +547,17 @@ Result<std::vector<SettlementRun>> Settlements::List(const identity::Caller& cal
         // One shape per filter: PostgreSQL deduces one type per parameter.
         auto rows =
             merchant_id
-                ? tx.Query(fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
-                                       " ON o.id = r.merchant_org_id WHERE r.merchant_org_id = $1"
-                                       " ORDER BY r.id DESC",
-                                       kRunColumns),
-                           {*merchant_id})
-                : tx.Query(fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
-                                       " ON o.id = r.merchant_org_id ORDER BY r.id DESC",
-                                       kRunColumns),
-                           {});
+                ? tx.Query(
+                      fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
+                                  " ON o.id = r.merchant_org_id WHERE r.merchant_org_id = $1"
+                                  " ORDER BY r.id DESC",
+                                  kRunColumns),
+                      {*merchant_id})
+                : tx.Query(
+                      fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
+                                  " ON o.id = r.merchant_org_id ORDER BY r.id DESC",
+                                  kRunColumns),
+                      {});
         if (!rows.ok()) return std::move(rows).error();
         std::vector<SettlementRun> runs;
         for (const Row& row : rows->rows) {
@@ -588,9 +590,9 @@ Result<SettlementStatement> Settlements::Recompute(Transaction& tx, int64_t run_
   GUICHET_ASSERT(merchant->has_value());
   auto items = RunItems(tx, run.id);
   if (!items.ok()) return std::move(items).error();
-  auto input = BuildInput(tx, pos_, **merchant, run.statement_id, run.period_start_ms,
-                          run.period_end_ms, run.commission_bp, run.brought_forward_cents,
-                          std::move(*items));
+  auto input =
+      BuildInput(tx, pos_, **merchant, run.statement_id, run.period_start_ms, run.period_end_ms,
+                 run.commission_bp, run.brought_forward_cents, std::move(*items));
   if (!input.ok()) return std::move(input).error();
   auto statement = CalculateSettlement(*input);
   if (!statement.ok()) return std::move(statement).error();
@@ -628,8 +630,8 @@ Result<SettlementFile> Settlements::Document(const identity::Caller& caller, int
           case SettlementDocument::kPointPdf: {
             auto pdf = SettlementPointPdf(*statement, point_id, at);
             if (!pdf.ok()) return std::move(pdf).error();
-            return SettlementFile{"application/pdf",
-                                  fmt::format("{}-point-{}.pdf", base, point_id), *pdf};
+            return SettlementFile{"application/pdf", fmt::format("{}-point-{}.pdf", base, point_id),
+                                  *pdf};
           }
           case SettlementDocument::kXml:
             return SettlementFile{"application/xml; charset=utf-8", base + ".xml",
@@ -642,8 +644,8 @@ Result<SettlementFile> Settlements::Document(const identity::Caller& caller, int
       });
 }
 
-Result<SettlementRunDetail> Settlements::Regenerate(const identity::Caller& caller,
-                                                    int64_t run_id, std::string_view reason) {
+Result<SettlementRunDetail> Settlements::Regenerate(const identity::Caller& caller, int64_t run_id,
+                                                    std::string_view reason) {
   const int64_t now = wallet_.clock().NowMs();
   return wallet_.database().Transact<SettlementRunDetail>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<SettlementRunDetail> {
@@ -665,10 +667,10 @@ Result<SettlementRunDetail> Settlements::Regenerate(const identity::Caller& call
         }
         auto stored = FindRun(tx, run->id);
         if (!stored.ok()) return std::move(stored).error();
-        GUICHET_TRY_STATUS(internal::Audit(
-            tx, &caller, "wallet.settlement.regenerate", "wallet_settlement_run", run->id,
-            run->merchant_org_id, SettlementRunJson(*run), SettlementRunJson((*stored)->first),
-            caller.request_id, now));
+        GUICHET_TRY_STATUS(
+            internal::Audit(tx, &caller, "wallet.settlement.regenerate", "wallet_settlement_run",
+                            run->id, run->merchant_org_id, SettlementRunJson(*run),
+                            SettlementRunJson((*stored)->first), caller.request_id, now));
         return Detail(tx, (*stored)->first);
       });
 }
@@ -703,8 +705,7 @@ Result<SettlementTransferBatch> Settlements::ExportTransfers(const identity::Cal
         }
         const std::string message_id = fmt::format("STLT-{}", now);
         const banking::Date execution = banking::AddBusinessDays(banking::ParisDate(now), 1);
-        auto file = SettlementTransferFile(statements, options_.debtor, message_id, now,
-                                           execution);
+        auto file = SettlementTransferFile(statements, options_.debtor, message_id, now, execution);
         if (!file.ok()) return std::move(file).error();
         int64_t total = 0;
         for (const SettlementRun& run : runs) total += run.payable_cents;
@@ -727,11 +728,11 @@ Result<SettlementTransferBatch> Settlements::ExportTransfers(const identity::Cal
           }
           auto merchant = FindMerchant(tx, run.merchant_org_id);
           if (!merchant.ok()) return std::move(merchant).error();
-          auto payable = OperatorAccount(tx, run.merchant_org_id, kEuro,
-                                         purpose::kSettlementPayable, now);
+          auto payable =
+              OperatorAccount(tx, run.merchant_org_id, kEuro, purpose::kSettlementPayable, now);
           if (!payable.ok()) return std::move(payable).error();
-          auto bank = OperatorAccount(tx, (*merchant)->region_id, kEuro,
-                                      purpose::kMerchantTransfers, now);
+          auto bank =
+              OperatorAccount(tx, (*merchant)->region_id, kEuro, purpose::kMerchantTransfers, now);
           if (!bank.ok()) return std::move(bank).error();
           transfers.push_back({fmt::format("settle:{}:paid", run.id), *payable, *bank,
                                run.payable_cents, std::string(kEuro), 0, "", "", 0,
@@ -752,20 +753,19 @@ Result<SettlementTransferBatch> Settlements::ExportTransfers(const identity::Cal
             }
           }
         }
-        GUICHET_TRY_STATUS(internal::Audit(
-            tx, &caller, "wallet.settlement.transfers", "wallet_settlement_transfer_file",
-            file_id, std::nullopt, nullptr,
-            object{{"message_id", message_id},
-                   {"runs", static_cast<int64_t>(runs.size())},
-                   {"total_cents", total}},
-            caller.request_id, now));
+        GUICHET_TRY_STATUS(internal::Audit(tx, &caller, "wallet.settlement.transfers",
+                                           "wallet_settlement_transfer_file", file_id, std::nullopt,
+                                           nullptr,
+                                           object{{"message_id", message_id},
+                                                  {"runs", static_cast<int64_t>(runs.size())},
+                                                  {"total_cents", total}},
+                                           caller.request_id, now));
         return SettlementTransferBatch{file_id, message_id, static_cast<int64_t>(runs.size()),
                                        total, now};
       });
 }
 
-Result<SettlementFile> Settlements::TransferFile(const identity::Caller& caller,
-                                                 int64_t batch_id) {
+Result<SettlementFile> Settlements::TransferFile(const identity::Caller& caller, int64_t batch_id) {
   const auto scopes = wallet_.authorizer().Scopes(caller, right::kSettlementsManage);
   return wallet_.database().Transact<SettlementFile>(
       TransactionMode::kRead, [&](Transaction& tx) -> Result<SettlementFile> {

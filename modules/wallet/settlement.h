@@ -32,14 +32,15 @@ class Runner;
 namespace guichet::wallet {
 
 inline constexpr int64_t kDayMs = int64_t{24} * 3600 * 1000;
-inline constexpr int64_t kSettlementEveryMs = kDayMs;      // the job "wallet.settlement"
-inline constexpr int64_t kSettlementRunsPerJobMax = 1000;  // merchants run by one job pass
-inline constexpr int64_t kSettlementListMax = 500;         // runs in one list answer
+inline constexpr int64_t kSettlementEveryMs = kDayMs;        // the job "wallet.settlement"
+inline constexpr int64_t kSettlementRunsPerJobMax = 1000;    // merchants run by one job pass
+inline constexpr int64_t kSettlementListMax = 500;           // runs in one list answer
 inline constexpr int64_t kSettlementTransferRunsMax = 5000;  // runs paid by one pain.001 file
 inline constexpr int64_t kSettlementMailPointPdfsMax = 20;   // point PDFs attached to the e-mail
 
 namespace right {
-inline constexpr std::string_view kSettlementsRead = "wallet.settlements.read";  // merchants, admins
+inline constexpr std::string_view kSettlementsRead =
+    "wallet.settlements.read";  // merchants, admins
 inline constexpr std::string_view kSettlementsManage =
     "wallet.settlements.manage";  // regional admins: run, regenerate, pay
 }  // namespace right
@@ -54,10 +55,10 @@ inline constexpr std::string_view kMerchantTransfers =
 }  // namespace purpose
 
 namespace settlement_code {
-inline constexpr std::string_view kNotFound = "settlement_not_found";                // 404
-inline constexpr std::string_view kNotDue = "settlement_not_due";                    // 409
-inline constexpr std::string_view kCutoffInvalid = "settlement_cutoff_invalid";      // 422
-inline constexpr std::string_view kNothingToPay = "settlement_nothing_to_pay";       // 422
+inline constexpr std::string_view kNotFound = "settlement_not_found";                   // 404
+inline constexpr std::string_view kNotDue = "settlement_not_due";                       // 409
+inline constexpr std::string_view kCutoffInvalid = "settlement_cutoff_invalid";         // 422
+inline constexpr std::string_view kNothingToPay = "settlement_nothing_to_pay";          // 422
 inline constexpr std::string_view kTransferNotFound = "settlement_transfer_not_found";  // 404
 }  // namespace settlement_code
 
@@ -75,8 +76,7 @@ struct SettlementRun {
   int64_t period_start_ms = 0, period_end_ms = 0;
   int64_t commission_bp = 0;
   SettlementAmounts totals;
-  int64_t brought_forward_cents = 0, net_cents = 0, payable_cents = 0,
-          carried_forward_cents = 0;
+  int64_t brought_forward_cents = 0, net_cents = 0, payable_cents = 0, carried_forward_cents = 0;
   std::string state;  // to_pay | paid | nothing_to_pay
   std::optional<int64_t> transfer_file_id;
   int64_t document_version = 1;

@@ -170,8 +170,7 @@ void AddDocumentRoutes(http::Router& router, identity::IdentityHttpContext& cont
         if (!id.ok()) return std::move(id).error();
         auto point = http::PositiveId(request.Param("point_id"), "point id");
         if (!point.ok()) return std::move(point).error();
-        return File(
-            settlements.Document(gate.caller, *id, SettlementDocument::kPointPdf, *point));
+        return File(settlements.Document(gate.caller, *id, SettlementDocument::kPointPdf, *point));
       });
 }
 

@@ -5,11 +5,10 @@
 // staff sees nothing. The device side is a Caller of kind device linked to the point directly.
 #include "modules/wallet/settlement.h"
 
-#include "modules/wallet/reconciliation.h"
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "modules/wallet/reconciliation.h"
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/documents/testing.h"
@@ -36,10 +35,10 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
     test_ = TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
-    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
-                        notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
-                        ledger::Migrations(), Migrations(), PosMigrations(),
-                        SettlementMigrations(), ReconciliationMigrations()}) {
+    for (auto pieces :
+         {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
+          identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(), Migrations(),
+          PosMigrations(), SettlementMigrations(), ReconciliationMigrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);
@@ -253,12 +252,12 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   int64_t Count(const std::string& sql, const storage::Params& params) {
-    auto count =
-        test_->db().Transact<int64_t>(TransactionMode::kRead, [&](Transaction& tx) -> Result<int64_t> {
-          auto row = tx.QueryOne(sql, params);
-          if (!row.ok()) return std::move(row).error();
-          return (*row)->Int(0);
-        });
+    auto count = test_->db().Transact<int64_t>(TransactionMode::kRead,
+                                               [&](Transaction& tx) -> Result<int64_t> {
+                                                 auto row = tx.QueryOne(sql, params);
+                                                 if (!row.ok()) return std::move(row).error();
+                                                 return (*row)->Int(0);
+                                               });
     EXPECT_TRUE(count.ok());
     return count.ok() ? *count : -1;
   }
@@ -309,12 +308,12 @@ TEST_P(SettlementTest, W19_a_run_covers_each_transaction_once_and_matches_the_le
   EXPECT_EQ(run.points[0].amounts.net_cents + run.points[1].amounts.net_cents, r.net_cents);
   // Each acknowledged transaction once (t1, t2, t3, its cancellation, the cash pack); the
   // pending t4 not at all.
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_settlement_run_transactions WHERE run_id = $1",
-                  {r.id}),
-            5);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_pos_transactions WHERE settlement_run_id = $1",
-                  {r.id}),
-            5);
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM wallet_settlement_run_transactions WHERE run_id = $1", {r.id}),
+      5);
+  EXPECT_EQ(
+      Count("SELECT COUNT(*) FROM wallet_pos_transactions WHERE settlement_run_id = $1", {r.id}),
+      5);
   // The ledger: the sales and cash accounts are emptied, the commission reached the region,
   // the payable account holds the net.
   EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
@@ -327,8 +326,8 @@ TEST_P(SettlementTest, W19_a_run_covers_each_transaction_once_and_matches_the_le
       TransactionMode::kRead, [&](Transaction& tx) { return settlements_->Recompute(tx, r.id); });
   ASSERT_TRUE(statement.ok());
   EXPECT_TRUE(SettlementAddsUp(*statement));
-  EXPECT_EQ(statement->payable_cents, Operator(merchant_.organisation_id,
-                                               purpose::kSettlementPayable));
+  EXPECT_EQ(statement->payable_cents,
+            Operator(merchant_.organisation_id, purpose::kSettlementPayable));
   // The merchant gets its statements by e-mail, through the outbox.
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox_messages WHERE template_code ="
                   " 'wallet.settlement_statement' AND recipient = 'contact@cafet.example'",
@@ -386,8 +385,7 @@ TEST_P(SettlementTest, W19_regenerating_keeps_the_figures_and_a_paid_run_stays_p
   auto pdf = settlements_->Document(admin_, run.id, SettlementDocument::kStatementPdf);
   ASSERT_TRUE(pdf.ok()) << pdf.error().message;
   EXPECT_NE(documents::testing::PdfText(pdf->body).find(run.statement_id), std::string::npos);
-  auto point_pdf =
-      settlements_->Document(admin_, run.id, SettlementDocument::kPointPdf, point_.id);
+  auto point_pdf = settlements_->Document(admin_, run.id, SettlementDocument::kPointPdf, point_.id);
   ASSERT_TRUE(point_pdf.ok());
   auto missing = settlements_->Document(admin_, run.id, SettlementDocument::kPointPdf, 999999);
   ASSERT_FALSE(missing.ok());
@@ -522,8 +520,8 @@ TEST_P(SettlementTest, W18_the_schedule_reconciles_uploads_once_a_day) {
   MakePoint(merchant_, "P3", {"debit", "reconciliation"}, false, 503);
   const int64_t start = clock_.NowMs();
   Sale(503, "r1", 300);
-  ReconciliationRequest request{start, clock_.NowMs() + 1000,
-                                {{"r1", "debit", "EUR", 300, "acknowledged", start}}};
+  ReconciliationRequest request{
+      start, clock_.NowMs() + 1000, {{"r1", "debit", "EUR", 300, "acknowledged", start}}};
   ASSERT_TRUE(reconciliations_->Upload(Device(503), request).ok());
   auto none = reconciliations_->RunScheduled();
   ASSERT_TRUE(none.ok()) << none.error().message;
