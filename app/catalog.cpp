@@ -3,6 +3,8 @@
 #include "modules/wallet/fraud.h"
 #include "modules/wallet/pos.h"
 #include "modules/wallet/reloads.h"
+#include "modules/wallet/reconciliation.h"
+#include "modules/wallet/settlement.h"
 #include "modules/wallet/wallet.h"
 #include "platform/identity/identity_http.h"
 #include "platform/identity/machines.h"
@@ -23,7 +25,9 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   // managers must use a second factor (C3).
   catalog.AddProfile({"wallet.merchant", "wallet", "Commerçant", "Merchant", std::nullopt,
                       {"identity.orgs.read", std::string(wallet::right::kPointsRead),
-                       std::string(wallet::right::kPointsOppose)},
+                       std::string(wallet::right::kPointsOppose),
+                       std::string(wallet::right::kSettlementsRead),
+                       std::string(wallet::right::kReconciliationsManage)},
                       false, {"site", "merchant"}});
   catalog.AddProfile({"wallet.manager", "wallet", "Gestionnaire", "Manager", std::nullopt,
                       {"identity.orgs.read", "audit.read", "notify.addresses.read", "notify.messages.read",
@@ -44,7 +48,9 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                        std::string(wallet::right::kMerchantsManage), std::string(wallet::right::kPointsRead),
                        std::string(wallet::right::kPointsManage), std::string(wallet::right::kPointsApprove),
                        std::string(wallet::right::kPointsOppose), std::string(wallet::right::kPosTestAccount),
-                       std::string(wallet::right::kFraudRead), std::string(wallet::right::kFraudManage)},
+                       std::string(wallet::right::kFraudRead), std::string(wallet::right::kFraudManage),
+                       std::string(wallet::right::kSettlementsRead), std::string(wallet::right::kSettlementsManage),
+                       std::string(wallet::right::kReconciliationsManage)},
                       true, {"region"}});
   catalog.AddProfile({"wallet.national_admin", "wallet", "Administrateur national", "National administrator",
                       "wallet.regional_admin", {std::string(wallet::right::kSettings)}, true, {"national"}});
@@ -100,6 +106,8 @@ identity::RightsCatalog BuildCatalog() {
   wallet::DeclareMoneyPermissions(catalog);
   wallet::DeclarePosPermissions(catalog);
   wallet::DeclareFraudPermissions(catalog);
+  wallet::DeclareSettlementPermissions(catalog);
+  wallet::DeclareReconciliationPermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

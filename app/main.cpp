@@ -49,6 +49,8 @@
 #include "modules/wallet/reloads_http.h"
 #include "modules/wallet/fraud_http.h"
 #include "modules/wallet/pos_http.h"
+#include "modules/wallet/settlement_http.h"
+#include "modules/wallet/reconciliation_http.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
 #include "platform/payments/payment_provider.h"
@@ -122,7 +124,8 @@ std::vector<storage::Migration> AllMigrations() {
                       identity::Migrations(), identity::MachineMigrations(), privacy::Migrations(),
                       identity::OidcMigrations(), ledger::Migrations(), notify::ContentMigrations(),
                       secrets::Migrations(), wallet::Migrations(), wallet::MoneyMigrations(),
-                      wallet::QrMigrations(), wallet::PosMigrations(), sync::Migrations(),
+                      wallet::QrMigrations(), wallet::PosMigrations(), wallet::SettlementMigrations(),
+                      wallet::ReconciliationMigrations(), sync::Migrations(),
                       wallet::FraudMigrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
@@ -441,6 +444,12 @@ int Serve(const Settings& settings) {
   wallet::Fraud fraud_service(wallet_service);
   wallet::AddFraudRoutes(router, identity_http, fraud_service);
   wallet::RegisterFraudJobs(runner, fraud_service, settings.wallet_fraud_scan_interval_s * 1000);
+  wallet::Settlements settlements(pos_service, {MoneyOptionsOf(settings)->account, "Guichet"});
+  wallet::AddSettlementRoutes(router, identity_http, settlements);
+  wallet::RegisterSettlementJobs(runner, settlements);
+  wallet::Reconciliations reconciliations(pos_service);
+  wallet::AddReconciliationRoutes(router, identity_http, reconciliations);
+  wallet::RegisterReconciliationJobs(runner, reconciliations);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);

@@ -1,0 +1,233 @@
+// Routes of settlement runs: thin adapters over settlement.h.
+#include "modules/wallet/settlement_http.h"
+
+#include <fmt/format.h>
+
+#include <boost/json/array.hpp>
+
+#include "platform/base/clock.h"
+#include "platform/base/log.h"
+#include "platform/http/json.h"
+#include "platform/http/problem.h"
+#include "platform/http/request.h"
+#include "platform/jobs/jobs.h"
+
+namespace guichet::wallet {
+namespace {
+
+using boost::json::array;
+using boost::json::object;
+using http::HttpStatus;
+using http::JsonReader;
+using http::RequestContext;
+using http::Response;
+using identity::Gate;
+
+constexpr std::string_view kTag = "wallet";
+constexpr int64_t kTimeMsMax = int64_t{1} << 53;
+constexpr int64_t kReasonLengthMax = 500;
+
+Response Json(HttpStatus status, const boost::json::value& body) {
+  return http::JsonResponse(status, body);
+}
+
+Result<Response> File(Result<SettlementFile> file) {
+  if (!file.ok()) return std::move(file).error();
+  Response response(HttpStatus::ok, 11);
+  response.set(http::beast::http::field::content_type, file->content_type);
+  response.set(http::beast::http::field::content_disposition,
+               fmt::format("attachment; filename=\"{}\"", file->file_name));
+  response.body() = std::move(file->body);
+  response.prepare_payload();
+  return response;
+}
+
+Result<Response> DetailResponse(HttpStatus status, Result<SettlementRunDetail> detail) {
+  if (!detail.ok()) return std::move(detail).error();
+  return Json(status, SettlementRunDetailJson(*detail));
+}
+
+void AddRunRoutes(http::Router& router, identity::IdentityHttpContext& context,
+                  Settlements& settlements) {
+  identity::AddGuarded(
+      router, context, http::Verb::post, "/api/v1/wallet/merchants/{id}/settlements",
+      "runSettlement", right::kSettlementsManage,
+      {.summary = "Settle a merchant now: a run from the end of its previous run to the cutoff "
+                  "(default now), at most one per settlement period",
+       .description = "The first run of a merchant may be made at any time; later ones once the "
+                      "merchant's settlement period has passed since the previous run's end.",
+       .tag = std::string(kTag),
+       .request_schema = object{{"type", "object"},
+                                {"properties", object{{"cutoff_ms", object{{"type", "integer"}}}}}},
+       .success_status = 201,
+       .errors = {{404, "merchant_not_found"},
+                  {409, "settlement_not_due"},
+                  {422, "settlement_cutoff_invalid, validation_failed"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "merchant id");
+        if (!id.ok()) return std::move(id).error();
+        std::optional<int64_t> cutoff;
+        if (!request.request->body().empty()) {
+          auto body = http::ParseJsonObjectBody(*request.request);
+          if (!body.ok()) return std::move(body).error();
+          JsonReader reader(*body);
+          cutoff = reader.OptionalInteger("cutoff_ms", 1, kTimeMsMax);
+          GUICHET_TRY_STATUS(reader.Finish());
+        }
+        return DetailResponse(HttpStatus::created,
+                              settlements.RunMerchant(gate.caller, *id, cutoff));
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/settlements", "listSettlements",
+      right::kSettlementsRead,
+      {.summary = "Settlement runs in the caller's scope, newest first (a merchant: its own); "
+                  "query merchant_id to narrow",
+       .tag = std::string(kTag)},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        std::optional<int64_t> merchant;
+        if (auto text = http::QueryParameter(*request.request, "merchant_id")) {
+          auto id = http::PositiveId(*text, "merchant id");
+          if (!id.ok()) return std::move(id).error();
+          merchant = *id;
+        }
+        auto runs = settlements.List(gate.caller, merchant);
+        if (!runs.ok()) return std::move(runs).error();
+        array items;
+        for (const SettlementRun& run : *runs) items.push_back(SettlementRunJson(run));
+        return Json(HttpStatus::ok, object{{"settlements", std::move(items)}});
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/settlements/{id}", "getSettlement",
+      right::kSettlementsRead,
+      {.summary = "One run: its figures, lines per point and document versions",
+       .tag = std::string(kTag),
+       .errors = {{404, "settlement_not_found"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "settlement id");
+        if (!id.ok()) return std::move(id).error();
+        return DetailResponse(HttpStatus::ok, settlements.Get(gate.caller, *id));
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::post, "/api/v1/wallet/settlements/{id}/regenerations",
+      "regenerateSettlement", right::kSettlementsManage,
+      {.summary = "Make the run's documents again as a new version: the figures never change",
+       .tag = std::string(kTag),
+       .request_schema = object{{"type", "object"},
+                                {"properties", object{{"reason", object{{"type", "string"}}}}},
+                                {"required", array{"reason"}}},
+       .errors = {{404, "settlement_not_found"},
+                  {409, "settlement_regenerated_meanwhile"},
+                  {422, "validation_failed"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "settlement id");
+        if (!id.ok()) return std::move(id).error();
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        JsonReader reader(*body);
+        const std::string reason = reader.RequiredString("reason", {1, kReasonLengthMax});
+        GUICHET_TRY_STATUS(reader.Finish());
+        return DetailResponse(HttpStatus::ok, settlements.Regenerate(gate.caller, *id, reason));
+      });
+}
+
+void AddDocumentRoutes(http::Router& router, identity::IdentityHttpContext& context,
+                       Settlements& settlements) {
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/settlements/{id}/documents/{document}",
+      "getSettlementDocument", right::kSettlementsRead,
+      {.summary = "A document of the run's current version: statement.pdf (merchant statement "
+                  "with every point, XML embedded), statement.xml, journal.csv (accounting)",
+       .tag = std::string(kTag),
+       .success_media_type = "application/pdf",
+       .errors = {{404, "settlement_not_found, document_not_found"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "settlement id");
+        if (!id.ok()) return std::move(id).error();
+        const std::string_view name = request.Param("document");
+        SettlementDocument document;
+        if (name == "statement.pdf") {
+          document = SettlementDocument::kStatementPdf;
+        } else if (name == "statement.xml") {
+          document = SettlementDocument::kXml;
+        } else if (name == "journal.csv") {
+          document = SettlementDocument::kJournalCsv;
+        } else {
+          return Error::NotFound("document_not_found",
+                                 "Documents: statement.pdf, statement.xml, journal.csv.");
+        }
+        return File(settlements.Document(gate.caller, *id, document));
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::get,
+      "/api/v1/wallet/settlements/{id}/points/{point_id}/statement.pdf",
+      "getSettlementPointStatement", right::kSettlementsRead,
+      {.summary = "One point's statement of the run (PDF, the run's XML embedded)",
+       .tag = std::string(kTag),
+       .success_media_type = "application/pdf",
+       .errors = {{404, "settlement_not_found, settlement_point_not_found"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "settlement id");
+        if (!id.ok()) return std::move(id).error();
+        auto point = http::PositiveId(request.Param("point_id"), "point id");
+        if (!point.ok()) return std::move(point).error();
+        return File(settlements.Document(gate.caller, *id, SettlementDocument::kPointPdf, *point));
+      });
+}
+
+void AddTransferRoutes(http::Router& router, identity::IdentityHttpContext& context,
+                       Settlements& settlements) {
+  identity::AddGuarded(
+      router, context, http::Verb::post, "/api/v1/wallet/settlement-transfers",
+      "exportSettlementTransfers", right::kSettlementsManage,
+      {.summary = "Pay every run waiting to be paid in the caller's scope: one pain.001.001.09 "
+                  "file of credit transfers to merchants; those runs become paid",
+       .tag = std::string(kTag),
+       .request_schema = object{{"type", "object"}},
+       .success_status = 201,
+       .errors = {{409, "settlement_paid_meanwhile"}, {422, "settlement_nothing_to_pay"}}},
+      [&settlements](const RequestContext&, Gate& gate) -> Result<Response> {
+        auto batch = settlements.ExportTransfers(gate.caller);
+        if (!batch.ok()) return std::move(batch).error();
+        return Json(HttpStatus::created,
+                    object{{"id", batch->id},
+                           {"message_id", batch->message_id},
+                           {"runs", batch->runs},
+                           {"total_cents", batch->total_cents},
+                           {"created_at", FormatIso8601(batch->created_at_ms)},
+                           {"file", fmt::format("/api/v1/wallet/settlement-transfers/{}/file",
+                                                batch->id)}});
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/settlement-transfers/{id}/file",
+      "getSettlementTransferFile", right::kSettlementsManage,
+      {.summary = "The pain.001.001.09 file of an export, to send to the bank",
+       .tag = std::string(kTag),
+       .success_media_type = "application/xml",
+       .errors = {{404, "settlement_transfer_not_found"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "transfer file id");
+        if (!id.ok()) return std::move(id).error();
+        return File(settlements.TransferFile(gate.caller, *id));
+      });
+}
+
+}  // namespace
+
+void AddSettlementRoutes(http::Router& router, identity::IdentityHttpContext& context,
+                         Settlements& settlements) {
+  AddRunRoutes(router, context, settlements);
+  AddDocumentRoutes(router, context, settlements);
+  AddTransferRoutes(router, context, settlements);
+}
+
+void RegisterSettlementJobs(jobs::Runner& runner, Settlements& settlements) {
+  runner.Register("wallet.settlement", [&settlements](const jobs::JobRecord&) -> Status {
+    auto runs = settlements.RunDue();
+    if (!runs.ok()) return std::move(runs).error();
+    if (*runs > 0) log::Info("wallet settlement runs", {{"count", *runs}});
+    return OkStatus();
+  });
+  runner.Every("wallet.settlement", kSettlementEveryMs);
+}
+
+}  // namespace guichet::wallet
