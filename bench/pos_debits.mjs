@@ -60,6 +60,33 @@ function expect(r, status, what) {
   return r.body;
 }
 
+// A request of the measured run, whatever goes wrong with it reported in full: the answer's
+// status and body, or the network error and its cause (fetch hides the cause: "fetch failed").
+async function step(what, call, status) {
+  let r;
+  try {
+    r = await call();
+  } catch (error) {
+    const cause = error.cause ? ` (cause: ${error.cause.code ?? ''} ${error.cause.message ?? error.cause})` : '';
+    throw new Error(`${what}: no answer: ${error.name}: ${error.message}${cause}`);
+  }
+  if (r.status !== status) {
+    throw new Error(`${what}: expected ${status}, got ${r.status} ${r.headers.get('content-type') ?? ''}\n${r.text}`);
+  }
+  return r.body;
+}
+
+// The server's own count of database work (absent from older binaries: then null).
+async function databaseWork(server) {
+  const r = await request(server, 'GET', '/metrics');
+  const read = (name) => {
+    const match = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(r.text);
+    return match ? Number(match[1]) : null;
+  };
+  return { transactions: read('guichet_db_transactions_total'), statements: read('guichet_db_statements_total'),
+    fallbacks: read('guichet_db_shared_fallbacks_total') };
+}
+
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function measureHttp(backend) {
@@ -101,28 +128,42 @@ async function measureHttp(backend) {
 
     const latencies = [];
     let next = 0;
+    const failures = [];
+    const workBefore = await databaseWork(server);
     const started = performance.now();
     await Promise.all(tills.map(async (till, index) => {
       for (;;) {
         const n = next;
         next += 1;
-        if (n >= payments) return;
+        if (n >= payments || failures.length > 0) return;
         const support = supports[(n + index) % supports.length];
         const id = till.txn();
         const t0 = performance.now();
-        expect(await till.call('POST', '/api/v1/pos/debits', {
-          point_txn_id: id, counter: 'EUR', amount: amountCents, point_at_ms: Date.now(), support_number: support }),
-        201, 'debit');
-        expect(await till.call('POST', '/api/v1/pos/acknowledgements', {
-          point_txn_id: id, positive: true, point_at_ms: Date.now() }), 200, 'acknowledgement');
+        try {
+          await step(`payment ${n}, till ${index}, debit ${id}`, () => till.call('POST', '/api/v1/pos/debits', {
+            point_txn_id: id, counter: 'EUR', amount: amountCents, point_at_ms: Date.now(), support_number: support }),
+          201);
+          await step(`payment ${n}, till ${index}, acknowledgement ${id}`, () => till.call('POST', '/api/v1/pos/acknowledgements', {
+            point_txn_id: id, positive: true, point_at_ms: Date.now() }), 200);
+        } catch (error) {
+          failures.push(error);  // the other tills stop at their next payment
+          return;
+        }
         latencies.push(performance.now() - t0);
       }
     }));
     const seconds = (performance.now() - started) / 1000;
+    if (failures.length > 0) {
+      throw new Error(`${backend}: the run stopped after ${latencies.length} payments:\n${failures.map((f) => f.message).join('\n')}`);
+    }
+    const workAfter = await databaseWork(server);
     latencies.sort((a, b) => a - b);
+    const per = (field) => (workBefore[field] === null ? null : (workAfter[field] - workBefore[field]) / payments);
     return {
       rate: payments / seconds,
       p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99),
+      transactions: per('transactions'), statements: per('statements'),
+      fallbacks: workBefore.fallbacks === null ? null : workAfter.fallbacks - workBefore.fallbacks,
     };
   } finally {
     await server.stop();
@@ -173,4 +214,8 @@ for (const backend of backends()) {
   }
   const ratio = baseline ? (http.rate / baseline.rate).toFixed(2) : '   —';
   console.log(`${backend.padEnd(11)} HTTP debit + ack, signed tills     ${fmt(http.rate)} ${fmt(http.p50)} ${fmt(http.p95)} ${fmt(http.p99)}   ${ratio}`);
+  if (http.transactions !== null) {
+    console.log(`${''.padEnd(11)} per payment: ${http.transactions.toFixed(2)} transactions, ${http.statements.toFixed(1)} statements`
+      + ` (server's /metrics; ${http.fallbacks} shared transactions run again apart)`);
+  }
 }
