@@ -12,6 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backends, startServer } from '../tests/support/server.mjs';
+import { request } from '../tests/api/lib.mjs';
 import { runPayments } from '../tools/pos-sim/lib.mjs';
 import { createMerchant, demoStaff, fundedSupports, pairedTills } from '../tools/pos-sim/provision.mjs';
 
@@ -22,6 +23,17 @@ const amountCents = 50;
 const packsPerHolder = 5;  // 5 × 20 € = 200 payments of 0,50 € each
 const pgbenchSeconds = 10;
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
+// The server's own count of database work (absent from older binaries: then null).
+async function databaseWork(server) {
+  const r = await request(server, 'GET', '/metrics');
+  const read = (name) => {
+    const match = new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(r.text);
+    return match ? Number(match[1]) : null;
+  };
+  return { transactions: read('guichet_db_transactions_total'), statements: read('guichet_db_statements_total'),
+    fallbacks: read('guichet_db_shared_fallbacks_total') };
+}
+
 
 // The tills are those of the point-of-sale simulator (tools/pos-sim): same signing, same
 // three-phase payment as a vendor's till, one keep-alive connection each.
@@ -33,8 +45,12 @@ async function measureHttp(backend) {
     const merchant = await createMerchant(staff, 'Restaurant universitaire (bench)');
     tills = await pairedTills(staff, merchant, tillCount, { prefix: 'BENCH', permissions: ['debit', 'cash_reload'] });
     const supports = await fundedSupports(staff, tills[0], holderCount, { packs: packsPerHolder });
+    const workBefore = await databaseWork(server);
     const { rate, p50, p95, p99 } = await runPayments(tills, supports, { payments, amount: amountCents });
-    return { rate, p50, p95, p99 };
+    const workAfter = await databaseWork(server);
+    const per = (field) => (workBefore[field] === null ? null : (workAfter[field] - workBefore[field]) / payments);
+    return { rate, p50, p95, p99, transactions: per('transactions'), statements: per('statements'),
+      fallbacks: workBefore.fallbacks === null ? null : workAfter.fallbacks - workBefore.fallbacks };
   } finally {
     for (const till of tills) till.close();
     await server.stop();
@@ -85,4 +101,8 @@ for (const backend of backends()) {
   }
   const ratio = baseline ? (http.rate / baseline.rate).toFixed(2) : '   —';
   console.log(`${backend.padEnd(11)} HTTP debit + ack, signed tills     ${fmt(http.rate)} ${fmt(http.p50)} ${fmt(http.p95)} ${fmt(http.p99)}   ${ratio}`);
+  if (http.transactions !== null) {
+    console.log(`${''.padEnd(11)} per payment: ${http.transactions.toFixed(2)} transactions, ${http.statements.toFixed(1)} statements`
+      + ` (server's /metrics; ${http.fallbacks} shared transactions run again apart)`);
+  }
 }

@@ -347,6 +347,18 @@ Result<Counter> CounterByCode(Transaction& tx, std::string_view counter_code) {
   return CounterFromRow(**row);
 }
 
+// An account is created on first use: two first uses at once (the first payments at a
+// merchant's points, on PostgreSQL) both find none and both insert; the second insert breaks the
+// unique key. Its transaction is then retried from the start (storage retries kRetryable), and
+// the second look finds the account the first committed.
+namespace {
+Error CreatedConcurrently(Error error) {
+  if (error.code != storage::kUniqueViolation) return error;
+  return Error{ErrorKind::kUnavailable, std::string(storage::kRetryable),
+               "an account was created concurrently: " + error.message, {}};
+}
+}  // namespace
+
 Result<HolderAccount> HolderAccountFor(Transaction& tx, int64_t holder_id, std::string_view counter_code,
                                        int64_t now_ms) {
   auto counter = CounterByCode(tx, counter_code);
@@ -377,7 +389,7 @@ Result<HolderAccount> HolderAccountFor(Transaction& tx, int64_t holder_id, std::
     auto inserted = tx.Execute("INSERT INTO wallet_holder_accounts (holder_id, counter_id, ledger_account_id)"
                                " VALUES ($1, $2, $3)",
                                {holder_id, counter->id, created->id});
-    if (!inserted.ok()) return std::move(inserted).error();
+    if (!inserted.ok()) return CreatedConcurrently(std::move(inserted).error());
     account.ledger_account_id = created->id;
   }
   auto ledger_account = ledger::LookupAccount(tx, account.ledger_account_id);
@@ -414,15 +426,7 @@ Result<int64_t> OperatorAccount(Transaction& tx, int64_t organisation_id, std::s
   auto inserted = tx.Execute("INSERT INTO wallet_operator_accounts (organisation_id, ledger, purpose,"
                              " ledger_account_id) VALUES ($1, $2, $3, $4)",
                              {organisation_id, std::string(ledger_code), std::string(account_purpose), created->id});
-  if (!inserted.ok()) {
-    // Another transaction created it first (two first payments at once): running the whole
-    // transaction again finds that one.
-    if (inserted.error().code == storage::kUniqueViolation) {
-      return Error{ErrorKind::kUnavailable, std::string(storage::kRetryable),
-                   "operator account created concurrently", {}};
-    }
-    return std::move(inserted).error();
-  }
+  if (!inserted.ok()) return CreatedConcurrently(std::move(inserted).error());
   return created->id;
 }
 

@@ -473,6 +473,21 @@ Result<int64_t> InsertTxn(Transaction& tx, const Point& point, const PointOperat
   return (*row)->Int(0);
 }
 
+// Updates one row (`id` is $1; `set` and `condition` use $2…) and answers it as it is now, in
+// one statement; nullopt when `condition` kept the row from changing.
+Result<std::optional<PosTransaction>> UpdateTxnReturning(Transaction& tx, std::string_view set,
+                                                         std::string_view condition,
+                                                         storage::Params params) {
+  auto rows = tx.Query(fmt::format("UPDATE wallet_pos_transactions SET {} WHERE id = $1{}"
+                                   " RETURNING {}",
+                                   set, condition, kTxnColumns),
+                       params);
+  if (!rows.ok()) return std::move(rows).error();
+  GUICHET_ASSERT(rows->rows.size() <= 1);
+  if (rows->rows.empty()) return std::optional<PosTransaction>();
+  return std::optional<PosTransaction>(ToTxn(rows->rows.front()).txn);
+}
+
 Result<PosTransaction> LoadTxn(Transaction& tx, int64_t id) {
   auto row = FindTxn(tx, "id = $1", {id});
   if (!row.ok()) return std::move(row).error();
@@ -649,13 +664,12 @@ Result<PointOperationResult> MoveForPayer(Transaction& tx, const identity::Calle
   movement.timeout_s = hold ? options.hold_s : 0;
   auto moved = MoveHolder(tx, caller, movement, now_ms);
   if (!moved.ok()) return std::move(moved).error();
-  GUICHET_TRY_STATUS(tx.Execute(
-      "UPDATE wallet_pos_transactions SET ledger_transfer_id = $1, acknowledged_at_ms = $2 WHERE "
-      "id = $3",
-      {movement.transfer_id, hold ? storage::Param(nullptr) : storage::Param(now_ms), *id}));
-  auto txn = LoadTxn(tx, *id);
+  auto txn = UpdateTxnReturning(
+      tx, "ledger_transfer_id = $2, acknowledged_at_ms = $3", "",
+      {*id, movement.transfer_id, hold ? storage::Param(nullptr) : storage::Param(now_ms)});
   if (!txn.ok()) return std::move(txn).error();
-  return PointOperationResult{*txn, moved->balance_after, moved->available_after, false};
+  GUICHET_ASSERT(txn->has_value());
+  return PointOperationResult{**txn, moved->balance_after, moved->available_after, false};
 }
 
 Result<PointOperationResult> RunOperation(Transaction& tx, const identity::Caller& caller,
@@ -1435,21 +1449,18 @@ Result<PointOperationResult> Pos::Acknowledge(const identity::Caller& device,
           return Error::Internal(fmt::format("acknowledgement refused by the ledger: {}",
                                              ledger::CreateTransferResultName(outcome)));
         }
-        auto changed = tx.Execute(
-            "UPDATE wallet_pos_transactions SET state = $1, acknowledged_at_ms = $2 WHERE id = $3 "
-            "AND state = 'pending'",
-            {std::string(positive ? "acknowledged" : "voided"), now, txn.id});
-        if (!changed.ok()) return std::move(changed).error();
-        if (*changed != 1) {  // another process settled or expired the row meanwhile: roll back
+        auto fresh = UpdateTxnReturning(tx, "state = $2, acknowledged_at_ms = $3",
+                                        " AND state = 'pending'",
+                                        {txn.id, std::string(positive ? "acknowledged" : "voided"), now});
+        if (!fresh.ok()) return std::move(fresh).error();
+        if (!fresh->has_value()) {  // another process settled or expired the row meanwhile: roll back
           return Refusal(ErrorKind::kConflict, pos_code::kAlreadyAcknowledged,
                          "This transaction changed meanwhile: read it again.");
         }
         if (!positive)
           GUICHET_TRY_STATUS(
               WriteReleaseLine(tx, txn, ":void", "Paiement annule par le point", now));
-        auto fresh = LoadTxn(tx, txn.id);
-        if (!fresh.ok()) return std::move(fresh).error();
-        PointOperationResult result{*fresh, 0, 0, false};
+        PointOperationResult result{**fresh, 0, 0, false};
         GUICHET_TRY_STATUS(FillBalances(tx, result, now));
         return result;
       });

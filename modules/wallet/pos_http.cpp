@@ -1,5 +1,7 @@
 // Routes of the acceptance network: thin adapters that parse, call one use case of pos.h and map
-// the result. Point routes are device-signed (the identity gate authenticates X-Device-*).
+// the result. Point routes are device-signed (the identity gate authenticates X-Device-*), and
+// registered with AddGuardedShared: the gate's replay record and the use case commit in one
+// transaction (the hot path of a payment; see docs/arch-perf.md).
 #include "modules/wallet/pos_http.h"
 
 #include <fmt/format.h>
@@ -373,7 +375,7 @@ void AddOperationRoute(http::Router& router, identity::IdentityHttpContext& cont
                        std::string path, std::string operation_id, PosOperation kind,
                        std::string summary, object schema,
                        std::vector<std::pair<int, std::string>> errors) {
-  identity::AddGuarded(
+  identity::AddGuardedShared(
       router, context, http::Verb::post, std::move(path), std::move(operation_id),
       right::kPosOperate,
       {.summary = std::move(summary),
@@ -393,7 +395,7 @@ void AddOperationRoute(http::Router& router, identity::IdentityHttpContext& cont
 
 void AddPointProtocolRoutes(http::Router& router, identity::IdentityHttpContext& context,
                             Pos& pos) {
-  identity::AddGuarded(
+  identity::AddGuardedShared(
       router, context, http::Verb::get, "/api/v1/pos/clock", "posClock", right::kPosOperate,
       {.summary = "The server's time and the drift a point's clock may have (W14)",
        .tag = std::string(kPosTag),
@@ -404,7 +406,7 @@ void AddPointProtocolRoutes(http::Router& router, identity::IdentityHttpContext&
         return Json(HttpStatus::ok,
                     object{{"server_ms", clock->server_ms}, {"drift_max_ms", clock->drift_max_ms}});
       });
-  identity::AddGuarded(
+  identity::AddGuardedShared(
       router, context, http::Verb::post, "/api/v1/pos/balance", "posBalance", right::kPosOperate,
       {.summary = "Phase 1: the payer's available balance per counter, by support number (or a web "
                   "shop's payment code)",
@@ -469,7 +471,7 @@ void AddPointProtocolRoutes(http::Router& router, identity::IdentityHttpContext&
                     {{404, "transaction_not_found"},
                      {409, "point_txn_conflict, not_cancellable"},
                      {422, "clock_drift"}});
-  identity::AddGuarded(
+  identity::AddGuardedShared(
       router, context, http::Verb::post, "/api/v1/pos/acknowledgements", "posAcknowledge",
       right::kPosOperate,
       {.summary = "Phase 3: positive (the sale happened: the hold is posted) or negative "
@@ -496,7 +498,7 @@ void AddPointProtocolRoutes(http::Router& router, identity::IdentityHttpContext&
         if (!result.ok()) return std::move(result).error();
         return Json(HttpStatus::ok, OperationResultJson(*result));
       });
-  identity::AddGuarded(
+  identity::AddGuardedShared(
       router, context, http::Verb::get, "/api/v1/pos/transactions/{point_txn_id}", "posTransaction",
       right::kPosOperate,
       {.summary = "The state of one of the point's transactions (after a lost answer)",

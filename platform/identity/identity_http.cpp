@@ -126,19 +126,25 @@ Response Serve(IdentityHttpContext& context, const RequestContext& request, std:
 
 }  // namespace
 
-void AddGuarded(http::Router& router, IdentityHttpContext& context, http::Verb verb, std::string path,
-                std::string operation_id, std::string_view right, http::RouteDoc doc, GuardedBody body) {
+namespace {
+
+void AddGuardedRoute(http::Router& router, IdentityHttpContext& context, http::Verb verb,
+                     std::string path, std::string operation_id, std::string_view right,
+                     http::RouteDoc doc, GuardedBody body, bool shared_transaction) {
   doc.tag = doc.tag.empty() ? "identity" : doc.tag;
   if (right != kPublic) {
     doc.errors.push_back({401, "Not logged in"});
     doc.errors.push_back({403, "Lacking the right, or CSRF token missing"});
   }
   std::string right_text(right);
-  http::Handler handler = [&context, right_text,
-                           body](RequestContext request) -> boost::asio::awaitable<Response> {
-    std::function<Result<Response>()> work = [&context, right_text, body,
-                                              request]() -> Result<Response> {
-      return Serve(context, request, right_text, body);
+  http::Handler handler = [&context, right_text, body, shared_transaction](
+                              RequestContext request) -> boost::asio::awaitable<Response> {
+    std::function<Result<Response>()> work = [&context, right_text, body, request,
+                                              shared_transaction]() -> Result<Response> {
+      if (!shared_transaction) return Serve(context, request, right_text, body);
+      // The gate's writes (a device request's replay record) and the body's commit together.
+      return context.database.RunShared<Response>(
+          [&] { return Serve(context, request, right_text, body); });
     };
     auto pending = context.async.Run<Response>(std::move(work));  // see kNoTemporariesInCoAwait
     auto response = co_await std::move(pending);
@@ -146,6 +152,21 @@ void AddGuarded(http::Router& router, IdentityHttpContext& context, http::Verb v
   };
   router.Add({verb, std::move(path), std::move(operation_id), std::string(right), std::move(doc),
               std::move(handler)});
+}
+
+}  // namespace
+
+void AddGuarded(http::Router& router, IdentityHttpContext& context, http::Verb verb, std::string path,
+                std::string operation_id, std::string_view right, http::RouteDoc doc, GuardedBody body) {
+  AddGuardedRoute(router, context, verb, std::move(path), std::move(operation_id), right,
+                  std::move(doc), std::move(body), false);
+}
+
+void AddGuardedShared(http::Router& router, IdentityHttpContext& context, http::Verb verb,
+                      std::string path, std::string operation_id, std::string_view right,
+                      http::RouteDoc doc, GuardedBody body) {
+  AddGuardedRoute(router, context, verb, std::move(path), std::move(operation_id), right,
+                  std::move(doc), std::move(body), true);
 }
 
 namespace {

@@ -47,6 +47,15 @@ using GuardedBody = std::function<Result<http::Response>(const http::RequestCont
 void AddGuarded(http::Router& router, IdentityHttpContext& context, http::Verb verb, std::string path,
                 std::string operation_id, std::string_view right, http::RouteDoc doc, GuardedBody body);
 
+// AddGuarded whose gate and body run in one database transaction (Database::RunShared): the
+// gate's writes — a signed device request's replay record, a session's touch — commit with the
+// body's, one commit per request instead of two or more. Only for bodies that do database work
+// of `context.database` and nothing else (no e-mail, no file, no other thread); should any step
+// fail, the request runs again the ordinary way, each step its own transaction.
+void AddGuardedShared(http::Router& router, IdentityHttpContext& context, http::Verb verb,
+                      std::string path, std::string operation_id, std::string_view right,
+                      http::RouteDoc doc, GuardedBody body);
+
 void AddIdentityRoutes(http::Router& router, IdentityHttpContext& context);
 
 // The identity permissions and the audit permission, for the catalog.

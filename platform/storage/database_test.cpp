@@ -77,6 +77,58 @@ TEST_P(StorageTest, FailedWorkRollsBackEverything) {
   EXPECT_EQ(Quantity("apples"), 5);
 }
 
+Result<Ok> AddApples(Database& db, int64_t quantity) {
+  return db.Transact<Ok>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<Ok> {
+    auto updated = tx.Execute("UPDATE items SET quantity = quantity + $1 WHERE name = 'apples'",
+                              {quantity});
+    if (!updated.ok()) return std::move(updated).error();
+    if (*updated != 1) return Error::Conflict("refused", "the check constraint said no");
+    return Ok{};
+  });
+}
+
+TEST_P(StorageTest, SharedTransactionJoinsEveryTransactInOneCommit) {
+  ASSERT_TRUE(Insert("apples", 5).ok());
+  const WorkStats before = db().Work();
+  int runs = 0;
+  const int64_t seen = db().RunShared<int64_t>([&] {
+    ++runs;
+    EXPECT_TRUE(AddApples(db(), 1).ok());
+    EXPECT_TRUE(AddApples(db(), 2).ok());
+    return Quantity("apples");  // a read joins too, and sees the uncommitted writes
+  });
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(seen, 8);
+  EXPECT_EQ(Quantity("apples"), 8);
+  const WorkStats after = db().Work();
+  EXPECT_EQ(after.transactions_total - before.transactions_total, 2);  // the shared one + the check
+  EXPECT_EQ(after.joined_total - before.joined_total, 3);
+  EXPECT_EQ(after.shared_fallbacks_total, before.shared_fallbacks_total);
+}
+
+TEST_P(StorageTest, SharedTransactionThatFailsRunsAgainApart) {
+  ASSERT_TRUE(Insert("apples", 5).ok());
+  const WorkStats before = db().Work();
+  std::vector<std::string> outcomes;
+  const std::string last = db().RunShared<std::string>([&] {
+    outcomes.clear();
+    // The first step commits on its own the ordinary way; the second is refused (it would go
+    // below zero); the third runs whatever the second said.
+    for (int64_t quantity : {int64_t{1}, int64_t{-100}, int64_t{3}}) {
+      auto added = AddApples(db(), quantity);
+      outcomes.push_back(added.ok() ? "ok" : added.error().code);
+    }
+    return outcomes.back();
+  });
+  // The shared attempt was rolled back whole and the work ran again, each step apart: the answer
+  // and the data are the ordinary way's.
+  const std::vector<std::string> expected = {"ok", std::string(kCheckViolation), "ok"};
+  EXPECT_EQ(outcomes, expected);
+  EXPECT_EQ(last, "ok");
+  EXPECT_EQ(Quantity("apples"), 9);
+  EXPECT_EQ(db().Work().shared_fallbacks_total - before.shared_fallbacks_total, 1);
+}
+
 TEST_P(StorageTest, ConstraintViolationsHaveStableCodes) {
   ASSERT_TRUE(Insert("pears", 1).ok());
   auto duplicate = Insert("pears", 2);

@@ -144,9 +144,11 @@ class PostgresConnection {
 
 class PostgresTransaction final : public Transaction {
  public:
-  explicit PostgresTransaction(PostgresConnection& connection) : connection_(connection) {}
+  PostgresTransaction(PostgresConnection& connection, std::atomic<int64_t>& statements)
+      : connection_(connection), statements_(statements) {}
   Backend backend() const override { return Backend::kPostgres; }
   Result<QueryResult> Query(std::string_view sql, const Params& params) override {
+    statements_.fetch_add(1, std::memory_order_relaxed);
     return connection_.Run(sql, params);
   }
   Status ExecuteScript(std::string_view sql) override {
@@ -157,6 +159,7 @@ class PostgresTransaction final : public Transaction {
 
  private:
   PostgresConnection& connection_;
+  std::atomic<int64_t>& statements_;
 };
 
 class PostgresDatabase final : public Database {
@@ -175,7 +178,7 @@ class PostgresDatabase final : public Database {
     auto lease = pool_.Acquire();
     if (!lease.ok()) return std::move(lease).error();
     PostgresConnection& connection = **lease;
-    PostgresTransaction tx(connection);
+    PostgresTransaction tx(connection, statement_counter());
     const char* begin_sql = mode == TransactionMode::kWrite ? "BEGIN" : "BEGIN READ ONLY";
     auto run = [&](const char* sql) -> Status {
       auto result = connection.Run(sql, {});
@@ -183,7 +186,10 @@ class PostgresDatabase final : public Database {
       return OkStatus();
     };
     Status status = detail::RunWithRetries(
-        options_.retries_max, [&] { return run(begin_sql); }, [&] { return run("COMMIT"); },
+        options_.retries_max, [&] {
+          CountTransaction();
+          return run(begin_sql);
+        }, [&] { return run("COMMIT"); },
         [&] { (void)connection.Run("ROLLBACK", {}); }, [&] { return work(tx); });
     if (!connection.healthy()) lease->Discard();  // the next caller gets a fresh connection
     return status;

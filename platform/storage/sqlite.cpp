@@ -157,15 +157,18 @@ class SqliteConnection {
 
 class SqliteTransaction final : public Transaction {
  public:
-  explicit SqliteTransaction(SqliteConnection& connection) : connection_(connection) {}
+  SqliteTransaction(SqliteConnection& connection, std::atomic<int64_t>& statements)
+      : connection_(connection), statements_(statements) {}
   Backend backend() const override { return Backend::kSqlite; }
   Result<QueryResult> Query(std::string_view sql, const Params& params) override {
+    statements_.fetch_add(1, std::memory_order_relaxed);
     return connection_.Run(sql, params);
   }
   Status ExecuteScript(std::string_view sql) override { return connection_.Script(sql); }
 
  private:
   SqliteConnection& connection_;
+  std::atomic<int64_t>& statements_;
 };
 
 class SqliteDatabase final : public Database {
@@ -187,7 +190,7 @@ class SqliteDatabase final : public Database {
     auto lease = pool_.Acquire();
     if (!lease.ok()) return std::move(lease).error();
     SqliteConnection& connection = **lease;
-    SqliteTransaction tx(connection);
+    SqliteTransaction tx(connection, statement_counter());
     const char* begin_sql = mode == TransactionMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN";
     auto run = [&](const char* sql) -> Status {
       auto result = connection.Run(sql, {});
@@ -195,7 +198,10 @@ class SqliteDatabase final : public Database {
       return OkStatus();
     };
     return detail::RunWithRetries(
-        options_.retries_max, [&] { return run(begin_sql); }, [&] { return run("COMMIT"); },
+        options_.retries_max, [&] {
+          CountTransaction();
+          return run(begin_sql);
+        }, [&] { return run("COMMIT"); },
         [&] { (void)connection.Run("ROLLBACK", {}); }, [&] { return work(tx); });
   }
 

@@ -117,6 +117,20 @@ Response MetricsResponse(const SystemContext& context, const Result<StatusSnapsh
   writer.Sample("guichet_db_pool_waits_total", "", static_cast<double>(pool.waits_total));
   writer.Describe("guichet_db_pool_timeouts_total", "counter", "connection requests that gave up");
   writer.Sample("guichet_db_pool_timeouts_total", "", static_cast<double>(pool.timeouts_total));
+  const storage::WorkStats work = context.database.database().Work();
+  writer.Describe("guichet_db_transactions_total", "counter",
+                  "database transactions begun (retries included)");
+  writer.Sample("guichet_db_transactions_total", "", static_cast<double>(work.transactions_total));
+  writer.Describe("guichet_db_statements_total", "counter",
+                  "statements sent inside transactions (BEGIN and COMMIT excluded)");
+  writer.Sample("guichet_db_statements_total", "", static_cast<double>(work.statements_total));
+  writer.Describe("guichet_db_joined_total", "counter",
+                  "Transact calls that joined a request's shared transaction");
+  writer.Sample("guichet_db_joined_total", "", static_cast<double>(work.joined_total));
+  writer.Describe("guichet_db_shared_fallbacks_total", "counter",
+                  "shared transactions rolled back and run again step by step");
+  writer.Sample("guichet_db_shared_fallbacks_total", "",
+                static_cast<double>(work.shared_fallbacks_total));
   writer.Describe("guichet_database_up", "gauge", "1 when the last query succeeded");
   writer.Sample("guichet_database_up", "", snapshot.ok() ? 1 : 0);
   if (snapshot.ok()) {
