@@ -9,6 +9,7 @@
 #include "platform/notify/delivery_http.h"
 #include "platform/notify/webhooks_http.h"
 #include "platform/privacy/privacy.h"
+#include "platform/sync/sync.h"
 #include "platform/identity/machines.h"
 
 namespace guichet::app {
@@ -35,7 +36,7 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"wallet.regional_admin", "wallet", "Administrateur régional", "Regional administrator",
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
-                       "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
+                       "identity.apikeys.manage", "identity.devices.manage", std::string(sync::kStaffReadRight), std::string(sync::kStaffManageRight), "privacy.export", "privacy.erase",
                        "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
                        "notify.templates.manage",
                        "notify.webhooks.read", "notify.webhooks.manage", std::string(wallet::right::kReactivate),
@@ -58,7 +59,7 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
                       false, {"tourism_office"}});
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
-                       "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
+                       "identity.devices.manage", std::string(sync::kStaffReadRight), std::string(sync::kStaffManageRight), "privacy.export", "privacy.erase", "notify.addresses.manage",
                        "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
                        "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"departement", "tourism_office"}});
@@ -77,7 +78,7 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"family.syndicate_admin", "family", "Administrateur du syndicat", "Syndicate administrator",
                       "family.city_agent",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
-                       "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
+                       "identity.devices.manage", std::string(sync::kStaffReadRight), std::string(sync::kStaffManageRight), "privacy.export", "privacy.erase", "notify.addresses.manage",
                        "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
                        "notify.campaigns.manage",
                        "notify.webhooks.read", "notify.webhooks.manage"},
@@ -97,6 +98,7 @@ identity::RightsCatalog BuildCatalog() {
   wallet::DeclarePermissions(catalog);
   wallet::DeclareMoneyPermissions(catalog);
   wallet::DeclarePosPermissions(catalog);
+  sync::DeclarePermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

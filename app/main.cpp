@@ -47,6 +47,7 @@
 #include "modules/wallet/wallet_http.h"
 #include "modules/wallet/qr_codes_http.h"
 #include "modules/wallet/reloads_http.h"
+#include "modules/wallet/offline_http.h"
 #include "modules/wallet/pos_http.h"
 #include "platform/banking/iban.h"
 #include "platform/base/crypto.h"
@@ -434,6 +435,11 @@ int Serve(const Settings& settings) {
   wallet::Pos pos_service(wallet_service, pos_machines, std::move(pos_options));
   wallet::AddPosRoutes(router, identity_http, pos_service);
   wallet::RegisterPosJobs(runner, pos_service);
+  // The wallet's offline mode (W16) on the sync service built above.
+  wallet::AddOfflineFeeds(sync_feeds);
+  wallet::AddOfflineHandlers(sync_handlers);
+  wallet::OfflineReports offline_reports(pos_service);
+  wallet::AddOfflineRoutes(router, identity_http, offline_reports);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);
