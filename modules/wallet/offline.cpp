@@ -99,6 +99,11 @@ Result<sync::Outcome> HandleOperation(PosOperation kind, Transaction& tx,
   PointOperation operation = std::move(*parsed);
   operation.point_at_ms = event.at_ms;
   auto point = PointOfDevice(tx, event.device_id, now_ms);
+  if (!point.ok() && point.error().code == pos_code::kPointUnknown) {
+    // Stored before the point's device was replaced: still the point's sale, made by that device.
+    point = PointOfPastDevice(tx, event.device_id);
+    if (point.ok()) point->device_id = event.device_id;
+  }
   if (!point.ok()) return RefusedOrFailed(std::move(point).error());
   if (Status operational = RequirePointOperational(*point); !operational.ok()) {
     return RefusedOrFailed(operational.error());
@@ -296,7 +301,10 @@ Result<std::vector<AwaitingPayment>> Awaiting(Transaction& tx, std::string_view 
   params.emplace_back(std::string(offline::kDebit));
   auto rows = tx.Query(fmt::format("SELECT {} FROM sync_events e"
                                    " JOIN devices d ON d.id = e.device_id"
-                                   " LEFT JOIN wallet_points p ON p.device_id = e.device_id"
+                                   // The point the device operated (once paired, for good).
+                                   " LEFT JOIN wallet_point_events pe ON pe.event = 'paired'"
+                                   " AND pe.actor_type = 'device' AND pe.actor_id = e.device_id"
+                                   " LEFT JOIN wallet_points p ON p.id = pe.point_id"
                                    " WHERE {} AND e.state = 'waiting' AND e.kind = ${}"
                                    " ORDER BY e.id LIMIT {}",
                                    kAwaitingColumns, where, params.size(), limit),
@@ -360,12 +368,13 @@ Result<PointOfflineReport> OfflineReports::PointReport(const identity::Caller& c
   return pos_.wallet().database().Transact<PointOfflineReport>(
       TransactionMode::kRead, [&](Transaction& tx) -> Result<PointOfflineReport> {
         PointOfflineReport report{*point, std::nullopt, {}};
-        if (!point->device_id) return report;
-        auto device = sync::DeviceReportIn(tx, *point->device_id, point->merchant_org_id);
-        if (!device.ok()) return std::move(device).error();
-        report.device = std::move(*device);
-        auto waiting =
-            Awaiting(tx, "e.device_id = $1", {*point->device_id}, sync::kReportWaitingMax);
+        if (point->device_id) {
+          auto device = sync::DeviceReportIn(tx, *point->device_id, point->merchant_org_id);
+          if (!device.ok()) return std::move(device).error();
+          report.device = std::move(*device);
+        }
+        // Every device the point had: a replaced one's sales still wait here.
+        auto waiting = Awaiting(tx, "p.id = $1", {point->id}, sync::kReportWaitingMax);
         if (!waiting.ok()) return std::move(waiting).error();
         report.waiting = std::move(*waiting);
         return report;

@@ -62,7 +62,7 @@ void AddOfflineFeeds(sync::Feeds& feeds);
 // Reports for merchants and admins (wallet.points.read, scoped).
 struct AwaitingPayment {
   int64_t event_id = 0;
-  int64_t point_id = 0;  // 0: the device is no longer its point's
+  int64_t point_id = 0;  // the point the device operated (0: none)
   std::string point_location;
   int64_t device_id = 0;
   int64_t seq = 0;
@@ -79,8 +79,8 @@ struct AwaitingPayment {
 
 struct PointOfflineReport {
   Point point;
-  std::optional<sync::DeviceReport> device;  // none before the point's device is paired
-  std::vector<AwaitingPayment> waiting;      // the device's waiting events, with their payment
+  std::optional<sync::DeviceReport> device;  // its current device; none before it is paired
+  std::vector<AwaitingPayment> waiting;      // payments awaiting funds, of every device it had
 };
 
 class OfflineReports {

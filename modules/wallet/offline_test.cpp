@@ -401,6 +401,25 @@ TEST_P(OfflineTest, W16_a_debit_over_the_balance_waits_alerts_at_each_try_and_ap
   EXPECT_EQ(after->device->events_by_state.at("applied"), 3);
 }
 
+TEST_P(OfflineTest, W16_a_sale_awaiting_funds_stays_the_points_after_its_device_is_replaced) {
+  EXPECT_EQ(States(Upload(device_, {Debit("T-1", 2500)})),
+            (std::vector<std::string>{"waiting:awaiting_funds"}));
+  ASSERT_TRUE(pos_->ReplaceDevice(admin_, point_.id, "till broken").ok());
+  auto report = reports_->PointReport(admin_, point_.id);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_FALSE(report->device.has_value());
+  ASSERT_EQ(report->waiting.size(), 1u);
+  Credit(holder_, 1000);
+  auto retried = sync_->RetryDue();
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->applied, 1);
+  EXPECT_EQ(Balance(holder_), 500);
+  const auto txn = pos_->PointTransactions(admin_, point_.id);
+  ASSERT_TRUE(txn.ok());
+  ASSERT_EQ(txn->size(), 1u);
+  EXPECT_EQ((*txn)[0].point_txn_id, "T-1");
+}
+
 TEST_P(OfflineTest, W16_oppositions_and_revoked_phones_reach_the_points_of_the_region) {
   auto first = sync_->ReadFeed(device_.caller, offline::kOppositionsFeed, "", 100);
   ASSERT_TRUE(first.ok()) << first.error().message;

@@ -233,6 +233,9 @@ struct TestAccount {
 // The point operated by a device (linking a freshly paired device on its first request).
 // point_unknown (403) when the device is no point's.
 Result<Point> PointOfDevice(storage::Transaction& tx, int64_t device_id, int64_t now_ms);
+// The point a device operated, even after the device was replaced: what it stored offline before
+// the swap still belongs to the point. point_unknown (403) when it never operated one.
+Result<Point> PointOfPastDevice(storage::Transaction& tx, int64_t device_id);
 // Whether the point may operate at all: point_not_approved, point_opposed (403).
 Status RequirePointOperational(const Point& point);
 // Finds who pays: support number, one-time QR (wallet::RedeemQr, spent when `consume`; a balance query by QR is qr_not_supported)
