@@ -431,6 +431,7 @@ int Serve(const Settings& settings) {
   wallet::PosOptions pos_options;
   pos_options.clock_drift_max_ms = settings.wallet_pos_clock_drift_max_ms;
   pos_options.hold_s = settings.wallet_pos_hold_s;
+  pos_options.offline_allowance_cents = settings.wallet_offline_allowance_cents;
   pos_options.iban_key = wallet::IbanKeyFromSecret(*iban_key);
   wallet::Pos pos_service(wallet_service, pos_machines, std::move(pos_options));
   wallet::AddPosRoutes(router, identity_http, pos_service);

@@ -55,8 +55,8 @@ Status QueueAwaitingFundsAlert(Transaction& tx, const Point& point, int64_t hold
   auto holder = FindHolder(tx, holder_id);
   if (!holder.ok()) return std::move(holder).error();
   if (!holder->has_value() || (*holder)->email.empty()) return OkStatus();
-  auto merchant = tx.QueryOne("SELECT name FROM organisations WHERE id = $1",
-                              {point.merchant_org_id});
+  auto merchant =
+      tx.QueryOne("SELECT name FROM organisations WHERE id = $1", {point.merchant_org_id});
   if (!merchant.ok()) return std::move(merchant).error();
   const std::string merchant_name = merchant->has_value() ? (*merchant)->Text(0) : "";
   notify::OutboxMessage message;
@@ -66,14 +66,14 @@ Status QueueAwaitingFundsAlert(Transaction& tx, const Point& point, int64_t hold
   message.person = privacy::PersonRef{std::string(kPersonType), holder_id};
   message.purpose = "alerts";
   message.organisation_id = (*holder)->organisation_id;
-  message.variables_json = boost::json::serialize(object{
-      {"display_name", fmt::format("{} {}", (*holder)->first_name, (*holder)->last_name)},
-      {"amount_cents", operation.amount},
-      {"counter", operation.counter},
-      {"merchant", merchant_name},
-      {"point", point.location},
-      {"at", event.at_ms},
-      {"attempts", event.attempts + 1}});
+  message.variables_json = boost::json::serialize(
+      object{{"display_name", fmt::format("{} {}", (*holder)->first_name, (*holder)->last_name)},
+             {"amount_cents", operation.amount},
+             {"counter", operation.counter},
+             {"merchant", merchant_name},
+             {"point", point.location},
+             {"at", event.at_ms},
+             {"attempts", event.attempts + 1}});
   auto queued = notify::Queue(tx, message, now_ms);
   if (!queued.ok()) return std::move(queued).error();
   return OkStatus();
@@ -90,8 +90,8 @@ Result<int64_t> PayerHolder(Transaction& tx, const Point& point, const PointOper
   return payer->holder_id;
 }
 
-Result<sync::Outcome> HandleOperation(PosOperation kind, Transaction& tx,
-                                      const sync::Event& event, int64_t now_ms) {
+Result<sync::Outcome> HandleOperation(PosOperation kind, Transaction& tx, const sync::Event& event,
+                                      int64_t now_ms) {
   const object* body = event.payload.if_object();
   if (body == nullptr) return sync::Outcome::Refused("validation_failed");
   auto parsed = ParseOperationJson(*body, kind, false);
@@ -159,15 +159,14 @@ Result<sync::SnapshotPage> OppositionsSnapshot(Transaction& tx,
   if (request.scopes.empty()) return page;
   storage::Params params{request.after_key};
   const std::string in = InList(params, request.scopes);
-  auto rows = tx.Query(
-      fmt::format("SELECT s.number, {} FROM wallet_supports s"
-                  " JOIN wallet_holders h ON h.id = s.holder_id"
-                  " JOIN organisations o ON o.id = h.organisation_id"
-                  " WHERE s.number > $1 AND o.path IN ({})"
-                  " AND (s.opposition <> 'none' OR h.opposition <> 'none')"
-                  " ORDER BY s.number LIMIT {}",
-                  kOpposedSince, in, request.limit + 1),
-      params);
+  auto rows = tx.Query(fmt::format("SELECT s.number, {} FROM wallet_supports s"
+                                   " JOIN wallet_holders h ON h.id = s.holder_id"
+                                   " JOIN organisations o ON o.id = h.organisation_id"
+                                   " WHERE s.number > $1 AND o.path IN ({})"
+                                   " AND (s.opposition <> 'none' OR h.opposition <> 'none')"
+                                   " ORDER BY s.number LIMIT {}",
+                                   kOpposedSince, in, request.limit + 1),
+                       params);
   if (!rows.ok()) return std::move(rows).error();
   for (const Row& row : rows->rows) {
     if (static_cast<int64_t>(page.items.size()) == request.limit) {
@@ -225,9 +224,9 @@ Result<sync::SnapshotPage> QrKeysSnapshot(Transaction& tx, const sync::SnapshotR
       page.more = true;
       break;
     }
-    page.items.push_back({row.Text(0), object{{"key_id", row.Text(0)},
-                                              {"algorithm", "Ed25519"},
-                                              {"public_key", row.Text(1)}}});
+    page.items.push_back(
+        {row.Text(0),
+         object{{"key_id", row.Text(0)}, {"algorithm", "Ed25519"}, {"public_key", row.Text(1)}}});
   }
   return page;
 }
@@ -339,11 +338,11 @@ Status PublishRevokedPhone(Transaction& tx, int64_t phone_id, int64_t now_ms) {
       {phone_id});
   if (!row.ok()) return std::move(row).error();
   if (!row->has_value()) return OkStatus();
-  return sync::RecordChange(tx,
-                            {std::string(offline::kRevokedPhonesFeed), (*row)->Text(1),
-                             std::to_string(phone_id), sync::ChangeOp::kUpsert,
-                             object{{"since", (*row)->OptionalInt(0).value_or(now_ms)}}},
-                            now_ms);
+  return sync::RecordChange(
+      tx,
+      {std::string(offline::kRevokedPhonesFeed), (*row)->Text(1), std::to_string(phone_id),
+       sync::ChangeOp::kUpsert, object{{"since", (*row)->OptionalInt(0).value_or(now_ms)}}},
+      now_ms);
 }
 
 void AddOfflineHandlers(sync::Handlers& handlers) {
@@ -358,7 +357,8 @@ void AddOfflineFeeds(sync::Feeds& feeds) {
             {std::string(right::kPosOperate), OppositionsSnapshot, {}});
   feeds.Add(std::string(offline::kRevokedPhonesFeed),
             {std::string(right::kPosOperate), RevokedPhonesSnapshot, {}});
-  feeds.Add(std::string(offline::kQrKeysFeed), {std::string(right::kPosOperate), QrKeysSnapshot, {}});
+  feeds.Add(std::string(offline::kQrKeysFeed),
+            {std::string(right::kPosOperate), QrKeysSnapshot, {}});
 }
 
 Result<PointOfflineReport> OfflineReports::PointReport(const identity::Caller& caller,
@@ -425,7 +425,8 @@ object PointOfflineReportJson(const PointOfflineReport& report) {
     o["batches"] = boost::json::array{};
   }
   boost::json::array waiting;
-  for (const AwaitingPayment& payment : report.waiting) waiting.push_back(AwaitingPaymentJson(payment));
+  for (const AwaitingPayment& payment : report.waiting)
+    waiting.push_back(AwaitingPaymentJson(payment));
   o["waiting"] = std::move(waiting);
   return o;
 }

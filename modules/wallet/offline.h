@@ -51,8 +51,7 @@ Status ScheduleHolderRetry(storage::Transaction& tx, int64_t holder_id, int64_t 
 // wallet.oppositions when the support or its holder is opposed, a delete when neither is.
 // Scope: the holder's organisation path.
 Status PublishSupportOpposition(storage::Transaction& tx, int64_t support_id, int64_t now_ms);
-Status PublishHolderSupportOppositions(storage::Transaction& tx, int64_t holder_id,
-                                       int64_t now_ms);
+Status PublishHolderSupportOppositions(storage::Transaction& tx, int64_t holder_id, int64_t now_ms);
 // A phone revoked: wallet.qr_revoked_phones gets {"since": revoked_at_ms} under its id.
 Status PublishRevokedPhone(storage::Transaction& tx, int64_t phone_id, int64_t now_ms);
 

@@ -54,10 +54,10 @@ class OfflineTest : public ::testing::TestWithParam<storage::Backend> {
     test_ = TestDatabase::Open(GetParam());
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
-    for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
-                        notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
-                        ledger::Migrations(), Migrations(), PosMigrations(), QrMigrations(),
-                        sync::Migrations()}) {
+    for (auto pieces :
+         {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
+          identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(), Migrations(),
+          PosMigrations(), QrMigrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);
@@ -97,12 +97,12 @@ class OfflineTest : public ::testing::TestWithParam<storage::Backend> {
           return (*row)->Int(0);
         });
     ASSERT_TRUE(user.ok()) << user.error().message;
-    admin_ = Staff(*user, region_,
-                   {"identity.orgs.read", "identity.devices.manage",
-                    std::string(right::kMerchantsManage), std::string(right::kPointsRead),
-                    std::string(right::kPointsManage), std::string(right::kPointsApprove),
-                    std::string(right::kPointsOppose), std::string(right::kOppose),
-                    std::string(right::kReactivate), std::string(right::kRead)});
+    admin_ = Staff(
+        *user, region_,
+        {"identity.orgs.read", "identity.devices.manage", std::string(right::kMerchantsManage),
+         std::string(right::kPointsRead), std::string(right::kPointsManage),
+         std::string(right::kPointsApprove), std::string(right::kPointsOppose),
+         std::string(right::kOppose), std::string(right::kReactivate), std::string(right::kRead)});
     merchant_ = MakeMerchant("Cafet Diderot");
     point_ = MakePoint(merchant_, "P1", {"debit", "cancel", "cash_reload", "offline"});
     device_ = PairPoint(point_);
@@ -132,8 +132,13 @@ class OfflineTest : public ::testing::TestWithParam<storage::Backend> {
 
   Point MakePoint(const Merchant& merchant, const std::string& id,
                   std::vector<std::string> permissions) {
-    NewPoint request{merchant.organisation_id, id, "Crous-UG-RU-Diderot-Caisse1",
-                     "1 rue Diderot, Grenoble", "till", std::move(permissions), false};
+    NewPoint request{merchant.organisation_id,
+                     id,
+                     "Crous-UG-RU-Diderot-Caisse1",
+                     "1 rue Diderot, Grenoble",
+                     "till",
+                     std::move(permissions),
+                     false};
     auto made = pos_->CreatePoint(admin_, request);
     EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
     return made.ok() ? *made : Point{};
@@ -189,9 +194,8 @@ class OfflineTest : public ::testing::TestWithParam<storage::Backend> {
   void Credit(int64_t holder_id, int64_t amount) {
     auto moved = test_->db().Transact<MovementResult>(
         TransactionMode::kWrite, [&](Transaction& tx) -> Result<MovementResult> {
-          auto source =
-              OperatorAccount(tx, region_.id, std::string(kEuro), purpose::kSuspense,
-                              clock_.NowMs());
+          auto source = OperatorAccount(tx, region_.id, std::string(kEuro), purpose::kSuspense,
+                                        clock_.NowMs());
           if (!source.ok()) return std::move(source).error();
           Movement movement;
           movement.holder_id = holder_id;
@@ -207,8 +211,8 @@ class OfflineTest : public ::testing::TestWithParam<storage::Backend> {
   }
 
   int64_t Balance(int64_t holder_id) {
-    auto account = test_->db().Transact<HolderAccount>(
-        TransactionMode::kWrite, [&](Transaction& tx) {
+    auto account =
+        test_->db().Transact<HolderAccount>(TransactionMode::kWrite, [&](Transaction& tx) {
           return HolderAccountFor(tx, holder_id, std::string(kEuro), clock_.NowMs());
         });
     EXPECT_TRUE(account.ok());
@@ -305,19 +309,19 @@ TEST_P(OfflineTest, W16_each_refusal_is_an_outcome_with_its_code_and_nothing_app
   with_time.payload.as_object()["point_at_ms"] = kStart;
   sync::BatchEvent cancel{0, std::string(offline::kCancel), kStart,
                           object{{"point_txn_id", "C-1"}, {"cancels_point_txn_id", "NOPE"}}};
-  sync::BatchEvent reload{0, std::string(offline::kCashReload), kStart,
-                          object{{"point_txn_id", "R-1"}, {"amount", 700},
-                                 {"support_number", "CARD-ana"}}};
+  sync::BatchEvent reload{
+      0, std::string(offline::kCashReload), kStart,
+      object{{"point_txn_id", "R-1"}, {"amount", 700}, {"support_number", "CARD-ana"}}};
   sync::BatchEvent load{0, std::string(offline::kLoad), kStart,
-                        object{{"point_txn_id", "L-1"}, {"amount", 2}, {"counter", "MEAL"},
+                        object{{"point_txn_id", "L-1"},
+                               {"amount", 2},
+                               {"counter", "MEAL"},
                                {"support_number", "CARD-ana"}}};
-  const auto answer =
-      Upload(device_, {Debit("T-1", 100, "CARD-nobody"), Debit("T-2", 0), with_time, cancel,
-                       reload, load, Debit("T-4", 100, "")});
+  const auto answer = Upload(device_, {Debit("T-1", 100, "CARD-nobody"), Debit("T-2", 0), with_time,
+                                       cancel, reload, load, Debit("T-4", 100, "")});
   EXPECT_EQ(States(answer),
             (std::vector<std::string>{"refused:support_not_found", "refused:amount_invalid",
-                                      "refused:validation_failed",
-                                      "refused:transaction_not_found",
+                                      "refused:validation_failed", "refused:transaction_not_found",
                                       "refused:cash_pack_invalid", "refused:permission_denied",
                                       "refused:validation_failed"}));
   EXPECT_EQ(Balance(holder_), 2000);
@@ -341,8 +345,7 @@ TEST_P(OfflineTest, W16_each_refusal_is_an_outcome_with_its_code_and_nothing_app
 }
 
 TEST_P(OfflineTest, W16_a_replayed_point_txn_id_is_applied_once_and_other_content_conflicts) {
-  EXPECT_EQ(States(Upload(device_, {Debit("T-1", 330)})),
-            (std::vector<std::string>{"applied"}));
+  EXPECT_EQ(States(Upload(device_, {Debit("T-1", 330)})), (std::vector<std::string>{"applied"}));
   // The point lost its answer and sends the sale again as a new event.
   const auto again = Upload(device_, {Debit("T-1", 330), Debit("T-1", 999)});
   EXPECT_EQ(States(again), (std::vector<std::string>{"applied", "refused:point_txn_conflict"}));
@@ -351,7 +354,8 @@ TEST_P(OfflineTest, W16_a_replayed_point_txn_id_is_applied_once_and_other_conten
   EXPECT_EQ(Balance(holder_), 2000 - 330);
 }
 
-TEST_P(OfflineTest, W16_a_debit_over_the_balance_waits_alerts_at_each_try_and_applies_after_a_credit) {
+TEST_P(OfflineTest,
+       W16_a_debit_over_the_balance_waits_alerts_at_each_try_and_applies_after_a_credit) {
   const auto answer = Upload(device_, {Debit("T-1", 500), Debit("T-2", 3000), Debit("T-3", 200)});
   EXPECT_EQ(States(answer),
             (std::vector<std::string>{"applied", "waiting:awaiting_funds", "applied"}));

@@ -1285,7 +1285,7 @@ Result<ClockAnswer> Pos::Clock(const identity::Caller& device) {
           return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied,
                          "This point is not allowed to check its clock.");
         }
-        return ClockAnswer{now, options_.clock_drift_max_ms};
+        return ClockAnswer{now, options_.clock_drift_max_ms, options_.offline_allowance_cents};
       });
 }
 

@@ -376,14 +376,17 @@ void AddPointProtocolRoutes(http::Router& router, identity::IdentityHttpContext&
                             Pos& pos) {
   identity::AddGuarded(
       router, context, http::Verb::get, "/api/v1/pos/clock", "posClock", right::kPosOperate,
-      {.summary = "The server's time and the drift a point's clock may have (W14)",
+      {.summary = "The server's time, the drift a point's clock may have (W14) and what one card "
+                  "may spend offline at the point between two connections (W16)",
        .tag = std::string(kPosTag),
        .errors = PointErrors({})},
       [&pos](const RequestContext&, Gate& gate) -> Result<Response> {
         auto clock = pos.Clock(gate.caller);
         if (!clock.ok()) return std::move(clock).error();
         return Json(HttpStatus::ok,
-                    object{{"server_ms", clock->server_ms}, {"drift_max_ms", clock->drift_max_ms}});
+                    object{{"server_ms", clock->server_ms},
+                           {"drift_max_ms", clock->drift_max_ms},
+                           {"offline_allowance_cents", clock->offline_allowance_cents}});
       });
   identity::AddGuarded(
       router, context, http::Verb::post, "/api/v1/pos/balance", "posBalance", right::kPosOperate,

@@ -163,7 +163,8 @@ class WalletScenarioTest : public ::testing::TestWithParam<std::tuple<storage::B
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(), Migrations(), sync::Migrations()}) {
+                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(),
+                        Migrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

@@ -130,7 +130,8 @@ class WalletTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(), Migrations(), sync::Migrations()}) {
+                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(),
+                        Migrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

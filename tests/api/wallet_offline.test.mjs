@@ -110,7 +110,7 @@ for (const backend of backends()) {
       merchant = made.body;
       const created = await admin.call('POST', '/api/v1/wallet/points', {
         merchant_id: merchant.id, institution_id: `OFF-${Date.now()}`, location: 'Crous-UGA-RU-Diderot-Caisse2',
-        address: '1 rue Diderot, Grenoble', type: 'till', permissions: ['debit', 'cash_reload', 'offline'] });
+        address: '1 rue Diderot, Grenoble', type: 'till', permissions: ['clock_check', 'debit', 'cash_reload', 'offline'] });
       assert.equal(created.status, 201, created.text);
       const approved = await admin.call('POST', `/api/v1/wallet/points/${created.body.id}/approve`, {});
       assert.equal(approved.status, 200, approved.text);
@@ -119,6 +119,12 @@ for (const backend of backends()) {
       await till.pair(approved.body.pairing.code);
     });
     after(async () => { await server?.stop(); });
+
+    test('the till learns its offline allowance with its clock check', async () => {
+      const clock = await till.call('GET', '/api/v1/pos/clock');
+      assert.equal(clock.status, 200, clock.text);
+      assert.equal(clock.body.offline_allowance_cents, 3000);
+    });
 
     test('the till downloads the oppositions of its region and the QR keys; payments change no feed', async () => {
       const support = await newSupport();
