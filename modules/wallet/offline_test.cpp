@@ -456,6 +456,44 @@ TEST_P(OfflineTest, W16_oppositions_and_revoked_phones_reach_the_points_of_the_r
   EXPECT_TRUE(phones->items.empty());
 }
 
+TEST_P(OfflineTest, W16_a_revoked_phone_and_an_opposed_account_reach_the_feeds) {
+  auto qr = QrCodes::Open(*wallet_, QrServiceKeyFromSecret("offline test service key"));
+  ASSERT_TRUE(qr.ok()) << qr.error().message;
+  auto keys = sync_->ReadFeed(device_.caller, offline::kQrKeysFeed, "", 100);
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  ASSERT_EQ(keys->items.size(), 1u);
+  EXPECT_EQ(keys->items[0].value.as_object().at("algorithm"), "Ed25519");
+  const QrKeyPair phone_key = QrKeyPairFromSeed(std::string(32, 'p'));
+  auto phone = (*qr)->EnrolPhone(holder_, crypto::ToBase64Url(phone_key.public_key), "Pixel", "t");
+  ASSERT_TRUE(phone.ok()) << phone.error().code;
+  auto before = sync_->ReadFeed(device_.caller, offline::kRevokedPhonesFeed, "", 100);
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(before->items.empty());
+  auto opp = sync_->ReadFeed(device_.caller, offline::kOppositionsFeed, "", 100);
+  ASSERT_TRUE(opp.ok());
+  ASSERT_TRUE((*qr)->RevokePhone(admin_, holder_, phone->id).ok());
+  auto revoked = sync_->ReadFeed(device_.caller, offline::kRevokedPhonesFeed, before->cursor, 100);
+  ASSERT_TRUE(revoked.ok());
+  ASSERT_EQ(revoked->items.size(), 1u);
+  EXPECT_EQ(revoked->items[0].key, std::to_string(phone->id));
+  auto snapshot = sync_->ReadFeed(device_.caller, offline::kRevokedPhonesFeed, "", 100);
+  ASSERT_TRUE(snapshot.ok());
+  ASSERT_EQ(snapshot->items.size(), 1u);
+  // The phone's own support is opposed for good with it.
+  auto supports = sync_->ReadFeed(device_.caller, offline::kOppositionsFeed, opp->cursor, 100);
+  ASSERT_TRUE(supports.ok());
+  ASSERT_EQ(supports->items.size(), 1u);
+  EXPECT_NE(supports->items[0].key, "CARD-ana");
+  // An opposed account: every support of it, the card included.
+  ASSERT_TRUE(wallet_->OpposeHolder(admin_, holder_, Opposition::kTemporary).ok());
+  auto account = sync_->ReadFeed(device_.caller, offline::kOppositionsFeed, supports->cursor, 100);
+  ASSERT_TRUE(account.ok());
+  std::set<std::string> keys_seen;
+  for (const auto& item : account->items) keys_seen.insert(item.key);
+  EXPECT_EQ(keys_seen.count("CARD-ana"), 1u);
+  EXPECT_EQ(keys_seen.size(), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, OfflineTest, ::testing::ValuesIn(testing::TestBackends()),
                          [](const ::testing::TestParamInfo<storage::Backend>& param_info) {
                            return testing::BackendParamName(param_info.param);
