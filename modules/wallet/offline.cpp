@@ -90,6 +90,31 @@ Result<int64_t> PayerHolder(Transaction& tx, const Point& point, const PointOper
   return payer->holder_id;
 }
 
+std::optional<std::string> StringField(const object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  return std::string(v->as_string());
+}
+
+// The wait key of the device's debit `point_txn_id` if it awaits funds: a cancellation of it made
+// offline waits for it rather than being refused (else the sale would be taken after all).
+Result<std::optional<std::string>> WaitingDebitKey(Transaction& tx, int64_t device_id,
+                                                   std::string_view point_txn_id) {
+  auto rows = tx.Query(fmt::format("SELECT payload, wait_key FROM sync_events WHERE device_id = $1"
+                                   " AND kind = $2 AND state = 'waiting' ORDER BY seq LIMIT {}",
+                                   sync::kReportWaitingMax),
+                       {device_id, std::string(offline::kDebit)});
+  if (!rows.ok()) return std::move(rows).error();
+  for (const Row& row : rows->rows) {
+    const boost::json::value payload = boost::json::parse(row.Text(0));
+    const object* o = payload.if_object();
+    if (o != nullptr && StringField(*o, "point_txn_id") == point_txn_id) {
+      return row.OptionalText(1);
+    }
+  }
+  return std::optional<std::string>();
+}
+
 Result<sync::Outcome> HandleOperation(PosOperation kind, Transaction& tx, const sync::Event& event,
                                       int64_t now_ms) {
   const object* body = event.payload.if_object();
@@ -122,6 +147,13 @@ Result<sync::Outcome> HandleOperation(PosOperation kind, Transaction& tx, const 
   GUICHET_TRY_STATUS(RollbackToSavepoint(tx));
   GUICHET_TRY_STATUS(ReleaseSavepoint(tx));
   const Error error = std::move(applied).error();
+  if (kind == PosOperation::kCancel && error.code == pos_code::kTransactionNotFound) {
+    auto waiting = WaitingDebitKey(tx, event.device_id, operation.cancels_point_txn_id);
+    if (!waiting.ok()) return std::move(waiting).error();
+    if (waiting->has_value()) {
+      return sync::Outcome::Waiting(std::string(offline::kAwaitingDebit), **waiting);
+    }
+  }
   if (kind != PosOperation::kDebit || error.code != code::kInsufficientFunds) {
     return RefusedOrFailed(error);
   }
@@ -256,12 +288,6 @@ Status PublishSupports(Transaction& tx, std::string_view column, int64_t id, int
 
 // ---- Reports -----------------------------------------------------------------------------
 
-std::optional<std::string> StringField(const object& o, std::string_view name) {
-  const auto* v = o.if_contains(name);
-  if (v == nullptr || !v->is_string()) return std::nullopt;
-  return std::string(v->as_string());
-}
-
 // A waiting event with what its payload and wait key tell of the payment.
 constexpr std::string_view kAwaitingColumns =
     "e.id, e.device_id, e.seq, e.payload, e.wait_key, e.at_ms, e.attempts, e.last_try_at,"
@@ -319,7 +345,9 @@ Result<std::vector<AwaitingPayment>> Awaiting(Transaction& tx, std::string_view 
 std::string HolderWaitKey(int64_t holder_id) { return fmt::format("holder:{}", holder_id); }
 
 Status ScheduleHolderRetry(Transaction& tx, int64_t holder_id, int64_t now_ms) {
-  return sync::ScheduleRetry(tx, offline::kDebit, HolderWaitKey(holder_id), now_ms);
+  // Debits first (older events first), then the cancellations waiting for them.
+  GUICHET_TRY_STATUS(sync::ScheduleRetry(tx, offline::kDebit, HolderWaitKey(holder_id), now_ms));
+  return sync::ScheduleRetry(tx, offline::kCancel, HolderWaitKey(holder_id), now_ms);
 }
 
 Status PublishSupportOpposition(Transaction& tx, int64_t support_id, int64_t now_ms) {

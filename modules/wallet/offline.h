@@ -36,6 +36,8 @@ inline constexpr std::string_view kQrKeysFeed = "wallet.qr_keys";
 // The wait reason of a debit over the holder's balance, and the alert it sends at each try.
 inline constexpr std::string_view kAwaitingFunds = "awaiting_funds";
 inline constexpr std::string_view kAwaitingFundsTemplate = "wallet.offline_awaiting_funds";
+// The wait reason of a cancellation of a debit still awaiting funds: it is applied after it.
+inline constexpr std::string_view kAwaitingDebit = "awaiting_debit";
 inline constexpr int64_t kAwaitingListMax = 500;  // events in a merchant's awaiting-funds list
 }  // namespace offline
 

@@ -405,6 +405,21 @@ TEST_P(OfflineTest,
   EXPECT_EQ(after->device->events_by_state.at("applied"), 3);
 }
 
+TEST_P(OfflineTest, W16_a_cancellation_of_a_debit_awaiting_funds_waits_for_it) {
+  sync::BatchEvent cancel{0, std::string(offline::kCancel), kStart,
+                          object{{"point_txn_id", "C-1"}, {"cancels_point_txn_id", "T-1"}}};
+  EXPECT_EQ(States(Upload(device_, {Debit("T-1", 2500), cancel})),
+            (std::vector<std::string>{"waiting:awaiting_funds", "waiting:awaiting_debit"}));
+  Credit(holder_, 1000);
+  auto retried = sync_->RetryDue();
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->applied, 2);
+  EXPECT_EQ(Balance(holder_), 3000);
+  auto report = reports_->PointReport(admin_, point_.id);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->waiting.empty());
+}
+
 TEST_P(OfflineTest, W16_a_sale_awaiting_funds_stays_the_points_after_its_device_is_replaced) {
   EXPECT_EQ(States(Upload(device_, {Debit("T-1", 2500)})),
             (std::vector<std::string>{"waiting:awaiting_funds"}));
