@@ -12,6 +12,7 @@
 #include "platform/notify/delivery_http.h"
 #include "platform/notify/webhooks_http.h"
 #include "platform/privacy/privacy.h"
+#include "platform/sync/sync.h"
 #include "platform/identity/machines.h"
 
 namespace guichet::app {
@@ -41,6 +42,7 @@ void AddWalletProfiles(identity::RightsCatalog& catalog) {
                       "wallet.manager",
                       {"identity.staff.read", "identity.staff.manage", "identity.orgs.manage",
                        "identity.apikeys.manage", "identity.devices.manage", "privacy.export", "privacy.erase",
+                       std::string(sync::kStaffReadRight), std::string(sync::kStaffManageRight),
                        "notify.addresses.manage", "notify.senders.manage", "notify.messages.manage",
                        "notify.templates.manage",
                        "notify.webhooks.read", "notify.webhooks.manage", std::string(wallet::right::kReactivate),
@@ -67,6 +69,7 @@ void AddPassProfiles(identity::RightsCatalog& catalog) {
   catalog.AddProfile({"pass.admin", "pass", "Administrateur", "Administrator", "pass.tourism_actor",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
+                       std::string(sync::kStaffReadRight), std::string(sync::kStaffManageRight),
                        "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
                        "notify.webhooks.read", "notify.webhooks.manage"},
                       false, {"departement", "tourism_office"}});
@@ -86,6 +89,7 @@ void AddFamilyProfiles(identity::RightsCatalog& catalog) {
                       "family.city_agent",
                       {"identity.staff.manage", "identity.orgs.manage", "identity.apikeys.manage",
                        "identity.devices.manage", "privacy.export", "privacy.erase", "notify.addresses.manage",
+                       std::string(sync::kStaffReadRight), std::string(sync::kStaffManageRight),
                        "notify.senders.manage", "notify.messages.manage", "notify.templates.manage",
                        "notify.campaigns.manage",
                        "notify.webhooks.read", "notify.webhooks.manage"},
@@ -108,6 +112,7 @@ identity::RightsCatalog BuildCatalog() {
   wallet::DeclareFraudPermissions(catalog);
   wallet::DeclareSettlementPermissions(catalog);
   wallet::DeclareReconciliationPermissions(catalog);
+  sync::DeclarePermissions(catalog);
   AddWalletProfiles(catalog);
   AddPassProfiles(catalog);
   AddFamilyProfiles(catalog);

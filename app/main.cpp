@@ -48,6 +48,7 @@
 #include "modules/wallet/qr_codes_http.h"
 #include "modules/wallet/reloads_http.h"
 #include "modules/wallet/fraud_http.h"
+#include "modules/wallet/offline_http.h"
 #include "modules/wallet/pos_http.h"
 #include "modules/wallet/settlement_http.h"
 #include "modules/wallet/reconciliation_http.h"
@@ -436,6 +437,7 @@ int Serve(const Settings& settings) {
   wallet::PosOptions pos_options;
   pos_options.clock_drift_max_ms = settings.wallet_pos_clock_drift_max_ms;
   pos_options.hold_s = settings.wallet_pos_hold_s;
+  pos_options.offline_allowance_cents = settings.wallet_offline_allowance_cents;
   pos_options.iban_key = wallet::IbanKeyFromSecret(*iban_key);
   wallet::Pos pos_service(wallet_service, pos_machines, std::move(pos_options));
   wallet::AddPosRoutes(router, identity_http, pos_service);
@@ -450,6 +452,11 @@ int Serve(const Settings& settings) {
   wallet::Reconciliations reconciliations(pos_service);
   wallet::AddReconciliationRoutes(router, identity_http, reconciliations);
   wallet::RegisterReconciliationJobs(runner, reconciliations);
+  // The wallet's offline mode (W16) on the sync service built above.
+  wallet::AddOfflineFeeds(sync_feeds);
+  wallet::AddOfflineHandlers(sync_handlers);
+  wallet::OfflineReports offline_reports(pos_service);
+  wallet::AddOfflineRoutes(router, identity_http, offline_reports);
   if (settings.diagnostics) {
     notify::AddDeliveryDiagnosticsRoutes(router, identity_http);
     notify::AddWebhookDiagnosticsRoutes(router, identity_http);

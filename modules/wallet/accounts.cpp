@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "modules/wallet/internal.h"
+#include "modules/wallet/offline.h"
 #include "platform/audit/audit.h"
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
@@ -626,6 +627,9 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
   GUICHET_TRY_STATUS(QueueAlert(tx, **holder, movement, outcome.balance_after, now_ms));
   GUICHET_TRY_STATUS(AuditMovement(tx, caller, **holder, credit ? "wallet.movement.credit" : "wallet.movement.debit",
                                    details, now_ms));
+  // Every credit (card or cash reload, manager credit, load, refund) gives the holder's offline
+  // debits awaiting funds a new try (W16).
+  if (credit && !movement.pending) GUICHET_TRY_STATUS(ScheduleHolderRetry(tx, movement.holder_id, now_ms));
   return outcome;
 }
 
@@ -672,6 +676,7 @@ Result<MovementResult> TransferBetweenHolders(Transaction& tx, const identity::C
   const object details = MovementJson(credit, MovementResult{transfer.transfer_id, balance_after, 0, false});
   GUICHET_TRY_STATUS(QueueAlert(tx, **to, credit, balance_after, now_ms));
   GUICHET_TRY_STATUS(AuditMovement(tx, caller, **to, "wallet.movement.credit", details, now_ms));
+  GUICHET_TRY_STATUS(ScheduleHolderRetry(tx, transfer.to_holder_id, now_ms));
   return sent;
 }
 

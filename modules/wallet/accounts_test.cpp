@@ -10,6 +10,9 @@
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/identity/identity.h"
+#include "platform/identity/machines.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -28,7 +31,8 @@ class WalletAccountsTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        ledger::Migrations(), Migrations()}) {
+                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(),
+                        Migrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     ManualClock clock(kNow);

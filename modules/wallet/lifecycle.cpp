@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "modules/wallet/internal.h"
+#include "modules/wallet/offline.h"
 #include "modules/wallet/wallet.h"
 #include "platform/audit/audit.h"
 #include "platform/identity/identity.h"
@@ -326,6 +327,7 @@ Result<InactivityReport> Wallet::RunInactivity() {
                                  " WHERE holder_id = $2",
                                  {now, holder_id});
       if (!supports.ok()) return std::move(supports).error();
+      GUICHET_TRY_STATUS(PublishHolderSupportOppositions(tx, holder_id, now));
       auto history = tx.Execute("UPDATE wallet_holder_changes SET old_value = NULL, new_value = NULL WHERE holder_id = $1",
                                 {holder_id});
       if (!history.ok()) return std::move(history).error();

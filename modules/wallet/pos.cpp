@@ -843,6 +843,19 @@ Result<Point> PointOfDevice(Transaction& tx, int64_t device_id, int64_t now_ms) 
   return point;
 }
 
+Result<Point> PointOfPastDevice(Transaction& tx, int64_t device_id) {
+  auto point = FindPoint(tx,
+                         "p.id = (SELECT e.point_id FROM wallet_point_events e WHERE e.event = 'paired'"
+                         " AND e.actor_type = 'device' AND e.actor_id = $1 ORDER BY e.id DESC LIMIT 1)",
+                         {device_id});
+  if (!point.ok()) return std::move(point).error();
+  if (!point->has_value()) {
+    return Refusal(ErrorKind::kForbidden, pos_code::kPointUnknown,
+                   "This device never operated a point of sale.");
+  }
+  return **point;
+}
+
 Status RequirePointOperational(const Point& point) {
   if (point.state == "opposed") {
     return Refusal(ErrorKind::kForbidden, pos_code::kPointOpposed,
@@ -1292,7 +1305,7 @@ Result<ClockAnswer> Pos::Clock(const identity::Caller& device) {
           return Refusal(ErrorKind::kForbidden, pos_code::kPermissionDenied,
                          "This point is not allowed to check its clock.");
         }
-        return ClockAnswer{now, options_.clock_drift_max_ms};
+        return ClockAnswer{now, options_.clock_drift_max_ms, options_.offline_allowance_cents};
       });
 }
 

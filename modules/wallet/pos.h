@@ -28,6 +28,7 @@ namespace guichet::wallet {
 
 inline constexpr int64_t kPosClockDriftMaxMsDefault = 30'000;
 inline constexpr int64_t kPosHoldSDefault = 120;
+inline constexpr int64_t kOfflineAllowanceCentsDefault = 3000;  // W16, per card between connections
 inline constexpr int64_t kPosAmountMax = int64_t{100'000'000};  // minor units, any counter
 inline constexpr int64_t kPointTxnIdLengthMax = 64;             // [A-Za-z0-9._:-]
 inline constexpr int64_t kLocationSegmentsMax = 8;
@@ -90,6 +91,7 @@ std::string IbanKeyFromSecret(std::string_view hex);
 struct PosOptions {
   int64_t clock_drift_max_ms = kPosClockDriftMaxMsDefault;  // wallet_pos_clock_drift_max_ms
   int64_t hold_s = kPosHoldSDefault;                        // wallet_pos_hold_s
+  int64_t offline_allowance_cents = kOfflineAllowanceCentsDefault;  // wallet_offline_allowance_cents
   std::string iban_key;  // 32 bytes (raw) of the secretbox key for merchants' IBANs
 };
 
@@ -219,6 +221,7 @@ struct BalanceAnswer {
 struct ClockAnswer {
   int64_t server_ms = 0;
   int64_t drift_max_ms = 0;
+  int64_t offline_allowance_cents = 0;  // what one card may spend offline (the point tracks it)
 };
 
 struct TestAccount {
@@ -233,6 +236,9 @@ struct TestAccount {
 // The point operated by a device (linking a freshly paired device on its first request).
 // point_unknown (403) when the device is no point's.
 Result<Point> PointOfDevice(storage::Transaction& tx, int64_t device_id, int64_t now_ms);
+// The point a device operated, even after the device was replaced: what it stored offline before
+// the swap still belongs to the point. point_unknown (403) when it never operated one.
+Result<Point> PointOfPastDevice(storage::Transaction& tx, int64_t device_id);
 // Whether the point may operate at all: point_not_approved, point_opposed (403).
 Status RequirePointOperational(const Point& point);
 // Finds who pays: support number, one-time QR (wallet::RedeemQr, spent when `consume`; a balance query by QR is qr_not_supported)

@@ -67,26 +67,7 @@ PayerRef ReadPayer(JsonReader& reader) {
 Result<PointOperation> ParseOperation(const http::Request& request, PosOperation kind) {
   auto body = http::ParseJsonObjectBody(request);
   if (!body.ok()) return std::move(body).error();
-  JsonReader reader(*body);
-  PointOperation operation;
-  operation.operation = kind;
-  operation.point_txn_id = reader.RequiredString("point_txn_id", {1, kPointTxnIdLengthMax});
-  operation.point_at_ms = reader.RequiredInteger("point_at_ms", 0, kTimeMsMax);
-  if (kind == PosOperation::kCancel) {
-    operation.cancels_point_txn_id =
-        reader.RequiredString("cancels_point_txn_id", {1, kPointTxnIdLengthMax});
-    operation.amount = 0;
-  } else {
-    operation.amount = reader.RequiredInteger("amount", -kAmountParseMax, kAmountParseMax);
-    if (kind == PosOperation::kCashReload) {
-      operation.counter = std::string(kEuro);
-    } else {
-      operation.counter = reader.OptionalString("counter", {1, 16}).value_or(std::string(kEuro));
-    }
-    operation.payer = ReadPayer(reader);
-  }
-  GUICHET_TRY_STATUS(reader.Finish());
-  return operation;
+  return ParseOperationJson(*body, kind, true);
 }
 
 Result<Response> Operated(Result<PointOperationResult> result) {
@@ -397,14 +378,17 @@ void AddPointProtocolRoutes(http::Router& router, identity::IdentityHttpContext&
                             Pos& pos) {
   identity::AddGuardedShared(
       router, context, http::Verb::get, "/api/v1/pos/clock", "posClock", right::kPosOperate,
-      {.summary = "The server's time and the drift a point's clock may have (W14)",
+      {.summary = "The server's time, the drift a point's clock may have (W14) and what one card "
+                  "may spend offline at the point between two connections (W16)",
        .tag = std::string(kPosTag),
        .errors = PointErrors({})},
       [&pos](const RequestContext&, Gate& gate) -> Result<Response> {
         auto clock = pos.Clock(gate.caller);
         if (!clock.ok()) return std::move(clock).error();
         return Json(HttpStatus::ok,
-                    object{{"server_ms", clock->server_ms}, {"drift_max_ms", clock->drift_max_ms}});
+                    object{{"server_ms", clock->server_ms},
+                           {"drift_max_ms", clock->drift_max_ms},
+                           {"offline_allowance_cents", clock->offline_allowance_cents}});
       });
   identity::AddGuardedShared(
       router, context, http::Verb::post, "/api/v1/pos/balance", "posBalance", right::kPosOperate,
@@ -512,6 +496,30 @@ void AddPointProtocolRoutes(http::Router& router, identity::IdentityHttpContext&
 }
 
 }  // namespace
+
+Result<PointOperation> ParseOperationJson(const boost::json::object& body, PosOperation kind,
+                                          bool with_point_time) {
+  JsonReader reader(body);
+  PointOperation operation;
+  operation.operation = kind;
+  operation.point_txn_id = reader.RequiredString("point_txn_id", {1, kPointTxnIdLengthMax});
+  if (with_point_time) operation.point_at_ms = reader.RequiredInteger("point_at_ms", 0, kTimeMsMax);
+  if (kind == PosOperation::kCancel) {
+    operation.cancels_point_txn_id =
+        reader.RequiredString("cancels_point_txn_id", {1, kPointTxnIdLengthMax});
+    operation.amount = 0;
+  } else {
+    operation.amount = reader.RequiredInteger("amount", -kAmountParseMax, kAmountParseMax);
+    if (kind == PosOperation::kCashReload) {
+      operation.counter = std::string(kEuro);
+    } else {
+      operation.counter = reader.OptionalString("counter", {1, 16}).value_or(std::string(kEuro));
+    }
+    operation.payer = ReadPayer(reader);
+  }
+  GUICHET_TRY_STATUS(reader.Finish());
+  return operation;
+}
 
 void AddPosRoutes(http::Router& router, identity::IdentityHttpContext& context, Pos& pos) {
   AddMerchantRoutes(router, context, pos);

@@ -16,6 +16,12 @@ namespace guichet::wallet {
 // "wallet.pos.expire": pending debits whose hold lapsed become `expired`.
 inline constexpr int64_t kPosExpireEveryMs = 5000;
 
+// The body of an operation route (/api/v1/pos/debits, /loads, /cash-reloads, /cancellations);
+// without point_at_ms when !with_point_time (offline events carry the point's time as at_ms).
+// Unknown fields are refused: validation_failed.
+Result<PointOperation> ParseOperationJson(const boost::json::object& body, PosOperation kind,
+                                          bool with_point_time);
+
 void AddPosRoutes(http::Router& router, identity::IdentityHttpContext& context, Pos& pos);
 void RegisterPosJobs(jobs::Runner& runner, Pos& pos);
 

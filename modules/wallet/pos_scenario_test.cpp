@@ -26,6 +26,7 @@
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -314,7 +315,7 @@ TEST_P(PosScenarioTest, Runs) {
   std::vector<storage::Migration> all;
   for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
                       notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
-                      ledger::Migrations(), Migrations(), PosMigrations()}) {
+                      ledger::Migrations(), Migrations(), PosMigrations(), sync::Migrations()}) {
     for (auto& migration : pieces) all.push_back(std::move(migration));
   }
   ManualClock clock{kStart};

@@ -19,6 +19,7 @@
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -40,7 +41,7 @@ class PosTest : public ::testing::TestWithParam<storage::Backend> {
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
                         notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
                         ledger::Migrations(), Migrations(), QrMigrations(), PosMigrations(),
-                        FraudMigrations()}) {
+                        sync::Migrations(), FraudMigrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include "modules/wallet/internal.h"
+#include "modules/wallet/offline.h"
 #include "platform/base/assert.h"
 #include "platform/base/crypto.h"
 
@@ -579,6 +580,8 @@ Result<QrPhone> QrCodes::Revoke(const identity::Caller* caller, int64_t holder_i
             tx.Execute("UPDATE wallet_supports SET opposition = 'permanent', opposed_at = $1, "
                        "updated_at = $1 WHERE id = $2",
                        {now, (*phone)->support_id}));
+        GUICHET_TRY_STATUS(PublishRevokedPhone(tx, phone_id, now));
+        GUICHET_TRY_STATUS(PublishSupportOpposition(tx, (*phone)->support_id, now));
         auto revoked = FindPhone(tx, holder_id, phone_id);
         if (!revoked.ok()) return std::move(revoked).error();
         auto holder = FindHolder(tx, holder_id);

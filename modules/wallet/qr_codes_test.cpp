@@ -24,6 +24,9 @@
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
 #include "platform/tokens/qr.h"
+#include "platform/identity/identity.h"
+#include "platform/identity/machines.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -146,7 +149,8 @@ class WalletQrTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
-                        notify::Migrations(), ledger::Migrations(), Migrations(), QrMigrations()}) {
+                        notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
+                        ledger::Migrations(), Migrations(), QrMigrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

@@ -52,6 +52,8 @@
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/identity/machines.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -132,7 +134,8 @@ class WalletMoneyScenario : public ::testing::TestWithParam<std::tuple<storage::
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        identity::Migrations(), ledger::Migrations(), Migrations(), MoneyMigrations()}) {
+                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(),
+                        Migrations(), MoneyMigrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(Db(), all, clock_);

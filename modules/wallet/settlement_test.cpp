@@ -17,6 +17,7 @@
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -38,7 +39,7 @@ class SettlementTest : public ::testing::TestWithParam<storage::Backend> {
     for (auto pieces :
          {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
           identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(), Migrations(),
-          PosMigrations(), SettlementMigrations(), ReconciliationMigrations()}) {
+          PosMigrations(), SettlementMigrations(), ReconciliationMigrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

@@ -82,6 +82,24 @@ void AddTemplates(notify::TemplateCatalog& catalog) {
                 {"en", Text("Your wallet will be deleted",
                             "Hello {{ display_name }},\n\nYour wallet is empty and unused for 18 months. Unless you log "
                             "in within {{ notice_days }} days, it will be deleted.\n")}}});
+  catalog.Add({"wallet.offline_awaiting_funds",
+               "A payment made at a point of sale while offline awaits funds: sent at each try (W16)",
+               "alerts",
+               {{"display_name", "text", "the holder's name", name},
+                {"amount_cents", "money", "the payment, in cents (or tokens)", 330},
+                {"counter", "text", "the counter paid from", "EUR"},
+                {"merchant", "text", "the merchant", "Crous Grenoble"},
+                {"point", "text", "the point of sale", "Crous-UG-RU-UD-Caisse"},
+                {"at", "datetime", "when the payment was made (epoch ms)", int64_t{1795000000000}},
+                {"attempts", "number", "tries so far", 1}},
+               {{"fr", Text("Paiement en attente de provision",
+                            "Bonjour {{ display_name }},\n\nUn paiement de {{ amount_cents | money }} chez "
+                            "{{ merchant }} ({{ point }}) le {{ at | datetime }} attend que votre porte-monnaie "
+                            "soit approvisionné. Rechargez-le : il sera alors débité.\n")},
+                {"en", Text("A payment awaits funds",
+                            "Hello {{ display_name }},\n\nA payment of {{ amount_cents | money }} at {{ merchant }} "
+                            "({{ point }}) on {{ at | datetime }} awaits funds on your wallet. Reload it: the "
+                            "payment will then be taken.\n")}}});
 }
 
 }  // namespace guichet::wallet

@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "modules/wallet/internal.h"
+#include "modules/wallet/offline.h"
 #include "platform/audit/audit.h"
 #include "platform/base/crypto.h"
 #include "platform/identity/identity.h"
@@ -846,6 +847,7 @@ Result<Holder> SetHolderOpposition(Transaction& tx, const Caller* caller, const 
                             " WHERE id = $3",
                             {std::string(OppositionName(next)), now_ms, holder.id});
   if (!updated.ok()) return std::move(updated).error();
+  GUICHET_TRY_STATUS(PublishHolderSupportOppositions(tx, holder.id, now_ms));
   auto after = LoadHolder(tx, holder.id);
   if (!after.ok()) return std::move(after).error();
   object before_json{{"opposition", OppositionName(holder.opposition)}};
@@ -868,6 +870,7 @@ Result<Support> SetSupportOpposition(Transaction& tx, const Caller* caller, cons
                              next == Opposition::kNone ? storage::Param(nullptr) : storage::Param(now_ms), now_ms,
                              support.id});
   if (!updated.ok()) return std::move(updated).error();
+  GUICHET_TRY_STATUS(PublishSupportOpposition(tx, support.id, now_ms));
   auto after = FindSupport(tx, support.id);
   if (!after.ok()) return std::move(after).error();
   object before_json{{"number", support.number}, {"opposition", OppositionName(support.opposition)}};
@@ -1111,6 +1114,7 @@ Status Wallet::DeactivateForGood(std::string_view token, std::string_view reques
                                " WHERE holder_id = $2",
                                {now, holder->id});
     if (!supports.ok()) return std::move(supports).error();
+    GUICHET_TRY_STATUS(PublishHolderSupportOppositions(tx, holder->id, now));
     auto history = tx.Execute("UPDATE wallet_holder_changes SET old_value = NULL, new_value = NULL WHERE holder_id = $1",
                               {holder->id});
     if (!history.ok()) return std::move(history).error();

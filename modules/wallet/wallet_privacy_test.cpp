@@ -18,6 +18,9 @@
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/identity/identity.h"
+#include "platform/identity/machines.h"
+#include "platform/sync/sync.h"
 #include "platform/privacy/privacy.h"
 #include "tests/support/test_databases.h"
 
@@ -43,8 +46,9 @@ class WalletPrivacyTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(),
-                        notify::Migrations(), ledger::Migrations(), Migrations(), QrMigrations(),
-                        PosMigrations()}) {
+                        notify::Migrations(), identity::Migrations(), identity::MachineMigrations(),
+                        ledger::Migrations(), Migrations(), QrMigrations(), PosMigrations(),
+                        sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

@@ -41,11 +41,13 @@
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/identity/identity_http.h"
+#include "platform/identity/identity.h"
 #include "platform/identity/machines.h"
 #include "platform/jobs/jobs.h"
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -161,7 +163,8 @@ class WalletScenarioTest : public ::testing::TestWithParam<std::tuple<storage::B
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        ledger::Migrations(), Migrations()}) {
+                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(),
+                        Migrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

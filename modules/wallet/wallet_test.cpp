@@ -15,11 +15,13 @@
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/identity/identity_http.h"
+#include "platform/identity/identity.h"
 #include "platform/identity/machines.h"
 #include "platform/jobs/jobs.h"
 #include "platform/ledger/ledger.h"
 #include "platform/notify/outbox.h"
 #include "platform/orgs/orgs.h"
+#include "platform/sync/sync.h"
 #include "tests/support/test_databases.h"
 
 namespace guichet::wallet {
@@ -103,7 +105,7 @@ TEST(WalletUploadSchema, RefusesWhatTheSchemaRefuses) {
 TEST(WalletTemplates, EveryTemplateChecksAndRendersItsSamplesInBothLanguages) {
   notify::TemplateCatalog catalog;
   AddTemplates(catalog);
-  ASSERT_EQ(catalog.codes().size(), 5u);
+  ASSERT_EQ(catalog.codes().size(), 6u);  // with wallet.offline_awaiting_funds
   for (const notify::TemplateCode& code : catalog.codes()) {
     boost::json::object samples;
     for (const notify::VariableSpec& variable : code.variables) samples[variable.name] = variable.sample;
@@ -128,7 +130,8 @@ class WalletTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_NE(test_, nullptr);
     std::vector<storage::Migration> all;
     for (auto pieces : {jobs::Migrations(), orgs::Migrations(), audit::Migrations(), notify::Migrations(),
-                        ledger::Migrations(), Migrations()}) {
+                        identity::Migrations(), identity::MachineMigrations(), ledger::Migrations(),
+                        Migrations(), sync::Migrations()}) {
       for (auto& migration : pieces) all.push_back(std::move(migration));
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);

@@ -163,6 +163,9 @@ const std::vector<Spec>& Specs() {
        "how long a point's debit is held waiting for its acknowledgement, s (then released)"},
       {"wallet_fraud_scan_interval_s", &Settings::wallet_fraud_scan_interval_s, {1, 3600}, {},
        "how often the fraud rules look at what points did, s (W20)"},
+      {"wallet_offline_allowance_cents", &Settings::wallet_offline_allowance_cents, {0, 100000}, {},
+       "what one card may spend offline at a point between two connections, cents (the point tracks "
+       "it; beyond, or beyond the real balance, a debit waits for funds)"},
       {"sepa_account_name", &Settings::sepa_account_name, {}, {}, "name on the institution's bank account"},
       {"sepa_iban", &Settings::sepa_iban, {}, {}, "IBAN refunds are paid from and debits collected into"},
       {"sepa_bic", &Settings::sepa_bic, {}, {}, "BIC of that account (may be empty)"},

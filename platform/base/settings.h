@@ -98,6 +98,7 @@ struct Settings {
   int64_t wallet_pos_clock_drift_max_ms = 30000;  // W14: a point's clock may be this far off
   int64_t wallet_pos_hold_s = 120;                // a debit's hold lapses without acknowledgement
   int64_t wallet_fraud_scan_interval_s = 30;      // W20: how often the fraud rules look at new operations
+  int64_t wallet_offline_allowance_cents = 3000;  // W16: what one card may spend offline at a point
   std::string sepa_account_name = "Etablissement public";
   std::string sepa_iban = "FR7630006000011234567890189";
   std::string sepa_bic = "AGRIFRPP";

@@ -97,6 +97,18 @@ Error DeviceNotFound(int64_t id) {
 
 }  // namespace
 
+void DeclarePermissions(identity::RightsCatalog& catalog) {
+  catalog.AddPermission({std::string(kStaffReadRight),
+                         "Read the offline sync reports of devices (events by state, waiting "
+                         "events, batches)"});
+  catalog.AddPermission(
+      {std::string(kStaffManageRight), "Give up waiting offline events of devices (abandon)"});
+}
+
+Result<DeviceReport> DeviceReportIn(Transaction& tx, int64_t device_id, int64_t organisation_id) {
+  return ReportOf(tx, device_id, organisation_id, true);
+}
+
 Result<EventOutcome> Sync::Abandon(const Caller& caller, int64_t event_id,
                                    std::string_view reason) {
   const int64_t length = http::Utf8Length(reason);

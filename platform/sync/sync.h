@@ -55,10 +55,13 @@ inline constexpr std::string_view kBatchSigningPrefix = "guichet-sync-batch-v1";
 
 // Rights. Devices sync with the permission every device kind holds; each feed and each event
 // kind also names the permission it needs (a module gives it to its device kinds). Staff read
-// reports and give up waiting events with the right of those who pair and oppose devices.
+// reports and give up waiting events with sync's own rights (DeclarePermissions).
 inline constexpr std::string_view kDeviceRight = "devices.self";
-inline constexpr std::string_view kStaffReadRight = "identity.devices.manage";
-inline constexpr std::string_view kStaffManageRight = "identity.devices.manage";
+inline constexpr std::string_view kStaffReadRight = "sync.reports.read";
+inline constexpr std::string_view kStaffManageRight = "sync.events.manage";
+// Declares kStaffReadRight and kStaffManageRight (the app grants them to the profiles that pair
+// devices).
+void DeclarePermissions(identity::RightsCatalog& catalog);
 
 // Jobs.
 inline constexpr std::string_view kRetryJob = "sync.retry_waiting";
@@ -319,6 +322,11 @@ class Sync {
 // wait_key) due now and enqueues the retry job, which runs once the transaction committed.
 Status ScheduleRetry(storage::Transaction& tx, std::string_view kind, std::string_view wait_key,
                      int64_t now_ms);
+
+// A device's report in the caller's transaction, for a module that checked who may read it
+// (e.g. the wallet's per-point report): counts, waiting events and latest batches.
+Result<DeviceReport> DeviceReportIn(storage::Transaction& tx, int64_t device_id,
+                                    int64_t organisation_id);
 
 boost::json::object EventOutcomeJson(const EventOutcome& outcome);
 boost::json::object DeviceReportJson(const DeviceReport& report);

@@ -36,13 +36,15 @@ identity::RightsCatalog TestCatalog() {
   identity::RightsCatalog catalog;
   identity::DeclarePermissions(catalog);
   identity::DeclareMachinePermissions(catalog);
+  sync::DeclarePermissions(catalog);
   catalog.AddPermission({"test.sync.secret", "An event kind no device holds"});
   catalog.AddProfile({"admin",
                       "test",
                       "Admin",
                       "Admin",
                       std::nullopt,
-                      {"identity.orgs.read", "identity.devices.manage"},
+                      {"identity.orgs.read", "identity.devices.manage", std::string(kStaffReadRight),
+                       std::string(kStaffManageRight)},
                       false,
                       {"syndicate", "city"}});
   return catalog;

@@ -8,26 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import { backends, startServer } from '../support/server.mjs';
 import { expectProblem, expectValidation, request } from './lib.mjs';
 import { Client } from './identity_client.mjs';
+import { batchSigningString } from './sync_support.mjs';
 
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
 const sha256Hex = (data) => createHash('sha256').update(data).digest('hex');
-
-/** RFC 8785 canonical JSON for integer-only documents: what docs/offline-sync.md asks devices. */
-export function canonicalJson(value) {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    // Default sort compares UTF-16 code units, as RFC 8785 asks.
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** The bytes a device signs for a batch. */
-export function batchSigningString(batch) {
-  let text = `guichet-sync-batch-v1\n${batch.device_id}\n${batch.batch_id}\n${batch.events.length}\n`;
-  for (const e of batch.events) text += `${e.seq}\n${e.kind}\n${e.at_ms}\n${canonicalJson(e.payload)}\n`;
-  return text;
-}
 
 /** A point of sale with its own key pair; signs requests and batches. */
 class Device {
