@@ -122,14 +122,10 @@ for (const backend of backends()) {
       expectProblem(await till.call('POST', '/api/v1/pos/debits', { point_txn_id: till.txn(), amount: 330, qr: qrText,
         point_at_ms: Date.now() }), 409, 'qr_replayed');
 
-      // Rows no flow above makes (an offline batch, a fraud rule and alert, a refused QR code
-      // recorded for the fraud rules), written straight into the tables the archive reads. (The
-      // till's refused replay above is not recorded in wallet_qr_refusals today: the point-of-sale
-      // path calls RedeemQr, not QrCodes::Redeem, which records refusals.)
+      // Rows no flow above makes (an offline batch, a fraud rule and alert), written straight into
+      // the tables the archive reads. The till's refused replay above is recorded by the service
+      // in wallet_qr_refusals for the fraud rules.
       const now = Date.now();
-      write(server, `INSERT INTO wallet_qr_refusals (claimed_phone_id, claimed_holder_id, counter, code, text_sha256,
-        point_id, point_now, at) VALUES (${phoneRow.id}, ${phoneRow.holder_id ?? 'NULL'}, 1, 'qr_replayed', '${sha256Hex(qrText)}',
-        ${point.body.id}, ${now}, ${now})`);
       write(server, `INSERT INTO sync_batches (device_id, batch_id, first_seq, last_seq, signature, signed_sha256, received_at)
         VALUES (${till.id}, 'b-1', 1, 1, 'sig', '${sha256Hex('b')}', ${now})`);
       write(server, `INSERT INTO sync_events (device_id, seq, batch_row_id, kind, at_ms, payload, content_sha256, state,
