@@ -53,6 +53,8 @@ class WalletPrivacyTest : public ::testing::TestWithParam<storage::Backend> {
     }
     auto migrated = storage::Migrate(test_->db(), all, clock_);
     ASSERT_TRUE(migrated.ok()) << migrated.error().message;
+    wallet::DeclarePermissions(catalog_);
+    privacy::DeclarePermissions(catalog_);
     WalletOptions options;
     options.password_hash = {1, 8192};
     wallet_ = std::make_unique<Wallet>(test_->db(), clock_, authorizer_, options);
