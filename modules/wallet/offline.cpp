@@ -11,6 +11,7 @@
 
 #include "modules/wallet/accounts.h"
 #include "modules/wallet/pos_http.h"
+#include "modules/wallet/qr_codes.h"
 #include "platform/notify/outbox.h"
 #include "platform/privacy/privacy.h"
 
@@ -147,6 +148,11 @@ Result<sync::Outcome> HandleOperation(PosOperation kind, Transaction& tx, const 
   GUICHET_TRY_STATUS(RollbackToSavepoint(tx));
   GUICHET_TRY_STATUS(ReleaseSavepoint(tx));
   const Error error = std::move(applied).error();
+  if (operation.payer.qr && IsQrCodeRefusal(error)) {
+    // Kept for fraud detection (W20: replays per phone), as at a till online.
+    GUICHET_TRY_STATUS(RecordQrRefusal(
+        tx, QrRefusal{*operation.payer.qr, error.code, event.at_ms, point->id}, now_ms));
+  }
   if (kind == PosOperation::kCancel && error.code == pos_code::kTransactionNotFound) {
     auto waiting = WaitingDebitKey(tx, event.device_id, operation.cancels_point_txn_id);
     if (!waiting.ok()) return std::move(waiting).error();

@@ -327,6 +327,15 @@ TEST_P(OfflineTest, W16_each_refusal_is_an_outcome_with_its_code_and_nothing_app
   EXPECT_EQ(Balance(holder_), 2000);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_pos_transactions", {}), 0);
 
+  // A bad one-time code is refused with its own code and kept for the fraud rules, as online.
+  const auto bad_qr = States(Upload(device_, {sync::BatchEvent{
+      0, std::string(offline::kDebit), kStart - 60'000,
+      object{{"point_txn_id", "Q-1"}, {"amount", 100}, {"qr", "GQ1.not-a-code"}}}}));
+  ASSERT_EQ(bad_qr.size(), 1u);
+  EXPECT_EQ(bad_qr[0].rfind("refused:qr_", 0), 0u) << bad_qr[0];
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_qr_refusals WHERE point_id = $1", {point_.id}), 1);
+  EXPECT_EQ(Balance(holder_), 2000);
+
   // An opposed support is refused; a point without the offline permission too.
   ASSERT_TRUE(wallet_->OpposeSupport(admin_, SupportId("CARD-ana"), Opposition::kTemporary).ok());
   EXPECT_EQ(States(Upload(device_, {Debit("T-5", 100)})),

@@ -74,12 +74,6 @@ bool Recordable(std::string_view code) {
   return std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
 }
 
-// A refusal of the one-time code itself (not of the point or the request).
-bool IsQrRefusal(const Error& error) {
-  return error.code.starts_with("qr_") && error.code != pos_code::kQrNotSupported &&
-         error.kind != ErrorKind::kInternal && error.kind != ErrorKind::kUnavailable;
-}
-
 std::string JoinPermissions(const std::vector<std::string>& permissions) {
   std::string text;
   for (const std::string& permission : permissions) {
@@ -1371,7 +1365,7 @@ Result<PointOperationResult> Pos::Operate(const identity::Caller& device,
         seen = *point;
         return RunOperation(tx, device, *point, operation, options_, false, now);
       });
-  if (!done.ok() && seen && operation.payer.qr && IsQrRefusal(done.error())) {
+  if (!done.ok() && seen && operation.payer.qr && IsQrCodeRefusal(done.error())) {
     // A refused one-time code is kept for fraud detection (W20: replays per phone).
     const QrRefusal refusal{*operation.payer.qr, done.error().code, operation.point_at_ms, seen->id};
     GUICHET_TRY_STATUS(wallet_.database().Transact<Ok>(

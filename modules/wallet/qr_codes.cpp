@@ -283,6 +283,11 @@ Result<QrRedemption> RedeemQr(Transaction& tx, std::string_view text, int64_t po
   return QrRedemption{certificate.holder_id, support_id, (*used)->Int(0)};
 }
 
+bool IsQrCodeRefusal(const Error& error) {
+  return error.code.starts_with("qr_") && error.code != "qr_not_supported" &&
+         error.kind != ErrorKind::kInternal && error.kind != ErrorKind::kUnavailable;
+}
+
 Status RecordQrRefusal(Transaction& tx, const QrRefusal& refusal, int64_t now_ms) {
   // What the code claims, signed or not: enough to count attempts per phone.
   std::optional<int64_t> phone_id, holder_id, counter;

@@ -138,6 +138,9 @@ struct QrRefusal {
   std::optional<int64_t> point_id;
 };
 Status RecordQrRefusal(storage::Transaction& tx, const QrRefusal& refusal, int64_t now_ms);
+// Whether an error is a refusal of the code itself (qr_replayed, qr_expired…: worth keeping with
+// RecordQrRefusal), not a failure of the database or a misuse such as qr_not_supported.
+bool IsQrCodeRefusal(const Error& error);
 
 // Phones revoked after `since_ms` (0: all whose certificate may still be valid): what points
 // keep for offline verification.
