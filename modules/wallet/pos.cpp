@@ -160,11 +160,6 @@ Result<std::string> Open(std::string_view key, std::string_view sealed_hex) {
   return plain;
 }
 
-bool InScopes(const std::vector<std::string>& scopes, std::string_view path) {
-  return std::any_of(scopes.begin(), scopes.end(),
-                     [&](const std::string& scope) { return orgs::Contains(scope, path); });
-}
-
 // ---- Rows
 // ----------------------------------------------------------------------------------------
 
@@ -922,7 +917,7 @@ Result<Merchant> Pos::CreateMerchant(const identity::Caller& caller, const NewMe
         if (!region.ok()) return std::move(region).error();
         const auto scopes = wallet_.authorizer().Scopes(caller, right::kMerchantsManage);
         if (!region->has_value() || (*region)->kind != "region" ||
-            !InScopes(scopes, (*region)->path)) {
+            !orgs::ContainedInAny(scopes, (*region)->path)) {
           return Refusal(ErrorKind::kNotFound, "organisation_not_found", "No such region.",
                          "/region_id");
         }
@@ -976,7 +971,7 @@ Result<Merchant> Pos::GetMerchant(const identity::Caller& caller, int64_t mercha
             {merchant_id});
         if (!row.ok()) return std::move(row).error();
         if (!row->has_value() ||
-            !InScopes(wallet_.authorizer().Scopes(caller, right::kPointsRead), (*row)->Text(9))) {
+            !orgs::ContainedInAny(wallet_.authorizer().Scopes(caller, right::kPointsRead), (*row)->Text(9))) {
           return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
         }
         return ToMerchant(**row);
@@ -998,13 +993,13 @@ Result<Point> Pos::VisiblePoint(Transaction& tx, const identity::Caller& caller,
   if (!point.ok()) return std::move(point).error();
   const auto& authorizer = wallet_.authorizer();
   if (!point->has_value() ||
-      !InScopes(authorizer.Scopes(caller, right::kPointsRead), (*point)->merchant_path)) {
+      !orgs::ContainedInAny(authorizer.Scopes(caller, right::kPointsRead), (*point)->merchant_path)) {
     if (!point->has_value() ||
-        !InScopes(authorizer.Scopes(caller, needed), (*point)->merchant_path)) {
+        !orgs::ContainedInAny(authorizer.Scopes(caller, needed), (*point)->merchant_path)) {
       return Refusal(ErrorKind::kNotFound, "point_not_found", "No such point of sale.");
     }
   }
-  if (!InScopes(authorizer.Scopes(caller, needed), (*point)->merchant_path)) {
+  if (!orgs::ContainedInAny(authorizer.Scopes(caller, needed), (*point)->merchant_path)) {
     return Refusal(ErrorKind::kForbidden, "forbidden", "You cannot do this to this point of sale.");
   }
   return **point;
@@ -1021,7 +1016,7 @@ Result<Point> Pos::CreatePoint(const identity::Caller& caller, const NewPoint& r
             {request.merchant_id});
         if (!merchant.ok()) return std::move(merchant).error();
         if (!merchant->has_value() ||
-            !InScopes(wallet_.authorizer().Scopes(caller, right::kPointsManage),
+            !orgs::ContainedInAny(wallet_.authorizer().Scopes(caller, right::kPointsManage),
                       (*merchant)->Text(0))) {
           return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.",
                          "/merchant_id");

@@ -32,11 +32,6 @@ Error Refusal(ErrorKind kind, std::string_view code, std::string message) {
   return Error{kind, std::string(code), std::move(message), {}};
 }
 
-bool InScopes(const std::vector<std::string>& scopes, std::string_view path) {
-  return std::any_of(scopes.begin(), scopes.end(),
-                     [&](const std::string& scope) { return orgs::Contains(scope, path); });
-}
-
 array SideJson(const std::vector<ReconciliationTransaction>& side) {
   array out;
   for (const ReconciliationTransaction& t : side) {
@@ -309,7 +304,7 @@ Result<Point> Reconciliations::ManagedPoint(Transaction& tx, const identity::Cal
       {point_id});
   if (!row.ok()) return std::move(row).error();
   if (!row->has_value() ||
-      !InScopes(wallet_.authorizer().Scopes(caller, right::kReconciliationsManage),
+      !orgs::ContainedInAny(wallet_.authorizer().Scopes(caller, right::kReconciliationsManage),
                 (*row)->Text(0))) {
     return Refusal(ErrorKind::kNotFound, "point_not_found", "No such point of sale.");
   }
@@ -346,7 +341,7 @@ Result<ReconciliationSchedule> Reconciliations::SetSchedule(const identity::Call
             " m.organisation_id WHERE m.organisation_id = $1",
             {merchant_id});
         if (!merchant.ok()) return std::move(merchant).error();
-        if (!merchant->has_value() || !InScopes(scopes, (*merchant)->Text(0))) {
+        if (!merchant->has_value() || !orgs::ContainedInAny(scopes, (*merchant)->Text(0))) {
           return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
         }
         auto updated = tx.Execute(
@@ -383,7 +378,7 @@ Result<ReconciliationSchedule> Reconciliations::GetSchedule(const identity::Call
             " m.organisation_id WHERE m.organisation_id = $1",
             {merchant_id});
         if (!merchant.ok()) return std::move(merchant).error();
-        if (!merchant->has_value() || !InScopes(scopes, (*merchant)->Text(0))) {
+        if (!merchant->has_value() || !orgs::ContainedInAny(scopes, (*merchant)->Text(0))) {
           return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
         }
         auto row = tx.QueryOne(
@@ -434,7 +429,7 @@ Result<StoredReconciliation> Reconciliations::Get(const identity::Caller& caller
       TransactionMode::kRead, [&](Transaction& tx) -> Result<StoredReconciliation> {
         auto found = FindReport(tx, report_id);
         if (!found.ok()) return std::move(found).error();
-        if (!found->has_value() || !InScopes(scopes, (*found)->second)) {
+        if (!found->has_value() || !orgs::ContainedInAny(scopes, (*found)->second)) {
           return Refusal(ErrorKind::kNotFound, reconciliation_code::kNotFound,
                          "No such reconciliation report.");
         }

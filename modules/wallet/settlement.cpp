@@ -33,11 +33,6 @@ Error Refusal(ErrorKind kind, std::string_view code, std::string message) {
   return Error{kind, std::string(code), std::move(message), {}};
 }
 
-bool InScopes(const std::vector<std::string>& scopes, std::string_view path) {
-  return std::any_of(scopes.begin(), scopes.end(),
-                     [&](const std::string& scope) { return orgs::Contains(scope, path); });
-}
-
 struct MerchantRow {
   int64_t id = 0;
   int64_t region_id = 0;
@@ -486,7 +481,7 @@ Result<SettlementRunDetail> Settlements::RunMerchant(const identity::Caller& cal
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<SettlementRunDetail> {
         auto merchant = FindMerchant(tx, merchant_id);
         if (!merchant.ok()) return std::move(merchant).error();
-        if (!merchant->has_value() || !InScopes(scopes, (*merchant)->path)) {
+        if (!merchant->has_value() || !orgs::ContainedInAny(scopes, (*merchant)->path)) {
           return Refusal(ErrorKind::kNotFound, "merchant_not_found", "No such merchant.");
         }
         return RunInTransaction(tx, pos_, caller, **merchant, cutoff_ms.value_or(now), true, now);
@@ -533,7 +528,7 @@ Result<SettlementRun> Settlements::VisibleRun(Transaction& tx, const identity::C
   auto found = FindRun(tx, run_id);
   if (!found.ok()) return std::move(found).error();
   if (!found->has_value() ||
-      !InScopes(wallet_.authorizer().Scopes(caller, needed), (*found)->second)) {
+      !orgs::ContainedInAny(wallet_.authorizer().Scopes(caller, needed), (*found)->second)) {
     return Refusal(ErrorKind::kNotFound, settlement_code::kNotFound, "No such settlement run.");
   }
   return (*found)->first;
@@ -561,7 +556,7 @@ Result<std::vector<SettlementRun>> Settlements::List(const identity::Caller& cal
         if (!rows.ok()) return std::move(rows).error();
         std::vector<SettlementRun> runs;
         for (const Row& row : rows->rows) {
-          if (!InScopes(scopes, row.Text(23))) continue;
+          if (!orgs::ContainedInAny(scopes, row.Text(23))) continue;
           runs.push_back(ToRun(row));
           if (static_cast<int64_t>(runs.size()) >= kSettlementListMax) break;
         }
@@ -692,7 +687,7 @@ Result<SettlementTransferBatch> Settlements::ExportTransfers(const identity::Cal
         std::vector<SettlementRun> runs;
         std::vector<SettlementStatement> statements;
         for (const Row& row : rows->rows) {
-          if (!InScopes(scopes, row.Text(23))) continue;
+          if (!orgs::ContainedInAny(scopes, row.Text(23))) continue;
           runs.push_back(ToRun(row));
           auto statement = Recompute(tx, runs.back().id);
           if (!statement.ok()) return std::move(statement).error();
@@ -774,7 +769,7 @@ Result<SettlementFile> Settlements::TransferFile(const identity::Caller& caller,
             " WHERE id = $1",
             {batch_id});
         if (!row.ok()) return std::move(row).error();
-        if (!row->has_value() || !InScopes(scopes, (*row)->Text(1))) {
+        if (!row->has_value() || !orgs::ContainedInAny(scopes, (*row)->Text(1))) {
           return Refusal(ErrorKind::kNotFound, settlement_code::kTransferNotFound,
                          "No such transfer file.");
         }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "platform/http/json.h"
 
 namespace guichet::orgs {
@@ -82,6 +84,11 @@ std::vector<storage::Migration> Migrations() {
 bool Contains(std::string_view ancestor_path, std::string_view path) {
   GUICHET_DASSERT(!ancestor_path.empty() && ancestor_path.back() == '/');
   return path.substr(0, ancestor_path.size()) == ancestor_path;
+}
+
+bool ContainedInAny(const std::vector<std::string>& ancestor_paths, std::string_view path) {
+  return std::any_of(ancestor_paths.begin(), ancestor_paths.end(),
+                     [&](const std::string& ancestor) { return Contains(ancestor, path); });
 }
 
 Result<Organisation> Create(Transaction& tx, const NewOrganisation& request, int64_t now_ms) {

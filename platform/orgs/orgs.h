@@ -60,5 +60,7 @@ Result<std::vector<Organisation>> All(storage::Transaction& tx);
 
 // True when `path` is `ancestor_path` or lies below it.
 bool Contains(std::string_view ancestor_path, std::string_view path);
+// True when `path` lies at or below one of `ancestor_paths` (e.g. the caller's scopes of a right).
+bool ContainedInAny(const std::vector<std::string>& ancestor_paths, std::string_view path);
 
 }  // namespace guichet::orgs
