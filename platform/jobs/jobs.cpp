@@ -118,6 +118,14 @@ Result<std::map<JobState, int64_t>> CountByState(Transaction& tx) {
   return counts;
 }
 
+Result<std::map<std::pair<std::string, JobState>, int64_t>> CountByKindAndState(Transaction& tx) {
+  auto rows = tx.Query("SELECT kind, state, count(*) FROM jobs GROUP BY kind, state", {});
+  if (!rows.ok()) return std::move(rows).error();
+  std::map<std::pair<std::string, JobState>, int64_t> counts;
+  for (const Row& row : rows->rows) counts[{row.Text(0), ParseState(row.Text(1))}] = row.Int(2);
+  return counts;
+}
+
 Runner::Runner(storage::Database& database, const Clock& clock, RunnerOptions options)
     : database_(database),
       clock_(clock),

@@ -56,6 +56,9 @@ std::vector<storage::Migration> Migrations();
 Result<int64_t> Enqueue(storage::Transaction& tx, const JobRequest& request, int64_t now_ms);
 Result<std::optional<JobRecord>> Find(storage::Transaction& tx, int64_t id);
 Result<std::map<JobState, int64_t>> CountByState(storage::Transaction& tx);
+// Per kind, only the (kind, state) pairs that have jobs: what /metrics exposes.
+Result<std::map<std::pair<std::string, JobState>, int64_t>> CountByKindAndState(
+    storage::Transaction& tx);
 
 // A handler's failure is an attempt that failed: the job is retried later or given up.
 using JobHandler = std::function<Status(const JobRecord& job)>;

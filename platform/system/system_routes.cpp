@@ -31,6 +31,7 @@ object JobCountsJson(const std::map<jobs::JobState, int64_t>& counts) {
 struct StatusSnapshot {
   int64_t schema_version = 0;
   std::map<jobs::JobState, int64_t> jobs;
+  std::map<std::pair<std::string, jobs::JobState>, int64_t> jobs_by_kind;
 };
 
 Result<StatusSnapshot> ReadSnapshotNow(Transaction& tx);
@@ -50,6 +51,9 @@ Result<StatusSnapshot> ReadSnapshotNow(Transaction& tx) {
   auto counts = jobs::CountByState(tx);
   if (!counts.ok()) return std::move(counts).error();
   snapshot.jobs = std::move(*counts);
+  auto by_kind = jobs::CountByKindAndState(tx);
+  if (!by_kind.ok()) return std::move(by_kind).error();
+  snapshot.jobs_by_kind = std::move(*by_kind);
   return snapshot;
 }
 
@@ -137,6 +141,14 @@ Response MetricsResponse(const SystemContext& context, const Result<StatusSnapsh
     writer.Describe("guichet_jobs", "gauge", "background jobs by state");
     for (const auto& [state, count] : snapshot->jobs) {
       writer.Sample("guichet_jobs", fmt::format("state=\"{}\"", jobs::JobStateName(state)),
+                    static_cast<double>(count));
+    }
+    // Per kind as its own family, so sum(guichet_jobs) stays the total: which kind is dying.
+    writer.Describe("guichet_jobs_by_kind", "gauge", "background jobs by kind and state");
+    for (const auto& [key, count] : snapshot->jobs_by_kind) {
+      writer.Sample("guichet_jobs_by_kind",
+                    fmt::format("kind=\"{}\",state=\"{}\"", http::PrometheusWriter::Escape(key.first),
+                                  jobs::JobStateName(key.second)),
                     static_cast<double>(count));
     }
   }
