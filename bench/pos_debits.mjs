@@ -5,7 +5,7 @@
 // Baseline in the same run, on the same PostgreSQL: pgbench doing the same conditional debit in
 // plain SQL (UPDATE … WHERE balance >= amount, plus a payment row, one transaction, fsync on),
 // with as many clients as there are tills.
-//   node bench/pos_debits.mjs [payments=3000] [tills=32] [holders=64]
+//   node bench/pos_debits.mjs [payments=3000] [tills=32] [holders=512]
 // SQLite always; PostgreSQL too when GUICHET_TEST_PG is set (as scripts/test sets it).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -18,9 +18,10 @@ import { createMerchant, demoStaff, fundedSupports, pairedTills } from '../tools
 
 const payments = Number(process.argv[2] ?? 3000);
 const tillCount = Number(process.argv[3] ?? 32);
-const holderCount = Number(process.argv[4] ?? 64);
+const holderCount = Number(process.argv[4] ?? 512);
 const amountCents = 50;
-const packsPerHolder = 5;  // 5 × 20 € = 200 payments of 0,50 € each
+// Enough 20 € cash packs for each holder's share of the payments, with one to spare.
+const packsPerHolder = Math.ceil((payments / holderCount) * amountCents / 2000) + 1;
 const pgbenchSeconds = 10;
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
 // The server's own count of database work (absent from older binaries: then null).

@@ -431,6 +431,24 @@ Result<int64_t> OperatorAccount(Transaction& tx, int64_t organisation_id, std::s
   return created->id;
 }
 
+Result<int64_t> PointSalesAccount(Transaction& tx, int64_t point_id, int64_t merchant_org_id,
+                                  std::string_view ledger_code, int64_t now_ms) {
+  auto existing = tx.QueryOne(
+      "SELECT ledger_account_id FROM wallet_point_accounts WHERE point_id = $1 AND ledger = $2",
+      {point_id, std::string(ledger_code)});
+  if (!existing.ok()) return std::move(existing).error();
+  if (existing->has_value()) return (*existing)->Int(0);
+  ledger::NewAccount fresh{std::string(ledger_code), merchant_org_id,
+                           fmt::format("point.{}", purpose::kSales), 0};
+  auto created = ledger::CreateAccount(tx, fresh, now_ms);
+  if (!created.ok()) return std::move(created).error();
+  auto inserted = tx.Execute(
+      "INSERT INTO wallet_point_accounts (point_id, ledger, ledger_account_id) VALUES ($1, $2, $3)",
+      {point_id, std::string(ledger_code), created->id});
+  if (!inserted.ok()) return CreatedConcurrently(std::move(inserted).error());
+  return created->id;
+}
+
 Result<std::optional<HolderContact>> FindHolderContact(Transaction& tx, int64_t holder_id) {
   auto holder = FindHolder(tx, holder_id);
   if (!holder.ok()) return std::move(holder).error();

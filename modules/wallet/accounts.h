@@ -169,6 +169,12 @@ Result<std::vector<HolderAccount>> HolderAccounts(storage::Transaction& tx, int6
 // (no balance flag: the operator's side may be negative).
 Result<int64_t> OperatorAccount(storage::Transaction& tx, int64_t organisation_id,
                                 std::string_view ledger, std::string_view purpose, int64_t now_ms);
+// A point of sale's own takings account (purpose sales) for an asset, created on first use and
+// owned by its merchant. Each point books its sales there, so concurrent payments at different
+// points never wait on one merchant-wide account row; a settlement run sweeps them into the
+// merchant's sales account (OperatorAccount(…, purpose::kSales)).
+Result<int64_t> PointSalesAccount(storage::Transaction& tx, int64_t point_id,
+                                  int64_t merchant_org_id, std::string_view ledger, int64_t now_ms);
 
 // Whether a machine client (API key or device) may load or debit a counter (W5).
 Result<bool> ClientMayLoad(storage::Transaction& tx, const identity::Caller& caller,

@@ -516,8 +516,10 @@ Result<int64_t> CounterpartAccount(Transaction& tx, const Point& point,
   switch (operation.operation) {
     case PosOperation::kDebit:
     case PosOperation::kCancel:
-      return OperatorAccount(tx, point.merchant_org_id, operation.counter,
-                             point.is_test ? kTestSales : purpose::kSales, now_ms);
+      if (point.is_test) {
+        return OperatorAccount(tx, point.merchant_org_id, operation.counter, kTestSales, now_ms);
+      }
+      return PointSalesAccount(tx, point.id, point.merchant_org_id, operation.counter, now_ms);
     case PosOperation::kCashReload:
       return OperatorAccount(tx, point.merchant_org_id, kEuro,
                              point.is_test ? kTestCash : purpose::kCash, now_ms);

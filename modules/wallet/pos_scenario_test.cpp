@@ -8,7 +8,8 @@
 //   ack POINT TXN +|- → STATE|CODE          cancel POINT TXN ORIGINAL → STATE|CODE
 //   offline POINT TXN AMOUNT HOLDER [at=OFFSET_MS] → STATE|CODE
 //   oppose POINT / reactivate POINT        advance MS        expire (ledger job + row sweep)
-//   balance|available HOLDER [COUNTER] = N    account PURPOSE [COUNTER] = N (merchant M's)
+//   balance|available HOLDER [COUNTER] = N    account PURPOSE [COUNTER] = N (merchant M's;
+//                                          for sales, with its points' own sales accounts)
 //   state POINT TXN = STATE
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -148,9 +149,22 @@ class PosScenario {
             auto id =
                 OperatorAccount(tx, merchant_.organisation_id, counter, args.at(1), clock_.NowMs());
             if (!id.ok()) return std::move(id).error();
-            auto account = ledger::LookupAccount(tx, *id);
-            if (!account.ok()) return std::move(account).error();
-            return (*account)->CreditBalance();
+            std::vector<int64_t> ids{*id};
+            if (args.at(1) == purpose::kSales) {  // the points' own sales accounts too
+              auto points = tx.Query(
+                  "SELECT a.ledger_account_id FROM wallet_point_accounts a JOIN wallet_points p"
+                  " ON p.id = a.point_id WHERE p.merchant_org_id = $1 AND a.ledger = $2",
+                  {merchant_.organisation_id, counter});
+              if (!points.ok()) return std::move(points).error();
+              for (const storage::Row& row : points->rows) ids.push_back(row.Int(0));
+            }
+            int64_t total = 0;
+            for (int64_t account_id : ids) {
+              auto account = ledger::LookupAccount(tx, account_id);
+              if (!account.ok()) return std::move(account).error();
+              total += (*account)->CreditBalance();
+            }
+            return total;
           });
       if (!balance.ok()) return balance.error().message;
       return std::to_string(*balance) == check ? "" : fmt::format("account is {}", *balance);

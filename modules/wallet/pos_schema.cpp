@@ -74,6 +74,11 @@ constexpr std::string_view kSchema =
     " holder_id BIGINT NOT NULL UNIQUE REFERENCES wallet_holders (id), created_at BIGINT NOT "
     "NULL);";
 
+constexpr const char* kPointAccounts =
+    "CREATE TABLE wallet_point_accounts (point_id BIGINT NOT NULL REFERENCES wallet_points (id),"
+    " ledger TEXT NOT NULL, ledger_account_id BIGINT NOT NULL UNIQUE REFERENCES ledger_accounts"
+    " (id), PRIMARY KEY (point_id, ledger));";
+
 std::string Schema(std::string_view id) {
   return fmt::format(fmt::runtime(kSchema), fmt::arg("id", id));
 }
@@ -84,7 +89,10 @@ std::vector<storage::Migration> PosMigrations() {
   return {{"wallet.pos", 1,
            "merchants, points of sale, point transactions, payment codes, test accounts",
            Schema("id INTEGER PRIMARY KEY AUTOINCREMENT"),
-           Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")}};
+           Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")},
+          // Each point's own sales account per asset (PointSalesAccount): payments at different
+          // points lock different ledger rows; settlement sweeps them to the merchant's.
+          {"wallet.pos", 2, "per-point sales accounts", kPointAccounts, kPointAccounts}};
 }
 
 }  // namespace guichet::wallet

@@ -103,12 +103,12 @@ TEST_P(PosTest, W15_debit_holds_then_a_positive_acknowledgement_posts_it) {
   EXPECT_EQ(held->transaction.state, "pending");
   EXPECT_EQ(Account(holder_).balance, 2000);
   EXPECT_EQ(Account(holder_).available, 1650);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+  EXPECT_EQ(Takings(merchant_.organisation_id), 0);
   auto acked = pos_->Acknowledge(Device(501), "t1", true, clock_.NowMs());
   ASSERT_TRUE(acked.ok()) << acked.error().message;
   EXPECT_EQ(acked->transaction.state, "acknowledged");
   EXPECT_EQ(Account(holder_).balance, 1650);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 350);
+  EXPECT_EQ(Takings(merchant_.organisation_id), 350);
   // The same acknowledgement again is a replay; the opposite one is refused.
   auto again = pos_->Acknowledge(Device(501), "t1", true, clock_.NowMs());
   ASSERT_TRUE(again.ok());
@@ -127,7 +127,7 @@ TEST_P(PosTest, W15_a_negative_acknowledgement_gives_the_money_back) {
   EXPECT_EQ(voided->transaction.state, "voided");
   EXPECT_EQ(Account(holder_).balance, 2000);
   EXPECT_EQ(Account(holder_).available, 2000);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+  EXPECT_EQ(Takings(merchant_.organisation_id), 0);
 }
 
 TEST_P(PosTest, W15_a_hold_without_acknowledgement_expires) {
@@ -210,7 +210,7 @@ TEST_P(PosTest, W15_refusals_apply_nothing) {
   const Point reader = MakePoint(merchant_, "P3", {"clock_check"}, false, 503);
   EXPECT_EQ(Code(pos_->Operate(Device(503), Debit("r10", 100, "CARD-ana"))), "permission_denied");
   EXPECT_EQ(Account(holder_).balance, 2000);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+  EXPECT_EQ(Takings(merchant_.organisation_id), 0);
 }
 
 TEST_P(PosTest, W15_cancel_credits_the_holder_back) {
@@ -228,7 +228,7 @@ TEST_P(PosTest, W15_cancel_credits_the_holder_back) {
   ASSERT_TRUE(done.ok()) << done.error().message;
   EXPECT_EQ(done->transaction.operation, "cancel");
   EXPECT_EQ(Account(holder_).balance, 2000);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+  EXPECT_EQ(Takings(merchant_.organisation_id), 0);
   auto original = pos_->GetOwnTransaction(Device(501), "t1");
   EXPECT_EQ(original->state, "cancelled");
   cancel.point_txn_id = "c3";
@@ -272,7 +272,7 @@ TEST_P(PosTest, W13_token_loads_and_debits_need_the_counter_permission_and_autho
   ASSERT_TRUE(pos_->Operate(Device(501), meal).ok());
   ASSERT_TRUE(pos_->Acknowledge(Device(501), "d1", true, clock_.NowMs()).ok());
   EXPECT_EQ(Account(holder_, "MEAL").balance, 2);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales, "MEAL"), 1);
+  EXPECT_EQ(Takings(merchant_.organisation_id, "MEAL"), 1);
   EXPECT_EQ(Account(holder_).balance, 2000);
   // A point without load:MEAL.
   const Point plain = MakePoint(merchant_, "P4", {"debit"}, false, 504);
@@ -328,7 +328,7 @@ TEST_P(PosTest, W13_test_accounts_never_touch_real_accounts) {
   ASSERT_TRUE(pos_->Acknowledge(Device(510), "x3", true, clock_.NowMs()).ok());
   auto after = pos_->MyTestAccount(admin_);
   EXPECT_EQ(after->balances.at(0).balance, kTestAccountInitialCents - 700);
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales),
+  EXPECT_EQ(Takings(merchant_.organisation_id),
             0);  // the real takings: untouched
   EXPECT_EQ(Operator(merchant_.organisation_id, "test_sales"), 700);
   auto rows = pos_->PointTransactions(admin_, test_point.id);

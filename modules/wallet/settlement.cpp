@@ -206,8 +206,9 @@ Result<SettlementInput> BuildInput(Transaction& tx, const Pos& pos, const Mercha
   return input;
 }
 
-// The ledger side of a run, every transfer keyed by the run so that it is applied once:
-// commission and cash offset out of the sales account, the rest into the payable account.
+// The ledger side of a run, every transfer keyed by the run so that it is applied once: the
+// points' takings swept into the merchant's sales account, then commission and cash offset out
+// of it, the rest into the payable account.
 Status MoveRunMoney(Transaction& tx, const MerchantRow& merchant, int64_t run_id,
                     const SettlementStatement& statement, int64_t now_ms) {
   const SettlementAmounts& t = statement.totals;
@@ -232,10 +233,23 @@ Status MoveRunMoney(Transaction& tx, const MerchantRow& merchant, int64_t run_id
     transfer.credit_account_id = amount > 0 ? credit : debit;
     transfer.amount = amount > 0 ? amount : -amount;
     transfer.ledger = std::string(kEuro);
-    transfer.code = fmt::format("settlement.{}", what);
+    transfer.code = fmt::format("settlement.{}", what.substr(0, what.find(':')));
     transfer.reference = statement.statement_id;
     transfers.push_back(std::move(transfer));
   };
+  // First each point's takings (its own sales account, see PointSalesAccount) come to the
+  // merchant's sales account: euro debits less cancellations booked at that point in the run.
+  for (const SettlementPointStatement& point : statement.points) {
+    int64_t takings = 0;
+    for (const SettlementCounterLine& line : point.counters) {
+      if (line.counter == kEuro) takings = line.debits - line.cancellations;
+    }
+    if (takings == 0) continue;
+    auto account = PointSalesAccount(tx, point.point.point_id, merchant.id, kEuro, now_ms);
+    if (!account.ok()) return std::move(account).error();
+    const std::string what = fmt::format("point:{}", point.point.point_id);
+    add(what, *account, *sales, takings);
+  }
   add("commission", *sales, *commission, t.commission_cents);
   add("cash", *sales, *cash, t.cash_reloads_cents);
   add("payable", *sales, *payable, into_payable);

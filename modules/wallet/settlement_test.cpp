@@ -117,7 +117,13 @@ TEST_P(SettlementTest, W19_a_run_covers_each_transaction_once_and_matches_the_le
       5);
   // The ledger: the sales and cash accounts are emptied, the commission reached the region,
   // the payable account holds the net.
-  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSales), 0);
+  EXPECT_EQ(Takings(merchant_.organisation_id), 0);
+  // Each point's own sales account was swept, not just the sum.
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_point_accounts p JOIN ledger_accounts a ON a.id ="
+                  " p.ledger_account_id WHERE p.ledger = 'EUR' AND a.credits_posted <> a.debits_posted",
+                  {}),
+            0);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_point_accounts WHERE ledger = 'EUR'", {}), 2);
   EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kCash), 0);
   EXPECT_EQ(Operator(region_.id, purpose::kCommission), r.totals.commission_cents);
   EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSettlementPayable), r.payable_cents);
