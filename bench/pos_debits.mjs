@@ -6,7 +6,8 @@
 // plain SQL (UPDATE … WHERE balance >= amount, plus a payment row, one transaction, fsync on),
 // with as many clients as there are tills.
 //   node bench/pos_debits.mjs [payments=3000] [tills=32] [holders=512]
-// SQLite always; PostgreSQL too when GUICHET_TEST_PG is set (as scripts/test sets it).
+// SQLite always; PostgreSQL too when GUICHET_TEST_PG is set (as scripts/test sets it);
+// BENCH_BACKENDS=postgres|sqlite picks one.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,7 +94,9 @@ COMMIT;
 const fmt = (n) => n.toFixed(1).padStart(8);
 console.log(`pos_debits: ${payments} payments (debit + acknowledgement), ${tillCount} tills, ${holderCount} holders`);
 console.log('backend     measure                              payments/s   p50 ms   p95 ms   p99 ms   ratio');
-for (const backend of backends()) {
+// BENCH_BACKENDS=postgres (or sqlite) measures one backend only.
+const chosen = process.env.BENCH_BACKENDS ? process.env.BENCH_BACKENDS.split(',') : backends();
+for (const backend of chosen) {
   const http = await measureHttp(backend);
   let baseline;
   if (backend === 'postgres') {
