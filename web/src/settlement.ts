@@ -280,3 +280,13 @@ export const settlementRight = {
 } as const;
 
 export const settlementLimits = { reasonLengthMax: 500, reconciliationRangeDaysMax: 31 } as const;
+
+// ---- Display ------------------------------------------------------------------------------------
+
+/** A time in Paris (the service's civil time), whatever the browser's zone: "29 nov. 2026, 14:05". */
+export const formatParis = (at: string | number, lang: 'fr' | 'en') =>
+  new Intl.DateTimeFormat(lang === 'fr' ? 'fr-FR' : 'en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'Europe/Paris',
+  }).format(new Date(at));
