@@ -18,7 +18,7 @@ import {
   mainHeading, phone, scrollsHorizontally, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage,
 } from './browser.mjs';
 import { demo, identityServer, logIn, words } from './identity_support.mjs';
-import { useStaffSession } from './wallet_settlement_support.mjs';
+import { useStaffSession, waitForLoaded } from './wallet_settlement_support.mjs';
 
 async function noSeriousFaults(page, where) {
   assert.deepEqual(await seriousA11yViolations(page), [], `axe on ${where}`);
@@ -199,7 +199,7 @@ for (const backend of backends()) {
             [`/wallet/settlements/${runs[0].id}`, `Relevé ${runs[0].statement_id}`]]) {
             await page.goto(baseUrl + path);
             await mainHeading(page, heading).waitFor();
-            await page.locator('[role="status"]').filter({ hasText: 'Chargement' }).waitFor({ state: 'detached' });
+            await waitForLoaded(page);
             assert.equal(await scrollsHorizontally(page), false, `${path} scrolls sideways at 360 px`);
           }
         });

@@ -19,3 +19,9 @@ export async function pairedPoint(staff, merchant, { tag, permissions, location 
   await till.pair(code);
   return { point, till };
 }
+
+/** Waits until no live region of the page says it is loading. */
+export async function waitForLoaded(page) {
+  await page.waitForFunction(() => ![...document.querySelectorAll('[role="status"]')]
+    .some((element) => /Loading|Chargement/.test(element.textContent ?? '')));
+}

@@ -189,6 +189,6 @@ export const settlementEn: Record<keyof typeof settlementFr, string> = {
     'Offline payments the holder’s balance did not cover: they go through as soon as the holder reloads, and are tried again regularly.',
   'offline.awaiting.none': 'No payment waiting.',
   'offline.awaiting.count': 'Payments waiting: {count}',
-  'offline.refused.title': 'Offline operations refused',
-  'offline.refused.none': 'No offline operation refused.',
+  'offline.refused.note':
+    '{count} offline operation(s) refused. The device received the reason of each refusal in the answer to its upload; this report gives only their number so far.',
 };

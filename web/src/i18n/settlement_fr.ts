@@ -191,6 +191,6 @@ export const settlementFr = {
     'Des paiements hors ligne que le solde du porteur ne couvrait pas : ils passent dès qu’il recharge son compte, et sont réessayés régulièrement.',
   'offline.awaiting.none': 'Aucun paiement en attente.',
   'offline.awaiting.count': 'Paiements en attente : {count}',
-  'offline.refused.title': 'Opérations hors ligne refusées',
-  'offline.refused.none': 'Aucune opération hors ligne refusée.',
+  'offline.refused.note':
+    '{count} opération(s) hors ligne refusée(s). Le terminal a reçu le motif de chaque refus en réponse à son envoi ; ce rapport ne donne encore que leur nombre.',
 } as const;

@@ -194,7 +194,7 @@ export function PointReconciliations({ pointId }: { pointId: number }) {
       <LiveMessage message={message} />
       <ProblemNotice value={reports.problem ? settlementProblem(reports.problem, t) : null} />
       <p role="status" class="result-count">
-        {reports.value ? t('recon.point.count', { count: reports.value.length }) : t('common.loading')}
+        {reports.value ? t('recon.point.count', { count: reports.value.length }) : ''}
       </p>
       {reports.value && reports.value.length > 0 && <ReconciliationsTable reports={reports.value} />}
       <ReconcileForm

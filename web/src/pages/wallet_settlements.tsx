@@ -560,7 +560,7 @@ export function MerchantSettlements({ merchant }: { merchant: Merchant }) {
       <p>{t('stl.merchant.lead', { days: merchant.settlement_period_days })}</p>
       <ProblemNotice value={runs.problem ? settlementProblem(runs.problem, t) : null} />
       <p role="status" class="result-count">
-        {runs.value ? t('stl.runs.count', { count: runs.value.length }) : t('common.loading')}
+        {runs.value ? t('stl.runs.count', { count: runs.value.length }) : ''}
       </p>
       {runs.value && runs.value.length > 0 && <RunsTable runs={runs.value} merchants={null} />}
       <p>
