@@ -38,7 +38,7 @@ function AwaitingTable({ payments, withPoint, testId }: { payments: AwaitingPaym
           <tr>
             <th scope="col">{t('offline.field.sale')}</th>
             {withPoint && <th scope="col">{t('offline.field.point')}</th>}
-            <th scope="col">{t('pos.txn.amount')}</th>
+            <th scope="col" class="num">{t('pos.txn.amount')}</th>
             <th scope="col">{t('offline.field.support')}</th>
             <th scope="col">{t('offline.field.attempts')}</th>
             <th scope="col">{t('offline.field.next_try')}</th>
@@ -58,7 +58,7 @@ function AwaitingTable({ payments, withPoint, testId }: { payments: AwaitingPaym
                   ) : '—'}
                 </td>
               )}
-              <td data-label={t('pos.txn.amount')}>{amountOf(payment, lang)}</td>
+              <td class="num" data-label={t('pos.txn.amount')}>{amountOf(payment, lang)}</td>
               <td data-label={t('offline.field.support')}>
                 {payment.support_number ?? t('offline.support.qr', { holder: payment.holder_id })}
               </td>
@@ -80,7 +80,7 @@ export function PointOfflineReport({ pointId }: { pointId: number }) {
   const report = useLoad((signal) => getPointOfflineReport(pointId, signal), [pointId]);
   const value = report.value;
   return (
-    <section aria-labelledby="point-offline-title" data-testid="point-offline">
+    <section class="wallet-section" aria-labelledby="point-offline-title" data-testid="point-offline">
       <h2 id="point-offline-title">{t('offline.point.title')}</h2>
       <p>{t('offline.point.lead')}</p>
       <ProblemNotice value={report.problem ? settlementProblem(report.problem, t) : null} />
@@ -152,7 +152,7 @@ export function MerchantAwaitingFunds({ merchant }: { merchant: Merchant }) {
   const { t } = useI18n();
   const payments = useLoad((signal) => listAwaitingFunds(merchant.id, signal), [merchant.id]);
   return (
-    <section aria-labelledby="merchant-awaiting-title" data-testid="merchant-awaiting">
+    <section class="wallet-section" aria-labelledby="merchant-awaiting-title" data-testid="merchant-awaiting">
       <h2 id="merchant-awaiting-title">{t('offline.awaiting.title')}</h2>
       <p>{t('offline.awaiting.lead')}</p>
       <ProblemNotice value={payments.problem ? settlementProblem(payments.problem, t) : null} />

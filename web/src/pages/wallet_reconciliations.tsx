@@ -121,17 +121,17 @@ function ReconcileForm({ pointId, onDone }: { pointId: number; onDone: (report: 
   };
   const set = (key: keyof RangeForm) => (value: string) => setForm({ ...form, [key]: value });
   return (
-    <form noValidate onSubmit={submit} aria-labelledby="recon-form-title" data-testid="recon-form">
+    <form class="wallet-section" noValidate onSubmit={submit} aria-labelledby="recon-form-title" data-testid="recon-form">
       <h3 id="recon-form-title">{t('recon.form.title')}</h3>
       <p>{t('recon.form.lead')}</p>
       <ErrorSummary errors={submission.errors} attempt={submission.attempt} />
-      <fieldset class="fieldset">
+      <fieldset class="fieldset range-form__when">
         <legend class="field__label">{t('recon.form.start')}</legend>
         <DateField id="recon-start-date" label={t('recon.form.date')} value={form.startDate} onInput={set('startDate')}
           error={errorFor(submission.errors, 'recon-start-date')} />
         <TimeField id="recon-start-time" label={t('recon.form.time')} value={form.startTime} onInput={set('startTime')} />
       </fieldset>
-      <fieldset class="fieldset">
+      <fieldset class="fieldset range-form__when">
         <legend class="field__label">{t('recon.form.end')}</legend>
         <DateField id="recon-end-date" label={t('recon.form.date')} value={form.endDate} onInput={set('endDate')}
           error={errorFor(submission.errors, 'recon-end-date')} />
@@ -188,7 +188,7 @@ export function PointReconciliations({ pointId }: { pointId: number }) {
   const [message, setMessage] = useState<Localised | null>(null);
   if (!allowed) return null;
   return (
-    <section aria-labelledby="point-recon-title" data-testid="point-reconciliation-section">
+    <section class="wallet-section" aria-labelledby="point-recon-title" data-testid="point-reconciliation-section">
       <h2 id="point-recon-title">{t('recon.point.title')}</h2>
       <p>{t('recon.point.lead')}</p>
       <LiveMessage message={message} />
@@ -223,7 +223,7 @@ function LinesTable({ lines, testId, caption }: { lines: ReconciliationLine[]; t
           <tr>
             <th scope="col">{t('recon.field.txn')}</th>
             <th scope="col">{t('pos.txn.operation')}</th>
-            <th scope="col">{t('pos.txn.amount')}</th>
+            <th scope="col" class="num">{t('pos.txn.amount')}</th>
             <th scope="col">{t('pos.txn.state')}</th>
             <th scope="col">{t('recon.field.at')}</th>
           </tr>
@@ -233,7 +233,7 @@ function LinesTable({ lines, testId, caption }: { lines: ReconciliationLine[]; t
             <tr key={line.point_txn_id}>
               <th scope="row">{line.point_txn_id}</th>
               <td data-label={t('pos.txn.operation')}>{named(t, 'pos.operation', line.operation)}</td>
-              <td data-label={t('pos.txn.amount')}>{amountOf(line, lang)}</td>
+              <td class="num" data-label={t('pos.txn.amount')}>{amountOf(line, lang)}</td>
               <td data-label={t('pos.txn.state')}>{named(t, 'pos.txn.state', line.state)}</td>
               <td data-label={t('recon.field.at')}>{formatParis(line.at_ms, lang)}</td>
             </tr>
@@ -405,7 +405,7 @@ export function ReconciliationScheduleForm({ merchant }: { merchant: Merchant })
   const describe = (schedule: ReconciliationSchedule) =>
     schedule.enabled ? t('recon.schedule.on', { hour: schedule.hour }) : t('recon.schedule.off');
   return (
-    <form noValidate onSubmit={submit} aria-labelledby="recon-schedule-title" data-testid="recon-schedule">
+    <form class="wallet-section" noValidate onSubmit={submit} aria-labelledby="recon-schedule-title" data-testid="recon-schedule">
       <h2 id="recon-schedule-title">{t('recon.schedule.title')}</h2>
       <p>{t('recon.schedule.lead')}</p>
       <p data-testid="recon-schedule-current">{saved ? describe(saved) : t('recon.schedule.unknown')}</p>

@@ -18,6 +18,7 @@ import {
 import { useSession } from '../session';
 import { useLoad } from '../use_load';
 import { parisToEpochMs } from '../wallet/paris_time';
+import './wallet_settlements.css';
 
 const stateBadge: Record<string, string> = { to_pay: 'pending', paid: 'active', nothing_to_pay: 'suspended' };
 
@@ -82,7 +83,7 @@ function RunsTable({ runs, merchants }: { runs: SettlementRun[]; merchants: Merc
             <th scope="col">{t('stl.field.statement')}</th>
             {merchants && <th scope="col">{t('stl.field.merchant')}</th>}
             <th scope="col">{t('stl.field.period')}</th>
-            <th scope="col">{t('stl.field.net')}</th>
+            <th scope="col" class="num">{t('stl.field.net')}</th>
             <th scope="col">{t('stl.field.state')}</th>
           </tr>
         </thead>
@@ -94,7 +95,7 @@ function RunsTable({ runs, merchants }: { runs: SettlementRun[]; merchants: Merc
               </th>
               {merchants && <td data-label={t('stl.field.merchant')}>{merchantName(run.merchant_id)}</td>}
               <td data-label={t('stl.field.period')}>{periodText(run, t, lang)}</td>
-              <td data-label={t('stl.field.net')}>{formatEuros(run.net_cents, lang)}</td>
+              <td class="num" data-label={t('stl.field.net')}>{formatEuros(run.net_cents, lang)}</td>
               <td data-label={t('stl.field.state')}>
                 <SettlementStateBadge state={run.state} />
               </td>
@@ -133,7 +134,7 @@ function TransferSection({ runs, onPaid }: { runs: SettlementRun[]; onPaid: () =
   };
 
   return (
-    <section aria-labelledby="transfer-title" data-testid="transfer-section">
+    <section class="wallet-section" aria-labelledby="transfer-title" data-testid="transfer-section">
       <h2 id="transfer-title">{t('stl.transfer.title')}</h2>
       <p>{t('stl.transfer.lead')}</p>
       <p role="status" class="result-count">
@@ -280,39 +281,43 @@ export function DateField({ id, label, value, onInput, error, hint }: {
 
 // ---- One run ------------------------------------------------------------------------------------
 
-function Figure({ label, value, testId, strong }: { label: string; value: string; testId: string; strong?: boolean }) {
+function Line({ label, value, testId, total }: { label: string; value: string; testId: string; total?: boolean }) {
   return (
-    <div>
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{strong ? <strong>{value}</strong> : value}</dd>
-    </div>
+    <tr class={total ? 'statement-lines__total' : undefined}>
+      <th scope="row">{label}</th>
+      <td data-testid={testId}>{value}</td>
+    </tr>
   );
 }
 
-/** The statement's lines as docs/settlement.md adds them up. */
+/** The statement's lines, in the order docs/settlement.md adds them up. */
 function Figures({ run }: { run: SettlementRunDetail }) {
   const { t, lang } = useI18n();
   const euros = (cents: number) => formatEuros(cents, lang);
+  const minus = (cents: number) => `− ${euros(cents)}`;
   const balance = run.net_cents + run.brought_forward_cents;
   return (
-    <dl class="details" data-testid="settlement-figures">
-      <Figure label={t('stl.figure.debits')} value={euros(run.debits_cents)} testId="figure-debits" />
-      <Figure label={t('stl.figure.cancellations')} value={`− ${euros(run.cancellations_cents)}`} testId="figure-cancellations" />
-      <Figure label={t('stl.figure.commission', { rate: formatBasisPoints(run.commission_bp, lang) })}
-        value={`− ${euros(run.commission_cents)}`} testId="figure-commission" />
-      <Figure label={t('stl.figure.cash_reloads')} value={`− ${euros(run.cash_reloads_cents)}`} testId="figure-cash" />
-      <Figure label={t('stl.figure.fees')} value={`− ${euros(run.fees_cents)}`} testId="figure-fees" />
-      <Figure label={t('stl.figure.balance')} value={euros(balance)} testId="figure-balance" />
-      <Figure label={t('stl.figure.brought_forward')} value={`− ${euros(run.brought_forward_cents)}`} testId="figure-brought" />
-      <Figure label={t('stl.figure.net')} value={euros(run.net_cents)} testId="figure-net" strong />
-      {run.payable_cents > 0 && (
-        <Figure label={t('stl.figure.payable')} value={euros(run.payable_cents)} testId="figure-payable" />
-      )}
-      {run.carried_forward_cents > 0 && (
-        <Figure label={t('stl.figure.carried_forward')} value={euros(run.carried_forward_cents)} testId="figure-carried" />
-      )}
-      <Figure label={t('stl.figure.transactions')} value={String(run.transactions)} testId="figure-transactions" />
-    </dl>
+    <table class="table statement-lines" data-testid="settlement-figures">
+      <caption class="visually-hidden">{t('stl.figures.title')}</caption>
+      <tbody>
+        <Line label={t('stl.figure.debits')} value={euros(run.debits_cents)} testId="figure-debits" />
+        <Line label={t('stl.figure.cancellations')} value={minus(run.cancellations_cents)} testId="figure-cancellations" />
+        <Line label={t('stl.figure.commission', { rate: formatBasisPoints(run.commission_bp, lang) })}
+          value={minus(run.commission_cents)} testId="figure-commission" />
+        <Line label={t('stl.figure.cash_reloads')} value={minus(run.cash_reloads_cents)} testId="figure-cash" />
+        <Line label={t('stl.figure.fees')} value={minus(run.fees_cents)} testId="figure-fees" />
+        <Line label={t('stl.figure.balance')} value={euros(balance)} testId="figure-balance" />
+        <Line label={t('stl.figure.brought_forward')} value={minus(run.brought_forward_cents)} testId="figure-brought" />
+        <Line label={t('stl.figure.net')} value={euros(run.net_cents)} testId="figure-net" total />
+        {run.payable_cents > 0 && (
+          <Line label={t('stl.figure.payable')} value={euros(run.payable_cents)} testId="figure-payable" />
+        )}
+        {run.carried_forward_cents > 0 && (
+          <Line label={t('stl.figure.carried_forward')} value={euros(run.carried_forward_cents)} testId="figure-carried" />
+        )}
+        <Line label={t('stl.figure.transactions')} value={String(run.transactions)} testId="figure-transactions" />
+      </tbody>
+    </table>
   );
 }
 
@@ -328,13 +333,13 @@ function PointLines({ run }: { run: SettlementRunDetail }) {
         <thead>
           <tr>
             <th scope="col">{t('stl.field.point')}</th>
-            <th scope="col">{t('stl.figure.debits')}</th>
-            <th scope="col">{t('stl.figure.cancellations')}</th>
-            <th scope="col">{t('stl.column.commission')}</th>
-            <th scope="col">{t('stl.figure.cash_reloads')}</th>
-            <th scope="col">{t('stl.figure.fees')}</th>
-            <th scope="col">{t('stl.column.net')}</th>
-            <th scope="col">{t('stl.column.statement')}</th>
+            <th scope="col" class="num">{t('stl.figure.debits')}</th>
+            <th scope="col" class="num">{t('stl.figure.cancellations')}</th>
+            <th scope="col" class="num">{t('stl.column.commission')}</th>
+            <th scope="col" class="num">{t('stl.figure.cash_reloads')}</th>
+            <th scope="col" class="num">{t('stl.figure.fees')}</th>
+            <th scope="col" class="num">{t('stl.column.net')}</th>
+            <th scope="col" class="num">{t('stl.column.statement')}</th>
           </tr>
         </thead>
         <tbody>
@@ -343,12 +348,12 @@ function PointLines({ run }: { run: SettlementRunDetail }) {
               <th scope="row">
                 <Link href={`/wallet/points/${point.point_id}`}>{point.location || point.label}</Link>
               </th>
-              <td data-label={t('stl.figure.debits')}>{euros(point.debits_cents)}</td>
-              <td data-label={t('stl.figure.cancellations')}>{euros(point.cancellations_cents)}</td>
-              <td data-label={t('stl.column.commission')}>{euros(point.commission_cents)}</td>
-              <td data-label={t('stl.figure.cash_reloads')}>{euros(point.cash_reloads_cents)}</td>
-              <td data-label={t('stl.figure.fees')}>{euros(point.fees_cents)}</td>
-              <td data-label={t('stl.column.net')}>{euros(point.net_cents)}</td>
+              <td class="num" data-label={t('stl.figure.debits')}>{euros(point.debits_cents)}</td>
+              <td class="num" data-label={t('stl.figure.cancellations')}>{euros(point.cancellations_cents)}</td>
+              <td class="num" data-label={t('stl.column.commission')}>{euros(point.commission_cents)}</td>
+              <td class="num" data-label={t('stl.figure.cash_reloads')}>{euros(point.cash_reloads_cents)}</td>
+              <td class="num" data-label={t('stl.figure.fees')}>{euros(point.fees_cents)}</td>
+              <td class="num" data-label={t('stl.column.net')}>{euros(point.net_cents)}</td>
               <td data-label={t('stl.column.statement')}>
                 <a href={links.pointPdf(point.point_id)} download>
                   {t('stl.doc.point_pdf')}
@@ -555,7 +560,7 @@ export function MerchantSettlements({ merchant }: { merchant: Merchant }) {
   };
 
   return (
-    <section aria-labelledby="merchant-settlements-title" data-testid="merchant-settlements">
+    <section class="wallet-section" aria-labelledby="merchant-settlements-title" data-testid="merchant-settlements">
       <h2 id="merchant-settlements-title">{t('stl.merchant.title')}</h2>
       <p>{t('stl.merchant.lead', { days: merchant.settlement_period_days })}</p>
       <ProblemNotice value={runs.problem ? settlementProblem(runs.problem, t) : null} />
