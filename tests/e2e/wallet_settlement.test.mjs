@@ -5,8 +5,8 @@
 // its documents — the statement PDF downloads as a PDF; the documents are regenerated (a reason
 // is required) with the figures unchanged; the list filters by state; the SEPA transfer file is
 // made, downloads as pain.001 naming the statement, and the run is then "Payé". A merchant's staff
-// member sees its run but none of the admin's actions. Axe finds no serious fault on these screens,
-// and none scrolls sideways on a 360 px phone.
+// member sees its run but none of the admin's actions. Axe finds no serious fault on these screens
+// in French and English, and none scrolls sideways on a 360 px phone.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -204,5 +204,38 @@ for (const backend of backends()) {
           }
         });
       });
+
+    test('in English the admin’s settlement screens pass axe and fit a phone', async () => {
+      const baseUrl = suite.server.url;
+      const other = await createMerchant(staff, `Copy shop ${backend}`);
+      const made = await staff.admin.call('POST', `/api/v1/wallet/merchants/${other.id}/settlements`, {});
+      assert.equal(made.status, 201, made.text);
+      await withPage(suite.browser, { locale: 'en-GB' }, async (page) => {
+        await useStaffSession(page, baseUrl, staff.admin);
+        const screens = [
+          ['/wallet/settlements', 'Settlements'],
+          [`/wallet/settlements/${made.body.id}`, `Statement ${made.body.statement_id}`],
+          [`/wallet/merchants/${other.id}`, other.name],
+        ];
+        for (const [path, heading] of screens) {
+          await page.goto(baseUrl + path);
+          await mainHeading(page, heading).waitFor();
+          await waitForLang(page, 'en');
+          await waitForLoaded(page);
+          await noSeriousFaults(page, path);
+        }
+        assert.match(await page.getByTestId('merchant-settlements').textContent(), /Nothing to pay/);
+        await page.goto(`${baseUrl}/wallet/settlements/${made.body.id}`);
+        await mainHeading(page, `Statement ${made.body.statement_id}`).waitFor();
+        assert.match(await page.getByTestId('settlement-figures').textContent(), /Net€0\.00/);
+        await page.setViewportSize(phone);
+        for (const [path, heading] of screens) {
+          await page.goto(baseUrl + path);
+          await mainHeading(page, heading).waitFor();
+          await waitForLoaded(page);
+          assert.equal(await scrollsHorizontally(page), false, `${path} scrolls sideways at 360 px`);
+        }
+      });
+    });
   });
 }
