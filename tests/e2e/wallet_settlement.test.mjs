@@ -5,8 +5,9 @@
 // its documents — the statement PDF downloads as a PDF; the documents are regenerated (a reason
 // is required) with the figures unchanged; the list filters by state; the SEPA transfer file is
 // made, downloads as pain.001 naming the statement, and the run is then "Payé". A merchant's staff
-// member sees its run but none of the admin's actions. Axe finds no serious fault on these screens
-// in French and English, and none scrolls sideways on a 360 px phone.
+// member sees its run but none of the admin's actions, and another merchant's run is not found.
+// Axe finds no serious fault on these screens in French and English, and none scrolls sideways on
+// a 360 px phone.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -178,7 +179,12 @@ for (const backend of backends()) {
           { organisation_id: merchant.id, profile: 'wallet.merchant' });
         assert.ok([201, 409].includes(granted.status), granted.text);
 
-        await withPage(suite.browser, { locale: 'fr-FR' }, async (page) => {
+        const stranger = await createMerchant(staff, `Autre commerçant ${backend}`);
+        const strangerRun = await staff.admin.call('POST', `/api/v1/wallet/merchants/${stranger.id}/settlements`, {});
+        assert.equal(strangerRun.status, 201, strangerRun.text);
+
+        // Another merchant's run answers 404: the browser logs the failed load.
+        await withPage(suite.browser, { locale: 'fr-FR', allowConsole: [/404/] }, async (page) => {
           await logIn(page, baseUrl, demo('merchant'));
           await mainHeading(page, words.fr.home).waitFor();
           await page.getByRole('navigation').getByRole('link', { name: 'Règlements' }).click();
@@ -193,6 +199,12 @@ for (const backend of backends()) {
           await page.getByTestId('merchant-settlements').getByRole('link', { name: runs[0].statement_id }).waitFor();
           assert.equal(await page.getByRole('button', { name: 'Régler maintenant' }).count(), 0);
           await noSeriousFaults(page, 'the merchant page as the merchant');
+          await page.goto(`${baseUrl}/wallet/settlements/${strangerRun.body.id}`);
+          await mainHeading(page, 'Règlement introuvable').waitFor();
+          assert.equal((await page.content()).includes(strangerRun.body.statement_id), false);
+          await page.goto(`${baseUrl}/wallet/settlements`);
+          await page.getByRole('link', { name: runs[0].statement_id }).waitFor();
+          assert.equal(await page.getByRole('link', { name: strangerRun.body.statement_id }).count(), 0);
 
           await page.setViewportSize(phone);
           for (const [path, heading] of [['/wallet/settlements', 'Règlements'],
