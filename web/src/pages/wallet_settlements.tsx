@@ -250,6 +250,7 @@ export function DateField({ id, label, value, onInput, error, hint }: {
   error?: Localised | undefined;
   hint?: string;
 }) {
+  const { t } = useI18n();
   return (
     <div class={`field${error ? ' field--error' : ''}`}>
       <label class="field__label" for={id}>
@@ -262,6 +263,7 @@ export function DateField({ id, label, value, onInput, error, hint }: {
       )}
       {error && (
         <p class="field__error" id={`${id}-error`}>
+          <span class="visually-hidden">{t('form.error.prefix')}</span>
           <Text value={error} />
         </p>
       )}
