@@ -37,6 +37,9 @@ import { MerchantDetailPage, MerchantsPage } from './pages/wallet_merchants';
 import { PointDetailPage } from './pages/wallet_point_detail';
 import { PointNewPage, PointsPage } from './pages/wallet_points';
 import { TestAccountPage } from './pages/wallet_test_account';
+import { SettlementDetailPage, SettlementsPage } from './pages/wallet_settlements';
+import { ReconciliationPage } from './pages/wallet_reconciliations';
+import { settlementRight } from './settlement';
 import { FraudAlertPage, FraudAlertsPage, FraudRulesPage } from './pages/wallet_fraud';
 import { fraudRight } from './fraud';
 import { posRight } from './pos';
@@ -140,6 +143,24 @@ const routes: Route[] = [
     title: 'pos.point.detail.title',
     access: { permission: posRight.pointsRead },
     render: ({ id }) => <PointDetailPage id={id ?? ''} />,
+  },
+  {
+    pattern: '/wallet/settlements',
+    title: 'stl.runs.title',
+    access: { permission: settlementRight.read },
+    render: () => <SettlementsPage />,
+  },
+  {
+    pattern: '/wallet/settlements/:id',
+    title: 'stl.run.title',
+    access: { permission: settlementRight.read },
+    render: ({ id }) => <SettlementDetailPage id={id ?? ''} />,
+  },
+  {
+    pattern: '/wallet/reconciliations/:id',
+    title: 'recon.report.title',
+    access: { permission: settlementRight.reconciliations },
+    render: ({ id }) => <ReconciliationPage id={id ?? ''} />,
   },
   {
     pattern: '/wallet/test-account',
@@ -321,6 +342,9 @@ export function App() {
       : []),
     ...(permissions.has(posRight.pointsRead)
       ? [{ path: '/wallet/points', label: 'nav.points' as MessageKey }]
+      : []),
+    ...(permissions.has(settlementRight.read)
+      ? [{ path: '/wallet/settlements', label: 'nav.settlements' as MessageKey }]
       : []),
     ...(permissions.has(fraudRight.read)
       ? [{ path: '/wallet/fraud', label: 'nav.fraud' as MessageKey }]

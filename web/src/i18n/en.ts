@@ -1,6 +1,8 @@
 import type { Messages } from './fr';
+import { settlementEn } from './settlement_en';
 
 export const en: Messages = {
+  ...settlementEn,
   'app.name': 'Guichet',
   'app.tagline': 'Everyday public services',
   'layout.skip': 'Skip to content',

@@ -1,6 +1,10 @@
 // French is the reference catalogue: its keys define `Messages`, so every other catalogue must
 // provide exactly the same keys or the build fails.
+import { settlementFr } from './settlement_fr';
+
 export const fr = {
+  // Settlement, reconciliation and offline screens: settlement_fr.ts.
+  ...settlementFr,
   'app.name': 'Guichet',
   'app.tagline': 'Les services publics du quotidien',
   'layout.skip': 'Aller au contenu',

@@ -16,6 +16,9 @@ import { Link } from '../router';
 import { useSession } from '../session';
 import { useLoad } from '../use_load';
 import { PointsTable } from './wallet_points';
+import { MerchantAwaitingFunds } from './wallet_offline';
+import { ReconciliationScheduleForm } from './wallet_reconciliations';
+import { MerchantSettlements } from './wallet_settlements';
 
 /** "•••• 0189": the only part of the IBAN the server gives back. */
 export const maskedIban = (last4: string) => `•••• ${last4}`;
@@ -266,6 +269,13 @@ export function MerchantDetailPage({ id }: { id: string }) {
         {points.value ? t('pos.points.count', { count: own.length }) : t('common.loading')}
       </p>
       {own.length > 0 && <PointsTable points={own} />}
+      {value && (
+        <>
+          <MerchantSettlements merchant={value} />
+          <MerchantAwaitingFunds merchant={value} />
+          <ReconciliationScheduleForm merchant={value} />
+        </>
+      )}
     </>
   );
 }

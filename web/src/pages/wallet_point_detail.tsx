@@ -18,6 +18,8 @@ import { useSession } from '../session';
 import { useLoad } from '../use_load';
 import { svgDataUri } from './enrol_second_factor';
 import { PointStateBadge, permissionName, pointTypeName } from './wallet_points';
+import { PointOfflineReport } from './wallet_offline';
+import { PointReconciliations } from './wallet_reconciliations';
 
 /** A refusal code of a point operation in words (docs/pos-protocol.md, section 10). */
 export const refusalName = (t: Translate, code: string) => named(t, 'pos.refusal', code);
@@ -437,6 +439,12 @@ export function PointDetailPage({ id }: { id: string }) {
           transactions={transactions.value}
           onCancel={canApprove ? (txn) => setAction({ cancel: txn }) : null}
         />
+      )}
+      {value && (
+        <>
+          <PointReconciliations pointId={value.id} />
+          <PointOfflineReport pointId={value.id} />
+        </>
       )}
       {action && <ActionDialog action={action} onConfirm={confirm} onClose={() => setAction(null)} />}
     </>
