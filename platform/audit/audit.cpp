@@ -218,6 +218,9 @@ std::string OptionalNumber(const std::optional<int64_t>& value) {
 
 int64_t ClampLimit(int64_t limit) { return std::clamp<int64_t>(limit, 1, kHistoryPageMax); }
 
+constexpr const char* kHeadPreviousHash =
+    "ALTER TABLE audit_head ADD COLUMN previous_hash TEXT NOT NULL DEFAULT '';";
+
 // PostgreSQL locks the head row until the transaction ends, so appends from every process
 // queue here and form one chain; SQLite has a single writer already.
 Result<std::optional<AuditHead>> FindHead(Transaction& tx, bool for_update) {
@@ -245,7 +248,11 @@ std::vector<storage::Migration> Migrations() {
            "CREATE TABLE audit_entries (seq INTEGER PRIMARY KEY CHECK (seq >= 1)," +
                fmt::format(fmt::runtime(kEntryColumns), kGenesisHash) + SqliteGuards(),
            "CREATE TABLE audit_entries (seq BIGINT PRIMARY KEY CHECK (seq >= 1)," +
-               fmt::format(fmt::runtime(kEntryColumns), kGenesisHash) + PostgresGuards()}};
+               fmt::format(fmt::runtime(kEntryColumns), kGenesisHash) + PostgresGuards()},
+          // The head also keeps the hash before the last, so that PostgreSQL advances the head
+          // and returns the link of the new entry in one statement (see AppendPostgres).
+          {"platform.audit", 2, "audit head keeps the previous hash", kHeadPreviousHash,
+           kHeadPreviousHash}};
 }
 
 std::string PayloadDigest(std::string_view before_json, std::string_view after_json) {
@@ -275,8 +282,56 @@ std::string CanonicalForm(int64_t seq, int64_t at_ms, const AuditEntry& entry,
   return out;
 }
 
+namespace {
+
+// PostgreSQL: one round trip. The head row is advanced first — UPDATE takes its lock and, when
+// another append committed meanwhile, works on the newest version — and the entry's hash is
+// computed there, from the new seq and the previous hash, by the same canonical form as
+// CanonicalForm (the parts that do not depend on the chain come from here as bytes). The lock is
+// then held only for this statement and what the use case does after it until COMMIT.
+Result<int64_t> AppendPostgres(Transaction& tx, const AuditEntry& entry, int64_t now_ms) {
+  const std::string digest = PayloadDigest(entry.before_json, entry.after_json);
+  std::string tag;
+  AppendNetstring(tag, kFormatTag);
+  std::string middle;  // at_ms … payload_digest, as in CanonicalForm
+  AppendNetstring(middle, std::to_string(now_ms));
+  AppendNetstring(middle, entry.actor_type);
+  AppendNetstring(middle, OptionalNumber(entry.actor_id));
+  AppendNetstring(middle, OptionalNumber(entry.organisation_id));
+  AppendNetstring(middle, entry.action);
+  AppendNetstring(middle, entry.record_type);
+  AppendNetstring(middle, entry.record_id);
+  AppendNetstring(middle, entry.request_id);
+  AppendNetstring(middle, digest);
+  auto nullable = [](const std::optional<int64_t>& id) {
+    return id ? storage::Param(*id) : storage::Param(nullptr);
+  };
+  // seq and the previous hash are ASCII, so their length in characters is their length in bytes.
+  auto row = tx.QueryOne(
+      "WITH head AS (UPDATE audit_head SET previous_hash = last_hash, last_seq = last_seq + 1,"
+      " last_hash = encode(sha256(convert_to($1::text || length((last_seq + 1)::text) || ':' ||"
+      " (last_seq + 1)::text || ',' || $2::text || length(last_hash) || ':' || last_hash || ',',"
+      " 'UTF8')), 'hex') WHERE id = 1 RETURNING last_seq, previous_hash, last_hash)"
+      " INSERT INTO audit_entries (seq, at_ms, actor_type, actor_id, organisation_id, action,"
+      " record_type, record_id, before_json, after_json, request_id, payload_digest,"
+      " previous_hash, hash, redacted)"
+      " SELECT last_seq, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, previous_hash,"
+      " last_hash, FALSE FROM head RETURNING seq",
+      {tag, middle, now_ms, entry.actor_type, nullable(entry.actor_id),
+       nullable(entry.organisation_id), entry.action, entry.record_type, entry.record_id,
+       entry.before_json, entry.after_json, entry.request_id, digest});
+  if (!row.ok()) return std::move(row).error();
+  if (!row->has_value()) {
+    return Error::Internal("the audit chain head is missing (migrations not applied, or removed)");
+  }
+  return (*row)->Int(0);
+}
+
+}  // namespace
+
 Result<int64_t> Append(Transaction& tx, const AuditEntry& entry, int64_t now_ms) {
   GUICHET_TRY_STATUS(Validate(entry, now_ms));
+  if (tx.backend() == Backend::kPostgres) return AppendPostgres(tx, entry, now_ms);
   auto head = ReadHead(tx, /*for_update=*/true);
   if (!head.ok()) return std::move(head).error();
   GUICHET_ASSERT(head->last_seq >= 0);  // a CHECK constraint
@@ -304,8 +359,9 @@ Result<int64_t> Append(Transaction& tx, const AuditEntry& entry, int64_t now_ms)
   // Conditional on the seq read: under the lock (or the single writer) it always matches; a
   // mismatch would mean two chains, which must never commit.
   auto advanced = tx.Execute(
-      "UPDATE audit_head SET last_seq = $1, last_hash = $2 WHERE id = 1 AND last_seq = $3",
-      {record.seq, record.hash, head->last_seq});
+      "UPDATE audit_head SET last_seq = $1, last_hash = $2, previous_hash = $4 WHERE id = 1 AND"
+      " last_seq = $3",
+      {record.seq, record.hash, head->last_seq, record.previous_hash});
   if (!advanced.ok()) return std::move(advanced).error();
   if (*advanced != 1) return Error::Internal("the audit chain head moved during an append");
   return record.seq;
