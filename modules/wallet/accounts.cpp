@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -360,13 +362,15 @@ Error CreatedConcurrently(Error error) {
 }
 }  // namespace
 
-Result<HolderAccount> HolderAccountFor(Transaction& tx, int64_t holder_id, std::string_view counter_code,
-                                       int64_t now_ms) {
-  auto counter = CounterByCode(tx, counter_code);
-  if (!counter.ok()) return std::move(counter).error();
+namespace {
+
+// The holder's account on an active counter, created on first use; with its balance when asked.
+Result<HolderAccount> HolderAccountOn(Transaction& tx, int64_t holder_id, const Counter& known,
+                                      bool with_balance, int64_t now_ms) {
+  const Counter* counter = &known;
   if (!counter->active) {
     return Refusal(ErrorKind::kConflict, code::kCounterInactive,
-                   fmt::format("The counter '{}' is not active.", counter_code));
+                   fmt::format("The counter '{}' is not active.", counter->code));
   }
   auto existing = tx.QueryOne(
       "SELECT ha.ledger_account_id, ha.at1, ha.at2, ha.at3, ha.at4 FROM wallet_holder_accounts ha"
@@ -393,12 +397,22 @@ Result<HolderAccount> HolderAccountFor(Transaction& tx, int64_t holder_id, std::
     if (!inserted.ok()) return CreatedConcurrently(std::move(inserted).error());
     account.ledger_account_id = created->id;
   }
+  if (!with_balance) return account;
   auto ledger_account = ledger::LookupAccount(tx, account.ledger_account_id);
   if (!ledger_account.ok()) return std::move(ledger_account).error();
   GUICHET_ASSERT(ledger_account->has_value());
   account.balance = (*ledger_account)->CreditBalance();
   account.available = (*ledger_account)->AvailableCredit();
   return account;
+}
+
+}  // namespace
+
+Result<HolderAccount> HolderAccountFor(Transaction& tx, int64_t holder_id, std::string_view counter_code,
+                                       int64_t now_ms) {
+  auto counter = CounterByCode(tx, counter_code);
+  if (!counter.ok()) return std::move(counter).error();
+  return HolderAccountOn(tx, holder_id, *counter, /*with_balance=*/true, now_ms);
 }
 
 Result<std::vector<HolderAccount>> HolderAccounts(Transaction& tx, int64_t holder_id, int64_t now_ms) {
@@ -546,7 +560,13 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
                                   int64_t now_ms) {
   GUICHET_ASSERT(movement.amount > 0);
   GUICHET_ASSERT(movement.fee_amount == 0 || movement.fee_account_id > 0);
-  auto holder = FindHolder(tx, movement.holder_id);
+  Result<std::optional<Holder>> holder = std::optional<Holder>();
+  if (movement.known_holder != nullptr) {
+    GUICHET_ASSERT(movement.known_holder->id == movement.holder_id);
+    holder = std::optional<Holder>(*movement.known_holder);
+  } else {
+    holder = FindHolder(tx, movement.holder_id);
+  }
   if (!holder.ok()) return std::move(holder).error();
   if (!holder->has_value()) return Error::NotFound(std::string(code::kHolderNotFound), "No such holder.");
   if (!movement.service_operation) GUICHET_TRY_STATUS(RequireHolderUsable(**holder));
@@ -562,17 +582,29 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
     }
   }
   if (movement.support_id) {
-    auto support = FindSupport(tx, *movement.support_id);
-    if (!support.ok()) return std::move(support).error();
-    if (!support->has_value() || (*support)->holder_id != movement.holder_id) {
+    // The holder's supports came with the holder: one of them, or not the holder's.
+    const auto& supports = (*holder)->supports;
+    const auto support = std::find_if(supports.begin(), supports.end(), [&](const Support& s) {
+      return s.id == *movement.support_id;
+    });
+    if (support == supports.end()) {
       return Error::NotFound(std::string(code::kSupportNotFound), "No such support.");
     }
-    if (!movement.service_operation) GUICHET_TRY_STATUS(RequireSupportUsable(**support));
+    if (!movement.service_operation) GUICHET_TRY_STATUS(RequireSupportUsable(*support));
     if (thresholds && movement.direction == Direction::kDebit) {
-      GUICHET_TRY_STATUS(CheckTransactionAmount(*thresholds, (*support)->technology, movement.amount));
+      GUICHET_TRY_STATUS(CheckTransactionAmount(*thresholds, support->technology, movement.amount));
     }
   }
-  auto account = HolderAccountFor(tx, movement.holder_id, movement.counter, now_ms);
+  Result<Counter> counter = Counter{};
+  if (movement.known_counter != nullptr) {
+    GUICHET_ASSERT(movement.known_counter->code == movement.counter);
+    counter = *movement.known_counter;
+  } else {
+    counter = CounterByCode(tx, movement.counter);
+  }
+  if (!counter.ok()) return std::move(counter).error();
+  // The balance before is not needed: the ledger decides, and the balance after is read below.
+  auto account = HolderAccountOn(tx, movement.holder_id, *counter, /*with_balance=*/false, now_ms);
   if (!account.ok()) return std::move(account).error();
 
   std::vector<ledger::Transfer> transfers;

@@ -245,6 +245,10 @@ struct Movement {
   // Whether the movement is the holder's activity (resets the 18-month inactivity clock and
   // any notice). An inactivity fee is not.
   bool counts_as_activity = true;
+  // Rows the caller already read in this transaction (a payment at a point reads them to
+  // decide): MoveHolder then does not read them again. Each must be holder_id's / counter's.
+  const Holder* known_holder = nullptr;
+  const Counter* known_counter = nullptr;
 };
 
 struct MovementResult {

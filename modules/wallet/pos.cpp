@@ -637,6 +637,8 @@ Result<PointOperationResult> MoveForPayer(Transaction& tx, const identity::Calle
   movement.direction = debit ? Direction::kDebit : Direction::kCredit;
   movement.amount = operation.amount;
   movement.counterpart_account_id = *account;
+  movement.known_holder = &**holder;
+  movement.known_counter = &*counter;
   movement.transfer_id = fmt::format("pos:{}", *id);
   movement.support_id = payer->support_id;
   movement.mode = payer->qr_code_id ? "qr" : (payer->support_id ? "support" : "payment_code");
