@@ -49,6 +49,18 @@ std::string InJsonList(Backend backend, std::string_view column, std::string_vie
   return fmt::format("{} IN (SELECT value FROM json_each({}))", column, param);
 }
 
+// An extra condition naming the target rows' ids from a JSON array of records, for an
+// UPDATE … FROM json_to_recordset on PostgreSQL: without it the planner, which guesses 100
+// records and sees few matching rows, may join by scanning the whole table (a sequential scan
+// of ledger_transfers on every acknowledgement); with it, an index scan on the ids. SQLite
+// looks each record up by its key already.
+std::string IdsOfRecords(Backend backend, std::string_view column, std::string_view param,
+                         std::string_view type) {
+  if (backend != Backend::kPostgres) return {};
+  return fmt::format(" AND {} = ANY(ARRAY(SELECT (r->>'id')::{} FROM json_array_elements({}::json) r))",
+                     column, type, param);
+}
+
 template <typename T>
 std::string JsonList(const std::vector<T>& values) {
   boost::json::array array;
@@ -163,14 +175,15 @@ Status UpdateAccounts(Transaction& tx, const std::vector<AccountDelta>& deltas) 
       " AND ((a.flags & 1) = 0 OR (a.debits_posted + d.dp) + (a.debits_pending + d.dq)"
       " <= a.credits_posted + d.cp)"
       " AND ((a.flags & 2) = 0 OR (a.credits_posted + d.cp) + (a.credits_pending + d.cq)"
-      " <= a.debits_posted + d.dp)",
+      " <= a.debits_posted + d.dp){}",
       JsonRecords(tx.backend(), "$1",
                   {{"id", "bigint"},
                    {"dp", "bigint"},
                    {"cp", "bigint"},
                    {"dq", "bigint"},
                    {"cq", "bigint"},
-                   {"moves", "bigint"}}));
+                   {"moves", "bigint"}}),
+      IdsOfRecords(tx.backend(), "a.id", "$1", "bigint"));
   static_assert(account_flags::kDebitsMustNotExceedCredits == 1);
   static_assert(account_flags::kCreditsMustNotExceedDebits == 2);
   static_assert(account_flags::kClosed == 4);
@@ -196,8 +209,9 @@ Status UpdatePendingStates(Transaction& tx, const std::vector<PendingChange>& ch
   }
   const std::string sql = fmt::format(
       "UPDATE ledger_transfers AS t SET pending_state = d.state FROM {}"
-      " WHERE t.id = d.id AND t.pending_state = 'pending'",
-      JsonRecords(tx.backend(), "$1", {{"id", "text"}, {"state", "text"}}));
+      " WHERE t.id = d.id AND t.pending_state = 'pending'{}",
+      JsonRecords(tx.backend(), "$1", {{"id", "text"}, {"state", "text"}}),
+      IdsOfRecords(tx.backend(), "t.id", "$1", "text"));
   auto updated = tx.Execute(sql, {boost::json::serialize(rows)});
   if (!updated.ok()) return std::move(updated).error();
   if (*updated != static_cast<int64_t>(changes.size())) {
