@@ -674,12 +674,13 @@ Result<MovementResult> MoveHolder(Transaction& tx, const identity::Caller& calle
   GUICHET_TRY_STATUS(Stamp(tx, movement.holder_id, account->counter.id, field, now_ms));
   if (movement.counts_as_activity) GUICHET_TRY_STATUS(TouchActivity(tx, movement.holder_id, now_ms));
   const object details = MovementJson(movement, outcome);
-  GUICHET_TRY_STATUS(QueueAlert(tx, **holder, movement, outcome.balance_after, now_ms));
-  GUICHET_TRY_STATUS(AuditMovement(tx, caller, **holder, credit ? "wallet.movement.credit" : "wallet.movement.debit",
-                                   details, now_ms));
   // Every credit (card or cash reload, manager credit, load, refund) gives the holder's offline
   // debits awaiting funds a new try (W16).
   if (credit && !movement.pending) GUICHET_TRY_STATUS(ScheduleHolderRetry(tx, movement.holder_id, now_ms));
+  GUICHET_TRY_STATUS(QueueAlert(tx, **holder, movement, outcome.balance_after, now_ms));
+  // Last: the audit chain's lock is held from here to COMMIT (see audit::Append).
+  GUICHET_TRY_STATUS(AuditMovement(tx, caller, **holder, credit ? "wallet.movement.credit" : "wallet.movement.debit",
+                                   details, now_ms));
   return outcome;
 }
 

@@ -262,8 +262,8 @@ struct MovementResult {
 // and the support's, the thresholds of the euro counter (max_reload for a credit whose kind
 // starts with "reload", max_transaction of the support's type for a debit with a support),
 // applies the transfers through the ledger, checks the maximum balance,
-// writes the movement row, stamps the date/time field, appends an audit entry and queues an
-// alert message for the holder. Errors: holder_not_found, holder_not_active, holder_opposed,
+// writes the movement row, stamps the date/time field, queues an alert message for the holder
+// and, last, appends an audit entry (its chain lock lasts until COMMIT: do little after). Errors: holder_not_found, holder_not_active, holder_opposed,
 // support_opposed, unknown_counter, counter_inactive, threshold_exceeded (which one in the field),
 // insufficient_funds (422), duplicate_operation (409: same transfer id, other content), and
 // ledger_<result> for other ledger refusals. On error the caller's transaction must roll back.

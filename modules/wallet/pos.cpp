@@ -655,13 +655,15 @@ Result<PointOperationResult> MoveForPayer(Transaction& tx, const identity::Calle
   }
   movement.pending = hold;
   movement.timeout_s = hold ? options.hold_s : 0;
-  auto moved = MoveHolder(tx, caller, movement, now_ms);
-  if (!moved.ok()) return std::move(moved).error();
+  // The row first: MoveHolder ends with the audit append, whose chain lock is then held only
+  // until COMMIT. A refusal rolls both back (the caller records it apart).
   auto txn = UpdateTxnReturning(
       tx, "ledger_transfer_id = $2, acknowledged_at_ms = $3", "",
       {*id, movement.transfer_id, hold ? storage::Param(nullptr) : storage::Param(now_ms)});
   if (!txn.ok()) return std::move(txn).error();
   GUICHET_ASSERT(txn->has_value());
+  auto moved = MoveHolder(tx, caller, movement, now_ms);
+  if (!moved.ok()) return std::move(moved).error();
   return PointOperationResult{**txn, moved->balance_after, moved->available_after, false};
 }
 
