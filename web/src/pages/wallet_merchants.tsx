@@ -16,6 +16,7 @@ import { Link } from '../router';
 import { useSession } from '../session';
 import { useLoad } from '../use_load';
 import { PointsTable } from './wallet_points';
+import { MerchantFeesSection } from './wallet_merchant_fees';
 
 /** "•••• 0189": the only part of the IBAN the server gives back. */
 export const maskedIban = (last4: string) => `•••• ${last4}`;
@@ -253,6 +254,7 @@ export function MerchantDetailPage({ id }: { id: string }) {
           </div>
         </dl>
       )}
+      {value && <MerchantFeesSection merchantId={value.id} />}
       <h2>{t('pos.merchant.points')}</h2>
       {permissions.has(posRight.pointsManage) && value && (
         <p>
