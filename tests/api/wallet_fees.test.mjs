@@ -73,7 +73,7 @@ for (const backend of backends()) {
       const funding = await approvedPoint(staff, other, { tag: `FUND-${backend}`, location: 'Crous-UGA-RU-Frais-Accueil' });
       const cashier = new Till({ url: server.url });
       await cashier.pair(funding.code);
-      await cashier.cashReload({ support_number: hugoCard, amount: 5000 });
+      for (let i = 0; i < 2; i += 1) await cashier.cashReload({ support_number: hugoCard, amount: 2000 });
     });
     after(async () => { await server?.stop(); });
 
@@ -185,7 +185,7 @@ for (const backend of backends()) {
       assert.equal(demo.length, 1, 'one demo merchant, however many starts');
       assert.equal(demo[0].commission_bp, 150);
       const points = (await staff.admin.call('GET', '/api/v1/wallet/points')).body.points
-        .filter((p) => p.merchant_id === demo[0].organisation_id);
+        .filter((p) => p.merchant_id === demo[0].id);
       assert.equal(points.length, 2);
       const tillPoint = points.find((p) => p.institution_id === 'DEMO-CAISSE-1');
       const vending = points.find((p) => p.institution_id === 'DEMO-DISTRIB-1');
@@ -196,7 +196,7 @@ for (const backend of backends()) {
         assert.ok(tillPoint.permissions.includes(permission), permission);
       }
       assert.deepEqual(vending.permissions, ['debit']);
-      const fees = await staff.admin.call('GET', `/api/v1/wallet/merchants/${demo[0].organisation_id}/fees`);
+      const fees = await staff.admin.call('GET', `/api/v1/wallet/merchants/${demo[0].id}/fees`);
       assert.equal(fees.status, 200, fees.text);
       assert.equal(fees.body.current.lines.length, 3);
 
