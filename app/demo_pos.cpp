@@ -34,7 +34,9 @@ struct DemoPointSpec {
 
 // A till with every W13 permission (offline and cancel too), and a vending machine that debits.
 std::vector<DemoPointSpec> DemoPoints() {
-  return {{kDemoTillId, "Crous-GA-RU-Diderot-Caisse1", "till",
+  return {{kDemoTillId,
+           "Crous-GA-RU-Diderot-Caisse1",
+           "till",
            {"create_holders", "clock_check", "download_base", "cash_reload", "debit",
             "reconciliation", "offline", "cancel", "load:MEAL", "debit:MEAL"}},
           {kDemoVendingId, "Crous-GA-RU-Diderot-Distributeur1", "vending_machine", {"debit"}}};
@@ -179,8 +181,8 @@ Result<DemoPos> LoadPosDemo(storage::Database& database, const identity::Authori
       if (!created.ok()) return std::move(created).error();
       *found = PointState{created->id, created->state, false};
     }
-    DemoPointCode line{(*found)->id, std::string(spec.institution_id), std::string(spec.type),
-                       "approved", "", 0};
+    DemoPointCode line{
+        (*found)->id, std::string(spec.institution_id), std::string(spec.type), "approved", "", 0};
     if ((*found)->state == "opposed") line.state = "opposed";
     if ((*found)->state == "pending") {
       auto approved = pos.ApprovePoint(context->admin, (*found)->id);
@@ -188,7 +190,8 @@ Result<DemoPos> LoadPosDemo(storage::Database& database, const identity::Authori
       line.code = approved->pairing.code;
       line.expires_at_ms = approved->pairing.expires_at_ms;
     } else if (!(*found)->paired && (*found)->state == "approved") {
-      auto fresh = pos.ReplaceDevice(context->admin, (*found)->id, "demo start: a fresh pairing code");
+      auto fresh =
+          pos.ReplaceDevice(context->admin, (*found)->id, "demo start: a fresh pairing code");
       if (!fresh.ok()) return std::move(fresh).error();
       line.code = fresh->pairing.code;
       line.expires_at_ms = fresh->pairing.expires_at_ms;

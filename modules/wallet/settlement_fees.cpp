@@ -121,15 +121,15 @@ Result<std::vector<FeeScheduleLine>> CheckLines(const std::vector<NewFeeLine>& l
                      fmt::format("The amount is 0 to {} cents.", kFeeAmountCentsMax),
                      at("amount_cents"));
     }
-    for (const auto& [label, field] : {std::pair{&line.label_fr, "label_fr"},
-                                       std::pair{&line.label_en, "label_en"}}) {
+    for (const auto& [label, field] :
+         {std::pair{&line.label_fr, "label_fr"}, std::pair{&line.label_en, "label_en"}}) {
       const int64_t length = http::Utf8Length(*label);
       if (length < 1 || length > kFeeLabelLengthMax ||
           label->find_first_of("\r\n\t") != std::string::npos) {
-        return Refusal(ErrorKind::kValidation, fee_code::kLabelInvalid,
-                       fmt::format("A label is 1 to {} characters on one line.",
-                                   kFeeLabelLengthMax),
-                       at(field));
+        return Refusal(
+            ErrorKind::kValidation, fee_code::kLabelInvalid,
+            fmt::format("A label is 1 to {} characters on one line.", kFeeLabelLengthMax),
+            at(field));
       }
     }
     checked.push_back({*kind, line.label_fr, line.label_en, line.amount_cents});
@@ -292,11 +292,11 @@ Status AddScheduledFees(Transaction& tx, int64_t merchant_id, SettlementInput& i
 Status StoreRunFees(Transaction& tx, int64_t run_id, const SettlementInput& input) {
   for (size_t i = 0; i < input.fees.size(); ++i) {
     const SettlementFee& fee = input.fees[i];
-    GUICHET_TRY_STATUS(tx.Execute(
-        "INSERT INTO wallet_settlement_run_fees (run_id, line_no, kind, label, point_id,"
-        " amount_cents) VALUES ($1, $2, $3, $4, $5, $6)",
-        {run_id, static_cast<int64_t>(i + 1), fee.kind, fee.label,
-         internal::Nullable(fee.point_id), fee.amount_cents}));
+    GUICHET_TRY_STATUS(
+        tx.Execute("INSERT INTO wallet_settlement_run_fees (run_id, line_no, kind, label, point_id,"
+                   " amount_cents) VALUES ($1, $2, $3, $4, $5, $6)",
+                   {run_id, static_cast<int64_t>(i + 1), fee.kind, fee.label,
+                    internal::Nullable(fee.point_id), fee.amount_cents}));
   }
   return OkStatus();
 }

@@ -41,7 +41,7 @@ struct NewFeeLine {
 };
 
 struct NewFeeSchedule {
-  std::string effective_from;  // "2026-12-01", Paris civil date, today or later
+  std::string effective_from;     // "2026-12-01", Paris civil date, today or later
   std::vector<NewFeeLine> lines;  // empty: no fees from that date
 };
 
@@ -62,8 +62,7 @@ struct MerchantFees {
 
 // Read: wallet.settlements.read or wallet.merchants.manage at the merchant (the merchant reads
 // its own). Another region's merchant: merchant_not_found (404).
-Result<MerchantFees> GetMerchantFees(Pos& pos, const identity::Caller& caller,
-                                     int64_t merchant_id);
+Result<MerchantFees> GetMerchantFees(Pos& pos, const identity::Caller& caller, int64_t merchant_id);
 // Write: wallet.merchants.manage at the merchant. A new version from request.effective_from.
 Result<MerchantFees> SetMerchantFees(Pos& pos, const identity::Caller& caller, int64_t merchant_id,
                                      const NewFeeSchedule& request);

@@ -42,8 +42,8 @@ class SettlementFeesTest : public testing_pos::PosFixture {
 
   std::string SetCode(const identity::Caller& caller, const NewFeeSchedule& schedule,
                       int64_t merchant_id = 0) {
-    auto set = SetMerchantFees(*pos_, caller,
-                               merchant_id == 0 ? merchant_.organisation_id : merchant_id, schedule);
+    auto set = SetMerchantFees(
+        *pos_, caller, merchant_id == 0 ? merchant_.organisation_id : merchant_id, schedule);
     return set.ok() ? "ok" : set.error().code;
   }
 
@@ -54,13 +54,14 @@ class SettlementFeesTest : public testing_pos::PosFixture {
 
   // Points made by the fixture are approved directly; the history says when.
   void MarkApproved(int64_t point_id) {
-    auto done = test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
-      GUICHET_TRY_STATUS(tx.Execute(
-          "INSERT INTO wallet_point_events (point_id, event, actor_type, at_ms) VALUES"
-          " ($1, 'approved', 'system', $2)",
-          {point_id, clock_.NowMs()}));
-      return true;
-    });
+    auto done =
+        test_->db().Transact<bool>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<bool> {
+          GUICHET_TRY_STATUS(tx.Execute(
+              "INSERT INTO wallet_point_events (point_id, event, actor_type, at_ms) VALUES"
+              " ($1, 'approved', 'system', $2)",
+              {point_id, clock_.NowMs()}));
+          return true;
+        });
     ASSERT_TRUE(done.ok());
   }
 
@@ -77,7 +78,8 @@ class SettlementFeesTest : public testing_pos::PosFixture {
 
   SettlementStatement Statement(int64_t run_id) {
     auto statement = test_->db().Transact<SettlementStatement>(
-        TransactionMode::kRead, [&](Transaction& tx) { return settlements_->Recompute(tx, run_id); });
+        TransactionMode::kRead,
+        [&](Transaction& tx) { return settlements_->Recompute(tx, run_id); });
     EXPECT_TRUE(statement.ok());
     return statement.ok() ? *statement : SettlementStatement{};
   }
@@ -213,8 +215,8 @@ TEST_P(SettlementFeesTest, W19_bad_schedules_are_refused_with_their_code_and_not
 }
 
 TEST_P(SettlementFeesTest, W19_only_the_merchants_region_sets_its_fees_and_others_get_404) {
-  auto other_region = test_->db().Transact<orgs::Organisation>(
-      TransactionMode::kWrite, [&](Transaction& tx) {
+  auto other_region =
+      test_->db().Transact<orgs::Organisation>(TransactionMode::kWrite, [&](Transaction& tx) {
         return orgs::Create(tx, {national_.id, "region", "Crous Lyon"}, kStart);
       });
   ASSERT_TRUE(other_region.ok());
