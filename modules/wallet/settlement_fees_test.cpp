@@ -139,6 +139,7 @@ TEST_P(SettlementFeesTest, W19_a_run_bills_the_schedule_through_the_ledger_to_th
   EXPECT_EQ(Statement(r.id).totals.fees_cents, 262);
   // The next run bills the new schedule only: 10 € per run, nothing else.
   clock_.Advance(kDayMs);
+  Credit(holder_, std::string(kEuro), 2000);
   Sale(501, "t3", 2000);
   clock_.Advance(30 * kDayMs);
   auto next = settlements_->RunMerchant(admin_, merchant_.organisation_id, std::nullopt);
