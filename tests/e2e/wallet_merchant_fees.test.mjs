@@ -1,11 +1,14 @@
 // The fee editor on the merchant page as a regional admin uses it: no fees at first, a bad
 // amount refused in words before anything is sent, then a schedule saved and shown as in force
-// (and the server has it); axe finds no serious fault, in French and in English.
+// (and the server has it); axe finds no serious fault, in French and in English, and nothing
+// scrolls sideways on a 360 px phone.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { backends } from '../support/server.mjs';
-import { mainHeading, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage } from './browser.mjs';
+import {
+  mainHeading, phone, scrollsHorizontally, seriousA11yViolations, useServerAndBrowser, waitForLang, withPage,
+} from './browser.mjs';
 import { ApiClient, demo, identityServer } from './identity_support.mjs';
 
 const iban = 'FR7630006000011234567890189';
@@ -80,6 +83,10 @@ for (const backend of backends()) {
         await table.waitFor();
         assert.match(await table.textContent(), /Per settlement run.*Management fee.*€2\.50/s);
         assert.deepEqual(await seriousA11yViolations(page), [], 'axe on the fees in force (en)');
+        await page.setViewportSize(phone);
+        await page.getByTestId('merchant-fees').getByRole('button', { name: 'Change the fees' }).click();
+        await page.getByTestId('fees-editor').waitFor();
+        assert.equal(await scrollsHorizontally(page), false, 'the fees and their editor fit a 360 px phone');
       });
     });
   });
