@@ -1,6 +1,8 @@
 // The composition root: the only place that reads settings, opens the database and wires the
 // platform pieces and modules together. Subcommands: serve, migrate, demo, version.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -10,6 +12,7 @@
 
 #include "app/catalog.h"
 #include "app/demo.h"
+#include "app/demo_pos.h"
 #include "app/export.h"
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
@@ -499,7 +502,7 @@ int Migrate(const Settings& settings) {
 }
 
 // Demo data: organisations of the three products and one staff account per profile.
-int LoadDemoData(const Settings& settings) {
+int LoadDemoData(const Settings& settings, const std::string& pos_codes_file) {
   SystemClock clock;
   auto database = OpenAndMigrate(settings, clock);
   if (!database.ok()) return Fail(database.error());
@@ -514,6 +517,23 @@ int LoadDemoData(const Settings& settings) {
     std::printf("    %-34s %-28s %s\n", login.email.c_str(), login.profile.c_str(), login.organisation.c_str());
   }
   std::printf("  wallet admins and managers set up an authenticator app at first login (second factor).\n");
+  // Points of sale ready for tills: fresh pairing codes for the demo points not yet paired.
+  auto pos_demo = app::LoadPosDemo(**database, authorizer, clock);
+  if (!pos_demo.ok()) return Fail(pos_demo.error());
+  const std::string pos_text = app::DemoPosText(*pos_demo);
+  std::printf("  demo points of sale (pair /till or tools/pos-sim within 15 minutes; also in %s):\n",
+              pos_codes_file.c_str());
+  for (size_t from = 0, to; from < pos_text.size(); from = to + 1) {
+    to = pos_text.find('\n', from);
+    std::printf("    %s\n", pos_text.substr(from, to - from).c_str());
+  }
+  if (!pos_codes_file.empty()) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(pos_codes_file).parent_path(), ignored);
+    std::ofstream out(pos_codes_file, std::ios::trunc);
+    out << pos_text;
+    if (!out) std::fprintf(stderr, "guichet: could not write %s\n", pos_codes_file.c_str());
+  }
   return 0;
 }
 
@@ -630,6 +650,9 @@ int main(int argc, char** argv) {
   add_common(demo);
   bool load_only = false;
   demo->add_flag("--load-only", load_only, "load the demo data and exit without serving");
+  std::string pos_codes_file = "var/demo-pos.txt";
+  demo->add_option("--pos-codes", pos_codes_file,
+                   "where to write the demo points' pairing codes (default var/demo-pos.txt)");
   CLI::App* bootstrap = app.add_subcommand("bootstrap", "create the first administrator of a new organisation tree");
   add_common(bootstrap);
   BootstrapFlags bootstrap_flags;
@@ -668,7 +691,7 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("export")) return Export(*settings, export_directory);
   if (app.got_subcommand("bootstrap")) return Bootstrap(*settings, bootstrap_flags);
   if (app.got_subcommand("demo")) {
-    const int loaded = LoadDemoData(*settings);
+    const int loaded = LoadDemoData(*settings, pos_codes_file);
     if (loaded != 0 || load_only) return loaded;
   }
   return Serve(*settings);

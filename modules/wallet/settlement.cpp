@@ -12,6 +12,7 @@
 #include <set>
 
 #include "modules/wallet/internal.h"
+#include "modules/wallet/settlement_fees.h"
 #include "platform/base/assert.h"
 #include "platform/base/clock.h"
 #include "platform/base/crypto.h"
@@ -212,9 +213,8 @@ Result<SettlementInput> BuildInput(Transaction& tx, const Pos& pos, const Mercha
 Status MoveRunMoney(Transaction& tx, const MerchantRow& merchant, int64_t run_id,
                     const SettlementStatement& statement, int64_t now_ms) {
   const SettlementAmounts& t = statement.totals;
-  const int64_t into_payable =
-      t.debits_cents - t.cancellations_cents - t.commission_cents - t.cash_reloads_cents;
-  GUICHET_ASSERT(t.fees_cents == 0);  // runs bill no fees yet
+  const int64_t into_payable = t.debits_cents - t.cancellations_cents - t.commission_cents -
+                               t.fees_cents - t.cash_reloads_cents;
   GUICHET_ASSERT(into_payable - statement.brought_forward_cents == statement.net_cents);
   auto sales = OperatorAccount(tx, merchant.id, kEuro, purpose::kSales, now_ms);
   if (!sales.ok()) return std::move(sales).error();
@@ -224,6 +224,8 @@ Status MoveRunMoney(Transaction& tx, const MerchantRow& merchant, int64_t run_id
   if (!payable.ok()) return std::move(payable).error();
   auto commission = OperatorAccount(tx, merchant.region_id, kEuro, purpose::kCommission, now_ms);
   if (!commission.ok()) return std::move(commission).error();
+  auto fees = OperatorAccount(tx, merchant.region_id, kEuro, purpose::kFees, now_ms);
+  if (!fees.ok()) return std::move(fees).error();
   std::vector<ledger::Transfer> transfers;
   const auto add = [&](std::string_view what, int64_t debit, int64_t credit, int64_t amount) {
     if (amount == 0) return;
@@ -251,6 +253,7 @@ Status MoveRunMoney(Transaction& tx, const MerchantRow& merchant, int64_t run_id
     add(what, *account, *sales, takings);
   }
   add("commission", *sales, *commission, t.commission_cents);
+  add("fees", *sales, *fees, t.fees_cents);  // the merchant's fee schedule (settlement_fees.h)
   add("cash", *sales, *cash, t.cash_reloads_cents);
   add("payable", *sales, *payable, into_payable);
   if (transfers.empty()) return OkStatus();
@@ -440,6 +443,7 @@ Result<SettlementRunDetail> RunInTransaction(Transaction& tx, const Pos& pos,
   auto input = BuildInput(tx, pos, merchant, StatementId(merchant.id, seq), start_ms, end_ms,
                           merchant.commission_bp, brought_forward, std::move(*items));
   if (!input.ok()) return std::move(input).error();
+  GUICHET_TRY_STATUS(AddScheduledFees(tx, merchant.id, *input));
   auto statement = CalculateSettlement(*input);
   if (!statement.ok()) return std::move(statement).error();
   GUICHET_ASSERT(SettlementAddsUp(*statement));
@@ -466,6 +470,7 @@ Result<SettlementRunDetail> RunInTransaction(Transaction& tx, const Pos& pos,
   }
   const int64_t run_id = (*row)->Int(0);
   GUICHET_TRY_STATUS(InsertRunRows(tx, run_id, *statement, covered));
+  GUICHET_TRY_STATUS(StoreRunFees(tx, run_id, *input));
   GUICHET_TRY_STATUS(InsertVersion(tx, caller, run_id, 1, now_ms, sha256, "run"));
   GUICHET_TRY_STATUS(MoveRunMoney(tx, merchant, run_id, *statement, now_ms));
   GUICHET_TRY_STATUS(QueueStatementMail(tx, merchant, run_id, *statement, now_ms, now_ms));
@@ -603,6 +608,7 @@ Result<SettlementStatement> Settlements::Recompute(Transaction& tx, int64_t run_
       BuildInput(tx, pos_, **merchant, run.statement_id, run.period_start_ms, run.period_end_ms,
                  run.commission_bp, run.brought_forward_cents, std::move(*items));
   if (!input.ok()) return std::move(input).error();
+  GUICHET_TRY_STATUS(AddStoredRunFees(tx, run.id, run.merchant_org_id, *input));
   auto statement = CalculateSettlement(*input);
   if (!statement.ok()) return std::move(statement).error();
   // The stored figures never change: the same items give the same statement.
@@ -610,6 +616,7 @@ Result<SettlementStatement> Settlements::Recompute(Transaction& tx, int64_t run_
   GUICHET_ASSERT(statement->totals.cancellations_cents == run.totals.cancellations_cents);
   GUICHET_ASSERT(statement->totals.commission_cents == run.totals.commission_cents);
   GUICHET_ASSERT(statement->totals.cash_reloads_cents == run.totals.cash_reloads_cents);
+  GUICHET_ASSERT(statement->totals.fees_cents == run.totals.fees_cents);
   GUICHET_ASSERT(statement->net_cents == run.net_cents);
   GUICHET_ASSERT(statement->payable_cents == run.payable_cents);
   return statement;

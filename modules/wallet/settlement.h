@@ -146,6 +146,8 @@ class Settlements {
   Result<SettlementTransferBatch> ExportTransfers(const identity::Caller& caller);
   Result<SettlementFile> TransferFile(const identity::Caller& caller, int64_t batch_id);
 
+  Pos& pos() { return pos_; }  // the merchants' fee schedules (settlement_fees.h)
+
   // The statement of a stored run as the calculation gives it again (tests, documents).
   Result<SettlementStatement> Recompute(storage::Transaction& tx, int64_t run_id);
 

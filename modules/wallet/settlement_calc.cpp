@@ -16,6 +16,7 @@ namespace guichet::wallet {
 namespace {
 
 constexpr int64_t kCentsPerTokenMax = 10'000;  // 100 € per token keeps every sum in int64
+constexpr int64_t kFeeDay_ms = 86'400'000;     // a day, for the prorata shown on fee labels
 
 // Products of two amounts (commission × a line's base) need more than 64 bits.
 __extension__ using Wide = __int128;
@@ -241,6 +242,69 @@ std::optional<SettlementOperation> ParseSettlementOperation(std::string_view nam
     if (SettlementOperationName(op) == name) return op;
   }
   return std::nullopt;
+}
+
+std::string_view FeeKindName(FeeKind kind) {
+  switch (kind) {
+    case FeeKind::kPerRun:
+      return "per_run";
+    case FeeKind::kPerDebit:
+      return "per_debit";
+    case FeeKind::kPerPointMonth:
+      return "per_point_month";
+  }
+  return "per_run";
+}
+
+std::optional<FeeKind> ParseFeeKind(std::string_view name) {
+  for (auto kind : {FeeKind::kPerRun, FeeKind::kPerDebit, FeeKind::kPerPointMonth}) {
+    if (FeeKindName(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
+std::vector<SettlementFee> ScheduleFees(const std::vector<FeeScheduleLine>& schedule,
+                                        const std::vector<SettlementItem>& items,
+                                        const std::vector<int64_t>& active_points,
+                                        int64_t period_ms) {
+  GUICHET_ASSERT(period_ms > 0 && period_ms <= kSettlementPeriodMax_ms);
+  std::map<int64_t, int64_t> debits;  // point → acknowledged debits
+  for (const SettlementItem& item : items) {
+    if (item.operation == SettlementOperation::kDebit) debits[item.point_id] += 1;
+  }
+  std::set<int64_t> active(active_points.begin(), active_points.end());
+  std::vector<SettlementFee> fees;
+  for (const FeeScheduleLine& line : schedule) {
+    GUICHET_ASSERT(line.amount_cents >= 0 && line.amount_cents <= kFeeAmountCentsMax);
+    if (line.amount_cents == 0) continue;
+    const std::string kind(FeeKindName(line.kind));
+    switch (line.kind) {
+      case FeeKind::kPerRun:
+        fees.push_back({line.label_fr, line.amount_cents, std::nullopt, kind});
+        break;
+      case FeeKind::kPerDebit:
+        for (const auto& [point, count] : debits) {
+          fees.push_back({fmt::format("{} ({} × {})", line.label_fr, count,
+                                      FormatEurosFr(line.amount_cents)),
+                          line.amount_cents * count, point, kind});
+        }
+        break;
+      case FeeKind::kPerPointMonth: {
+        // amount × period / month, half up; the product fits: 10^5 × 2.7·10^9 < 2^63.
+        const int64_t amount =
+            (line.amount_cents * period_ms * 2 + kFeeMonth_ms) / (2 * kFeeMonth_ms);
+        if (amount == 0) break;
+        const int64_t tenths_of_days = (period_ms * 10 + kFeeDay_ms / 2) / kFeeDay_ms;
+        for (const int64_t point : active) {
+          fees.push_back({fmt::format("{} ({},{} j / 30)", line.label_fr, tenths_of_days / 10,
+                                      tenths_of_days % 10),
+                          amount, point, kind});
+        }
+        break;
+      }
+    }
+  }
+  return fees;
 }
 
 Result<SettlementStatement> CalculateSettlement(const SettlementInput& input) {

@@ -58,6 +58,7 @@ struct SettlementFee {
   std::string label;                // "Location du terminal, novembre"
   int64_t amount_cents = 0;         // > 0
   std::optional<int64_t> point_id;  // billed on that point's statement, else on the merchant
+  std::string kind;                 // a fee schedule line's kind ("per_run"…); empty: other
 };
 
 struct SettlementMerchant {
@@ -139,6 +140,39 @@ Result<SettlementStatement> CalculateSettlement(const SettlementInput& input);
 // Checks that every column adds up (days → point → merchant → net); the calculation asserts
 // it before returning, tests call it on their own sums too.
 bool SettlementAddsUp(const SettlementStatement& statement);
+
+// --- Fee schedules (W19 "autres frais de gestion") ----------------------------------------
+// A merchant's fee schedule is a few named lines of fixed amounts; a run bills the schedule in
+// force at the last instant of its period. Kinds:
+//   per_run          a fixed fee per settlement run ("frais de gestion"), billed on the merchant;
+//   per_debit        a fixed fee per acknowledged debit, billed on each point: amount × debits;
+//   per_point_month  a fixed monthly fee per active point, billed on each point, prorated to
+//                    the period: amount × period / 30 days, rounded to the nearest cent (half
+//                    up) — a 30-day period bills exactly the amount.
+enum class FeeKind { kPerRun, kPerDebit, kPerPointMonth };
+std::string_view FeeKindName(FeeKind kind);  // "per_run", "per_debit", "per_point_month"
+std::optional<FeeKind> ParseFeeKind(std::string_view name);
+
+constexpr int64_t kFeeAmountCentsMax = 100'000;  // 1 000 € per fee line (per unit)
+constexpr size_t kFeeLinesMax = 10;              // lines in one schedule
+constexpr int64_t kFeeLabelLengthMax = 100;      // characters, each language
+constexpr int64_t kFeeMonth_ms = 30LL * 24 * 3600 * 1000;  // the month of per_point_month
+
+struct FeeScheduleLine {
+  FeeKind kind = FeeKind::kPerRun;
+  std::string label_fr;  // shown on statements ("Frais de gestion")
+  std::string label_en;
+  int64_t amount_cents = 0;  // 0..kFeeAmountCentsMax; 0 bills nothing
+};
+
+// The fees a run bills under `schedule`, in schedule order then point order: one per_run fee
+// on the merchant; per_debit on each point with debits in `items` (acknowledged debits, also
+// those cancelled since); per_point_month on each of `active_points`. Lines that come to zero
+// are left out. Pure; the inputs are assumed valid (the schedule was checked when it was set).
+std::vector<SettlementFee> ScheduleFees(const std::vector<FeeScheduleLine>& schedule,
+                                        const std::vector<SettlementItem>& items,
+                                        const std::vector<int64_t>& active_points,
+                                        int64_t period_ms);
 
 // --- Documents ------------------------------------------------------------------------------
 

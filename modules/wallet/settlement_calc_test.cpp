@@ -376,5 +376,104 @@ TEST(WalletSettlement, W19_a_long_statement_runs_over_pages) {
   EXPECT_NE(PdfText(pdf).find(fmt::format("page {} / {}", pages, pages)), std::string::npos);
 }
 
+// --- Fee schedules ---------------------------------------------------------------------------
+
+std::vector<FeeScheduleLine> SampleSchedule() {
+  return {{FeeKind::kPerRun, "Frais de gestion", "Management fee", 500},
+          {FeeKind::kPerDebit, "Frais par débit", "Fee per debit", 3},
+          {FeeKind::kPerPointMonth, "Location du terminal", "Terminal rental", 1999}};
+}
+
+TEST(WalletSettlement, W19_fee_kinds_have_stable_names) {
+  for (auto kind : {FeeKind::kPerRun, FeeKind::kPerDebit, FeeKind::kPerPointMonth})
+    EXPECT_EQ(ParseFeeKind(FeeKindName(kind)), kind);
+  EXPECT_FALSE(ParseFeeKind("per_year").has_value());
+  EXPECT_FALSE(ParseFeeKind("").has_value());
+}
+
+TEST(WalletSettlement, W19_a_schedule_bills_per_run_per_debit_and_per_active_point) {
+  const SettlementInput input = Sample();
+  // 30 days: the monthly fee is billed whole on each active point (7, 9 and 11, idle).
+  const auto fees = ScheduleFees(SampleSchedule(), input.items, {7, 9, 11}, 30 * kDay);
+  ASSERT_EQ(fees.size(), 1u + 2u + 3u);
+  EXPECT_EQ(fees[0].kind, "per_run");
+  EXPECT_EQ(fees[0].amount_cents, 500);
+  EXPECT_FALSE(fees[0].point_id.has_value());
+  EXPECT_EQ(fees[0].label, "Frais de gestion");
+  // Debits only (also the one cancelled since): till 3 (1001, 1002, 1005), machine 2.
+  EXPECT_EQ(fees[1].kind, "per_debit");
+  EXPECT_EQ(fees[1].point_id, 7);
+  EXPECT_EQ(fees[1].amount_cents, 9);
+  EXPECT_EQ(fees[1].label, "Frais par débit (3 × 0,03\u00a0€)");
+  EXPECT_EQ(fees[2].point_id, 9);
+  EXPECT_EQ(fees[2].amount_cents, 6);
+  for (size_t i = 3; i < 6; ++i) {
+    EXPECT_EQ(fees[i].kind, "per_point_month");
+    EXPECT_EQ(fees[i].amount_cents, 1999);
+    EXPECT_EQ(fees[i].label, "Location du terminal (30,0 j / 30)");
+  }
+  EXPECT_EQ(fees[5].point_id, 11);
+}
+
+TEST(WalletSettlement, W19_the_monthly_fee_is_prorated_to_the_period_half_up) {
+  const std::vector<FeeScheduleLine> monthly = {
+      {FeeKind::kPerPointMonth, "Location", "Rental", 1000}};
+  // 10 € × 1/30 = 33,33… cents → 33; × 0,5 day = 16,66… → 17; 15 days = 500 exactly.
+  EXPECT_EQ(ScheduleFees(monthly, {}, {1}, kDay)[0].amount_cents, 33);
+  EXPECT_EQ(ScheduleFees(monthly, {}, {1}, kDay / 2)[0].amount_cents, 17);
+  EXPECT_EQ(ScheduleFees(monthly, {}, {1}, 15 * kDay)[0].amount_cents, 500);
+  EXPECT_EQ(ScheduleFees(monthly, {}, {1}, 15 * kDay)[0].label, "Location (15,0 j / 30)");
+  // 1 cent a month over 1 hour rounds to nothing: no line at all.
+  const std::vector<FeeScheduleLine> tiny = {{FeeKind::kPerPointMonth, "Location", "Rental", 1}};
+  EXPECT_TRUE(ScheduleFees(tiny, {}, {1}, kHour).empty());
+  // Half a cent exactly rounds up: 1 cent over 15 days.
+  EXPECT_EQ(ScheduleFees(tiny, {}, {1}, 15 * kDay)[0].amount_cents, 1);
+}
+
+TEST(WalletSettlement, W19_zero_lines_and_points_without_debits_bill_nothing) {
+  std::vector<FeeScheduleLine> schedule = SampleSchedule();
+  for (auto& line : schedule) line.amount_cents = 0;
+  EXPECT_TRUE(ScheduleFees(schedule, Sample().items, {7, 9}, 30 * kDay).empty());
+  const std::vector<FeeScheduleLine> per_debit = {
+      {FeeKind::kPerDebit, "Frais par débit", "Fee per debit", 5}};
+  const std::vector<SettlementItem> cash_only = {
+      {1, 7, SettlementOperation::kCashReload, "EUR", 1000, kNov1}};
+  EXPECT_TRUE(ScheduleFees(per_debit, cash_only, {7}, 30 * kDay).empty());
+  EXPECT_TRUE(ScheduleFees({}, Sample().items, {7}, 30 * kDay).empty());
+}
+
+TEST(WalletSettlement, W19_scheduled_fees_are_deducted_from_the_net_and_shown_per_kind) {
+  SettlementInput input = Sample();
+  input.points.push_back({11, "Caisse 3", "Crous-UG-RU-UD-Caisse3", "till"});  // idle
+  input.fees = ScheduleFees(SampleSchedule(), input.items, {7, 9, 11},
+                            input.period_end_ms - input.period_start_ms);
+  auto s = CalculateSettlement(input);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(SettlementAddsUp(*s));
+  // 500 + 9 + 6 + 3 × 1999 = 6512 cents of fees.
+  EXPECT_EQ(s->totals.fees_cents, 6512);
+  EXPECT_EQ(s->points[0].totals.fees_cents, 9 + 1999);
+  EXPECT_EQ(s->points[1].totals.fees_cents, 6 + 1999);
+  EXPECT_EQ(s->points[2].totals.fees_cents, 1999);
+  EXPECT_EQ(s->points[2].totals.net_cents, -1999);
+  // net = 2143 − 333 − 27 − 2000 − 6512 = −6729: carried forward.
+  EXPECT_EQ(s->net_cents, -6729);
+  EXPECT_EQ(s->carried_forward_cents, 6729);
+  const std::string xml = SettlementStatementXml(*s, kNov1 + 31 * kDay);
+  const auto run = ValidateXml(xml, "docs/settlement-statement.xsd");
+  EXPECT_EQ(run.status, 0) << run.output << xml;
+  EXPECT_NE(xml.find("<MerchantFee amount=\"5.00\" kind=\"per_run\">Frais de gestion<"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("kind=\"per_debit\""), std::string::npos);
+  EXPECT_NE(xml.find("kind=\"per_point_month\""), std::string::npos);
+  const std::string journal = SettlementJournalCsv(*s);
+  EXPECT_NE(journal.find("Frais de gestion"), std::string::npos) << journal;
+  EXPECT_NE(journal.find("Location du terminal (30,0 j / 30)"), std::string::npos);
+  const std::string text = PdfText(SettlementStatementPdf(*s, kNov1 + 31 * kDay));
+  EXPECT_NE(text.find("Frais de gestion"), std::string::npos) << text;
+  EXPECT_NE(text.find("Location du terminal"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace guichet::wallet

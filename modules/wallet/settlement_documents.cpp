@@ -26,6 +26,11 @@ std::string AmountsAttributes(const SettlementAmounts& a) {
       Decimal(a.cash_reloads_cents), Decimal(a.fees_cents), Decimal(a.net_cents), a.transactions);
 }
 
+// The fee schedule line a fee comes from (per_run, per_debit, per_point_month), when it does.
+std::string FeeKindAttribute(const SettlementFee& fee) {
+  return fee.kind.empty() ? std::string() : fmt::format(" kind=\"{}\"", fee.kind);
+}
+
 std::string CounterXml(const SettlementCounterLine& c) {
   return fmt::format(
       "<Counter code=\"{}\" centsPerToken=\"{}\" debits=\"{}\" cancellations=\"{}\" loads=\"{}\" "
@@ -330,8 +335,8 @@ std::string SettlementStatementXml(const SettlementStatement& s, int64_t generat
       Decimal(s.carried_forward_cents));
   for (const SettlementCounterLine& c : s.counters) xml += CounterXml(c);
   for (const SettlementFee& fee : s.merchant_fees) {
-    xml += fmt::format("<MerchantFee amount=\"{}\">{}</MerchantFee>\n", Decimal(fee.amount_cents),
-                       EscapeMarkup(fee.label));
+    xml += fmt::format("<MerchantFee amount=\"{}\"{}>{}</MerchantFee>\n",
+                       Decimal(fee.amount_cents), FeeKindAttribute(fee), EscapeMarkup(fee.label));
   }
   for (const SettlementPointStatement& p : s.points) {
     xml += fmt::format("<Point id=\"{}\" label=\"{}\" location=\"{}\" type=\"{}\">\n",
@@ -343,8 +348,8 @@ std::string SettlementStatementXml(const SettlementStatement& s, int64_t generat
           fmt::format("<Day {} date=\"{}\"/>\n", AmountsAttributes(day.amounts), IsoDate(day.day));
     }
     for (const SettlementFee& fee : p.fees) {
-      xml += fmt::format("<Fee amount=\"{}\">{}</Fee>\n", Decimal(fee.amount_cents),
-                         EscapeMarkup(fee.label));
+      xml += fmt::format("<Fee amount=\"{}\"{}>{}</Fee>\n", Decimal(fee.amount_cents),
+                         FeeKindAttribute(fee), EscapeMarkup(fee.label));
     }
     for (const SettlementCounterLine& c : p.counters) xml += CounterXml(c);
     for (const SettlementItem& item : p.items) {

@@ -5,6 +5,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "modules/wallet/settlement_fees.h"
 #include "platform/base/clock.h"
 #include "platform/base/log.h"
 #include "platform/http/json.h"
@@ -211,6 +212,95 @@ void AddTransferRoutes(http::Router& router, identity::IdentityHttpContext& cont
       });
 }
 
+void AddFeeRoutes(http::Router& router, identity::IdentityHttpContext& context,
+                  Settlements& settlements) {
+  const object line_schema{
+      {"type", "object"},
+      {"properties", object{{"kind", object{{"type", "string"},
+                                            {"enum", array{"per_run", "per_debit",
+                                                           "per_point_month"}}}},
+                            {"label_fr", object{{"type", "string"}}},
+                            {"label_en", object{{"type", "string"}}},
+                            {"amount_cents", object{{"type", "integer"}}}}},
+      {"required", array{"kind", "label_fr", "label_en", "amount_cents"}}};
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/merchants/{id}/fees", "getMerchantFees",
+      right::kSettlementsRead,
+      {.summary = "The merchant's fee schedule in force now and every version of it, newest "
+                  "effective date first",
+       .tag = std::string(kTag),
+       .errors = {{404, "merchant_not_found"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "merchant id");
+        if (!id.ok()) return std::move(id).error();
+        auto fees = GetMerchantFees(settlements.pos(), gate.caller, *id);
+        if (!fees.ok()) return std::move(fees).error();
+        return Json(HttpStatus::ok, MerchantFeesJson(*fees));
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::put, "/api/v1/wallet/merchants/{id}/fees", "setMerchantFees",
+      right::kMerchantsManage,
+      {.summary = "Set the merchant's fee schedule from a date (today or later): a new version, "
+                  "past runs keep the fees they billed",
+       .description = "kinds: per_run (a fixed fee per settlement run), per_debit (per "
+                      "acknowledged debit), per_point_month (per active point and 30 days, "
+                      "prorated to the run's period, half up). Amounts in cents, 0 to 100000; "
+                      "at most 10 lines, each kind once; labels 1 to 100 characters.",
+       .tag = std::string(kTag),
+       .request_schema = object{{"type", "object"},
+                                {"properties",
+                                 object{{"effective_from", object{{"type", "string"},
+                                                                  {"format", "date"}}},
+                                        {"lines", object{{"type", "array"},
+                                                         {"items", line_schema}}}}},
+                                {"required", array{"effective_from", "lines"}}},
+       .errors = {{404, "merchant_not_found"},
+                  {422,
+                   "validation_failed, merchant_fee_kind_unknown, merchant_fee_kind_repeated, "
+                   "merchant_fee_amount_out_of_range, merchant_fee_label_invalid, "
+                   "merchant_fee_lines_too_many, merchant_fee_effective_date_invalid, "
+                   "merchant_fee_effective_date_past"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "merchant id");
+        if (!id.ok()) return std::move(id).error();
+        auto body = http::ParseJsonObjectBody(*request.request);
+        if (!body.ok()) return std::move(body).error();
+        object rest = *body;  // "lines" is read below, the rest by the reader
+        const boost::json::value lines = rest.contains("lines") ? rest["lines"] : nullptr;
+        rest.erase("lines");
+        JsonReader reader(rest);
+        NewFeeSchedule schedule;
+        schedule.effective_from = reader.RequiredString("effective_from", {1, 20});
+        if (!lines.is_array()) {
+          reader.Fail("lines", "an array of fee lines");
+        } else if (lines.as_array().size() > kFeeLinesMax) {
+          GUICHET_TRY_STATUS(reader.Finish());
+          schedule.lines.resize(lines.as_array().size());  // refused with its own code
+        } else {
+          const auto& items = lines.as_array();
+          for (size_t i = 0; i < items.size(); ++i) {
+            if (!items[i].is_object()) {
+              reader.Fail(fmt::format("lines/{}", i), "a fee line object");
+              continue;
+            }
+            JsonReader line(items[i].as_object(), fmt::format("/lines/{}", i));
+            NewFeeLine made;
+            made.kind = line.RequiredString("kind", {1, 40});
+            made.label_fr = line.RequiredString("label_fr", {0, 1000});
+            made.label_en = line.RequiredString("label_en", {0, 1000});
+            made.amount_cents =
+                line.RequiredInteger("amount_cents", -kTimeMsMax, kTimeMsMax);
+            GUICHET_TRY_STATUS(line.Finish());
+            schedule.lines.push_back(std::move(made));
+          }
+        }
+        GUICHET_TRY_STATUS(reader.Finish());
+        auto fees = SetMerchantFees(settlements.pos(), gate.caller, *id, schedule);
+        if (!fees.ok()) return std::move(fees).error();
+        return Json(HttpStatus::ok, MerchantFeesJson(*fees));
+      });
+}
+
 }  // namespace
 
 void AddSettlementRoutes(http::Router& router, identity::IdentityHttpContext& context,
@@ -218,6 +308,7 @@ void AddSettlementRoutes(http::Router& router, identity::IdentityHttpContext& co
   AddRunRoutes(router, context, settlements);
   AddDocumentRoutes(router, context, settlements);
   AddTransferRoutes(router, context, settlements);
+  AddFeeRoutes(router, context, settlements);
 }
 
 void RegisterSettlementJobs(jobs::Runner& runner, Settlements& settlements) {

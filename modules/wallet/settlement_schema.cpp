@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "modules/wallet/settlement.h"
+#include "modules/wallet/settlement_fees.h"
 
 namespace guichet::wallet {
 namespace {
@@ -58,10 +59,13 @@ std::string Schema(std::string_view id) {
 }  // namespace
 
 std::vector<storage::Migration> SettlementMigrations() {
-  return {{"wallet.settlement", 1,
-           "settlement runs, their points and transactions, document versions, transfer files",
-           Schema("id INTEGER PRIMARY KEY AUTOINCREMENT"),
-           Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")}};
+  std::vector<storage::Migration> migrations = {
+      {"wallet.settlement", 1,
+       "settlement runs, their points and transactions, document versions, transfer files",
+       Schema("id INTEGER PRIMARY KEY AUTOINCREMENT"),
+       Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")}};
+  for (auto& migration : FeeMigrations()) migrations.push_back(std::move(migration));
+  return migrations;
 }
 
 }  // namespace guichet::wallet

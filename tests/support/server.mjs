@@ -64,7 +64,9 @@ export async function startServer(options = {}) {
     ...(options.env ?? {}),
   };
   if (options.demo) {
-    execFileSync(bin, ['demo', '--load-only'], { env, stdio: 'pipe' });
+    // The demo points' pairing codes go to this server's own directory, never to a running
+    // `make demo`'s var/demo-pos.txt.
+    execFileSync(bin, ['demo', '--load-only', '--pos-codes', join(dir, 'demo-pos.txt')], { env, stdio: 'pipe' });
   }
   const child = spawn(bin, ['serve', ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = [];

@@ -19,6 +19,7 @@ import { PointsTable } from './wallet_points';
 import { MerchantAwaitingFunds } from './wallet_offline';
 import { ReconciliationScheduleForm } from './wallet_reconciliations';
 import { MerchantSettlements } from './wallet_settlements';
+import { MerchantFeesSection } from './wallet_merchant_fees';
 
 /** "•••• 0189": the only part of the IBAN the server gives back. */
 export const maskedIban = (last4: string) => `•••• ${last4}`;
@@ -256,6 +257,7 @@ export function MerchantDetailPage({ id }: { id: string }) {
           </div>
         </dl>
       )}
+      {value && <MerchantFeesSection merchantId={value.id} />}
       <h2>{t('pos.merchant.points')}</h2>
       {permissions.has(posRight.pointsManage) && value && (
         <p>
