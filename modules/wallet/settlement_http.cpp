@@ -263,7 +263,7 @@ void AddTransferRoutes(http::Router& router, identity::IdentityHttpContext& cont
                   "and their total; query limit (default 20, at most 100) and before (the "
                   "next_before of the previous page)",
        .tag = std::string(kTag),
-       .errors = {{422, "validation_failed"}}},
+       .errors = {{400, "invalid_parameter"}}},
       [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
         std::optional<int64_t> before;
         if (auto text = http::QueryParameter(*request.request, "before")) {
@@ -276,10 +276,8 @@ void AddTransferRoutes(http::Router& router, identity::IdentityHttpContext& cont
           auto parsed = http::PositiveId(*text, "limit");
           if (!parsed.ok()) return std::move(parsed).error();
           if (*parsed > kSettlementTransferPageMax) {
-            return Error{ErrorKind::kValidation,
-                         "validation_failed",
-                         "The limit is too high.",
-                         {{"limit", fmt::format("at most {}", kSettlementTransferPageMax)}}};
+            return Error::Invalid("invalid_parameter", fmt::format("The limit must be at most {}.",
+                                                                   kSettlementTransferPageMax));
           }
           limit = *parsed;
         }

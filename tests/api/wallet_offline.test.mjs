@@ -217,7 +217,7 @@ for (const backend of backends()) {
 
     test('refused offline events are in the point\'s report, newest first, with their codes; nothing was applied', async () => {
       const support = await newSupport();
-      await till.cashReload(300, support.number);
+      await till.cashReload(500, support.number);
       const before = posTransactions();
       const batch = till.batch('refusals', [
         till.debit(100, 'INCONNU0042'),
@@ -228,7 +228,7 @@ for (const backend of backends()) {
       const refusedHere = r.body.outcomes.filter((o) => o.state === 'refused');
       assert.equal(refusedHere.length, 2, r.text);
       assert.equal(posTransactions(), before);
-      assert.equal(await till.balance(support.number), 300);
+      assert.equal(await till.balance(support.number), 500);
 
       const report = await admin.call('GET', `/api/v1/wallet/points/${point.id}/offline-report`);
       assert.equal(report.status, 200, report.text);

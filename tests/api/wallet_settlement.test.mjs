@@ -296,8 +296,9 @@ for (const backend of backends()) {
       assert.equal(page.next_before, rest.body.id);
       const next = await files(`?limit=1&before=${page.next_before}`);
       assert.deepEqual(next.transfer_files.map((f) => f.id), [paid.body.id]);
-      expectProblem(await admin.call('GET', '/api/v1/wallet/settlement-transfers?limit=101'), 422, 'validation_failed');
-      expectProblem(await admin.call('GET', '/api/v1/wallet/settlement-transfers?before=x'), 422, 'validation_failed');
+      for (const query of ['limit=101', 'limit=0', 'before=x']) {
+        expectProblem(await admin.call('GET', `/api/v1/wallet/settlement-transfers?${query}`), 400, 'invalid_parameter');
+      }
 
       // Another region's file is neither listed nor downloaded here; the national scope holds both.
       const lyonPath = sql(server, `SELECT path FROM organisations WHERE id = ${lyon.id}`)[0][0];
