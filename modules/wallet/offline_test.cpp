@@ -334,10 +334,10 @@ TEST_P(OfflineTest, W16_each_refusal_is_an_outcome_with_its_code_and_nothing_app
     codes.push_back(e.code);
     EXPECT_EQ(e.device_id, device_.id);
   }
-  EXPECT_EQ(codes, (std::vector<std::string>{"validation_failed", "permission_denied",
-                                             "cash_pack_invalid", "transaction_not_found",
-                                             "validation_failed", "amount_invalid",
-                                             "support_not_found"}));
+  EXPECT_EQ(codes,
+            (std::vector<std::string>{"validation_failed", "permission_denied", "cash_pack_invalid",
+                                      "transaction_not_found", "validation_failed",
+                                      "amount_invalid", "support_not_found"}));
   ASSERT_EQ(report->refused.size(), 7u);
   EXPECT_GT(report->refused[0].seq, report->refused[6].seq);
   EXPECT_EQ(report->refused[4].kind, offline::kDebit);
@@ -346,7 +346,8 @@ TEST_P(OfflineTest, W16_each_refusal_is_an_outcome_with_its_code_and_nothing_app
   EXPECT_EQ(report->refused[6].at_ms, kStart - 60'000);
   const auto json = PointOfflineReportJson(*report);
   EXPECT_EQ(json.at("refused").as_array().size(), 7u);
-  EXPECT_EQ(json.at("refused").as_array()[6].as_object().at("code").as_string(), "support_not_found");
+  EXPECT_EQ(json.at("refused").as_array()[6].as_object().at("code").as_string(),
+            "support_not_found");
 
   // A bad one-time code is refused with its own code and kept for the fraud rules, as online.
   const auto bad_qr = States(Upload(device_, {sync::BatchEvent{

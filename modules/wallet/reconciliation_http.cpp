@@ -121,11 +121,10 @@ Result<Response> Document(Result<StoredReconciliation> stored, std::string_view 
 
 Result<Response> ScheduleResponse(Result<ReconciliationSchedule> schedule) {
   if (!schedule.ok()) return std::move(schedule).error();
-  return Json(HttpStatus::ok,
-              object{{"merchant_id", schedule->merchant_org_id},
-                     {"enabled", schedule->enabled},
-                     {"hour", schedule->hour_paris},
-                     {"last_run_day", schedule->last_run_day}});
+  return Json(HttpStatus::ok, object{{"merchant_id", schedule->merchant_org_id},
+                                     {"enabled", schedule->enabled},
+                                     {"hour", schedule->hour_paris},
+                                     {"last_run_day", schedule->last_run_day}});
 }
 
 std::vector<std::pair<int, std::string>> PointErrors(std::vector<std::pair<int, std::string>> own) {

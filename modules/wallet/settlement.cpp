@@ -121,12 +121,14 @@ Result<std::vector<SettlementRun>> ChosenRuns(Transaction& tx,
     auto found = FindRun(tx, id);
     if (!found.ok()) return std::move(found).error();
     if (!found->has_value() || !orgs::ContainedInAny(scopes, (*found)->second)) {
-      return Error{ErrorKind::kNotFound, std::string(settlement_code::kNotFound),
+      return Error{ErrorKind::kNotFound,
+                   std::string(settlement_code::kNotFound),
                    fmt::format("No such settlement run: {}.", id),
                    {{"/run_ids", fmt::format("run {} is not found", id)}}};
     }
     if ((*found)->first.state != "to_pay") {
-      return Error{ErrorKind::kConflict, std::string(settlement_code::kNotToPay),
+      return Error{ErrorKind::kConflict,
+                   std::string(settlement_code::kNotToPay),
                    fmt::format("Settlement run {} is not waiting to be paid ({}).", id,
                                (*found)->first.state),
                    {{"/run_ids", fmt::format("run {} is {}", id, (*found)->first.state)}}};
@@ -830,7 +832,8 @@ Result<SettlementFile> Settlements::TransferFile(const identity::Caller& caller,
 Result<std::vector<SettlementTransferFileSummary>> Settlements::ListTransfers(
     const identity::Caller& caller, std::optional<int64_t> before_id, int64_t limit) {
   const auto scopes = wallet_.authorizer().Scopes(caller, right::kSettlementsManage);
-  const size_t page = static_cast<size_t>(std::clamp<int64_t>(limit, 1, kSettlementTransferPageMax));
+  const size_t page =
+      static_cast<size_t>(std::clamp<int64_t>(limit, 1, kSettlementTransferPageMax));
   return wallet_.database().Transact<std::vector<SettlementTransferFileSummary>>(
       TransactionMode::kRead,
       [&](Transaction& tx) -> Result<std::vector<SettlementTransferFileSummary>> {

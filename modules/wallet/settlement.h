@@ -37,7 +37,9 @@ inline constexpr int64_t kSettlementRunsPerJobMax = 1000;    // merchants run by
 inline constexpr int64_t kSettlementListMax = 500;           // runs in one list answer
 inline constexpr int64_t kSettlementTransferRunsMax = 5000;  // runs paid by one pain.001 file
 inline constexpr int64_t kSettlementMailPointPdfsMax = 20;   // point PDFs attached to the e-mail
-inline constexpr int64_t kSettlementTransferPageDefault = 20;  // transfer files in one list page
+
+// Transfer files in one page of their list (ListTransfers).
+inline constexpr int64_t kSettlementTransferPageDefault = 20;
 inline constexpr int64_t kSettlementTransferPageMax = 100;
 
 namespace right {
@@ -167,8 +169,9 @@ class Settlements {
   Result<SettlementFile> TransferFile(const identity::Caller& caller, int64_t batch_id);
   // Transfer files in the caller's scope, newest first: `limit` of them (clamped to
   // 1..kSettlementTransferPageMax) with ids below `before_id` when given.
-  Result<std::vector<SettlementTransferFileSummary>> ListTransfers(
-      const identity::Caller& caller, std::optional<int64_t> before_id, int64_t limit);
+  Result<std::vector<SettlementTransferFileSummary>> ListTransfers(const identity::Caller& caller,
+                                                                   std::optional<int64_t> before_id,
+                                                                   int64_t limit);
 
   // The statement of a stored run as the calculation gives it again (tests, documents).
   Result<SettlementStatement> Recompute(storage::Transaction& tx, int64_t run_id);

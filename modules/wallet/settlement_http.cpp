@@ -176,13 +176,12 @@ void AddDocumentRoutes(http::Router& router, identity::IdentityHttpContext& cont
 }
 
 object TransferBatchJson(const SettlementTransferBatch& batch) {
-  return object{
-      {"id", batch.id},
-      {"message_id", batch.message_id},
-      {"runs", batch.runs},
-      {"total_cents", batch.total_cents},
-      {"created_at", FormatIso8601(batch.created_at_ms)},
-      {"file", fmt::format("/api/v1/wallet/settlement-transfers/{}/file", batch.id)}};
+  return object{{"id", batch.id},
+                {"message_id", batch.message_id},
+                {"runs", batch.runs},
+                {"total_cents", batch.total_cents},
+                {"created_at", FormatIso8601(batch.created_at_ms)},
+                {"file", fmt::format("/api/v1/wallet/settlement-transfers/{}/file", batch.id)}};
 }
 
 // The optional {"run_ids": [...]}: positive ids, no duplicates, at most one file's worth. An
