@@ -377,9 +377,9 @@ TEST_P(SettlementTest, W19_chosen_runs_are_paid_alone_and_transfer_files_are_lis
   Sale(501, "t1", 1000);
   clock_.Advance(3'600'000);
   const SettlementRun first = Run().run;
-  clock_.Advance(30 * kDayMs);
-  Sale(501, "t2", 500);
   clock_.Advance(3'600'000);
+  Sale(501, "t2", 500);
+  clock_.Advance(30 * kDayMs);  // the next run covers one settlement period
   const SettlementRun second = Run().run;
   ASSERT_EQ(first.state, "to_pay");
   ASSERT_EQ(second.state, "to_pay");
