@@ -832,6 +832,7 @@ Result<SettlementFile> Settlements::TransferFile(const identity::Caller& caller,
 Result<std::vector<SettlementTransferFileSummary>> Settlements::ListTransfers(
     const identity::Caller& caller, std::optional<int64_t> before_id, int64_t limit) {
   const auto scopes = wallet_.authorizer().Scopes(caller, right::kSettlementsManage);
+  if (scopes.empty()) return std::vector<SettlementTransferFileSummary>{};
   const size_t page =
       static_cast<size_t>(std::clamp<int64_t>(limit, 1, kSettlementTransferPageMax));
   return wallet_.database().Transact<std::vector<SettlementTransferFileSummary>>(
