@@ -346,6 +346,25 @@ Result<std::vector<AwaitingPayment>> Awaiting(Transaction& tx, std::string_view 
   return list;
 }
 
+// The latest refused events of every device the point had, newest first.
+Result<std::vector<RefusedEvent>> Refused(Transaction& tx, int64_t point_id, int64_t limit) {
+  auto rows = tx.Query(fmt::format("SELECT e.id, e.device_id, e.seq, e.kind, e.at_ms, e.code"
+                                   " FROM wallet_point_events pe"
+                                   " JOIN sync_events e ON e.device_id = pe.actor_id"
+                                   " WHERE pe.point_id = $1 AND pe.event = 'paired'"
+                                   " AND pe.actor_type = 'device' AND e.state = 'refused'"
+                                   " ORDER BY e.id DESC LIMIT {}",
+                                   limit),
+                       {point_id});
+  if (!rows.ok()) return std::move(rows).error();
+  std::vector<RefusedEvent> list;
+  for (const Row& row : rows->rows) {
+    list.push_back({row.Int(0), row.Int(1), row.Int(2), row.Text(3), row.Int(4),
+                    row.OptionalText(5).value_or("")});
+  }
+  return list;
+}
+
 }  // namespace
 
 std::string HolderWaitKey(int64_t holder_id) { return fmt::format("holder:{}", holder_id); }
@@ -401,7 +420,7 @@ Result<PointOfflineReport> OfflineReports::PointReport(const identity::Caller& c
   if (!point.ok()) return std::move(point).error();
   return pos_.wallet().database().Transact<PointOfflineReport>(
       TransactionMode::kRead, [&](Transaction& tx) -> Result<PointOfflineReport> {
-        PointOfflineReport report{*point, std::nullopt, {}};
+        PointOfflineReport report{*point, std::nullopt, {}, {}};
         if (point->device_id) {
           auto device = sync::DeviceReportIn(tx, *point->device_id, point->merchant_org_id);
           if (!device.ok()) return std::move(device).error();
@@ -411,6 +430,9 @@ Result<PointOfflineReport> OfflineReports::PointReport(const identity::Caller& c
         auto waiting = Awaiting(tx, "p.id = $1", {point->id}, sync::kReportWaitingMax);
         if (!waiting.ok()) return std::move(waiting).error();
         report.waiting = std::move(*waiting);
+        auto refused = Refused(tx, point->id, offline::kRefusedListMax);
+        if (!refused.ok()) return std::move(refused).error();
+        report.refused = std::move(*refused);
         return report;
       });
 }
@@ -462,6 +484,16 @@ object PointOfflineReportJson(const PointOfflineReport& report) {
   for (const AwaitingPayment& payment : report.waiting)
     waiting.push_back(AwaitingPaymentJson(payment));
   o["waiting"] = std::move(waiting);
+  boost::json::array refused;
+  for (const RefusedEvent& event : report.refused) {
+    refused.push_back(object{{"event_id", event.event_id},
+                             {"device_id", event.device_id},
+                             {"seq", event.seq},
+                             {"kind", event.kind},
+                             {"at_ms", event.at_ms},
+                             {"code", event.code}});
+  }
+  o["refused"] = std::move(refused);
   return o;
 }
 

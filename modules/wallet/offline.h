@@ -39,6 +39,7 @@ inline constexpr std::string_view kAwaitingFundsTemplate = "wallet.offline_await
 // The wait reason of a cancellation of a debit still awaiting funds: it is applied after it.
 inline constexpr std::string_view kAwaitingDebit = "awaiting_debit";
 inline constexpr int64_t kAwaitingListMax = 500;  // events in a merchant's awaiting-funds list
+inline constexpr int64_t kRefusedListMax = 50;    // latest refused events in a point's report
 }  // namespace offline
 
 // "holder:<id>": the wait key of the holder's debits awaiting funds.
@@ -78,10 +79,22 @@ struct AwaitingPayment {
   std::optional<int64_t> next_try_at_ms;
 };
 
+// An offline event the service refused (rolled back: it left nothing but this outcome).
+struct RefusedEvent {
+  int64_t event_id = 0;
+  int64_t device_id = 0;
+  int64_t seq = 0;
+  std::string kind;   // wallet.debit…
+  int64_t at_ms = 0;  // the point's time of the operation
+  std::string code;   // the refusal code the device got (insufficient_funds…)
+};
+
 struct PointOfflineReport {
   Point point;
   std::optional<sync::DeviceReport> device;  // its current device; none before it is paired
   std::vector<AwaitingPayment> waiting;      // payments awaiting funds, of every device it had
+  std::vector<RefusedEvent>
+      refused;  // newest first, at most offline::kRefusedListMax, every device
 };
 
 class OfflineReports {

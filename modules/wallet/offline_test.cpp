@@ -326,6 +326,28 @@ TEST_P(OfflineTest, W16_each_refusal_is_an_outcome_with_its_code_and_nothing_app
                                       "refused:validation_failed"}));
   EXPECT_EQ(Balance(holder_), 2000);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_pos_transactions", {}), 0);
+  // The point's report lists them newest first with their codes, as the device got them.
+  auto report = reports_->PointReport(admin_, point_.id);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  std::vector<std::string> codes;
+  for (const RefusedEvent& e : report->refused) {
+    codes.push_back(e.code);
+    EXPECT_EQ(e.device_id, device_.id);
+  }
+  EXPECT_EQ(codes,
+            (std::vector<std::string>{"validation_failed", "permission_denied", "cash_pack_invalid",
+                                      "transaction_not_found", "validation_failed",
+                                      "amount_invalid", "support_not_found"}));
+  ASSERT_EQ(report->refused.size(), 7u);
+  EXPECT_GT(report->refused[0].seq, report->refused[6].seq);
+  EXPECT_EQ(report->refused[4].kind, offline::kDebit);
+  EXPECT_EQ(report->refused[3].kind, offline::kCancel);
+  EXPECT_EQ(report->refused[3].at_ms, kStart);
+  EXPECT_EQ(report->refused[6].at_ms, kStart - 60'000);
+  const auto json = PointOfflineReportJson(*report);
+  EXPECT_EQ(json.at("refused").as_array().size(), 7u);
+  EXPECT_EQ(json.at("refused").as_array()[6].as_object().at("code").as_string(),
+            "support_not_found");
 
   // A bad one-time code is refused with its own code and kept for the fraud rules, as online.
   const auto bad_qr = States(Upload(device_, {sync::BatchEvent{

@@ -526,11 +526,12 @@ Result<int64_t> Reconciliations::RunScheduled() {
   return reports;
 }
 
-object ReconciliationJson(const StoredReconciliation& stored) {
+object ReconciliationJson(const StoredReconciliation& stored, bool matched_lines) {
   const ReconciliationReport& r = stored.report;
-  const auto pairs = [](const std::vector<ReconciliationPair>& list) {
+  const auto pairs = [](const std::vector<ReconciliationPair>& list, size_t max) {
     array out;
     for (const ReconciliationPair& p : list) {
+      if (out.size() >= max) break;
       array differences;
       for (const std::string& d : p.differences) differences.push_back(boost::json::string(d));
       out.push_back(object{{"point_txn_id", p.point.point_txn_id},
@@ -540,8 +541,19 @@ object ReconciliationJson(const StoredReconciliation& stored) {
     }
     return out;
   };
+  const auto totals = [](const std::vector<ReconciliationTotal>& list) {
+    array out;
+    for (const ReconciliationTotal& t : list) {
+      out.push_back(object{{"counter", t.counter},
+                           {"operation", t.operation},
+                           {"acknowledged_count", t.acknowledged_count},
+                           {"acknowledged_amount", t.acknowledged_amount},
+                           {"count", t.count}});
+    }
+    return out;
+  };
   const std::string base = fmt::format("/api/v1/wallet/reconciliations/{}", stored.id);
-  return object{
+  object o{
       {"id", stored.id},
       {"report_id", r.input.report_id},
       {"point_id", stored.point_id},
@@ -552,14 +564,21 @@ object ReconciliationJson(const StoredReconciliation& stored) {
       {"generated_at", FormatIso8601(stored.generated_at_ms)},
       {"reconciled", r.reconciled()},
       {"matched", static_cast<int64_t>(r.matched.size())},
-      {"differing", pairs(r.differing)},
+      {"differing", pairs(r.differing, r.differing.size())},
       {"missing_at_service", SideJson(r.missing_at_service)},
       {"missing_at_point", SideJson(r.missing_at_point)},
+      {"point_totals", totals(r.point_totals)},
+      {"service_totals", totals(r.service_totals)},
       {"links",
        object{{"pdf", base + "/report.pdf"},
               {"xml", base + "/report.xml"},
               {"point_pdf", fmt::format("/api/v1/pos/reconciliations/{}/report.pdf", stored.id)},
               {"point_xml", fmt::format("/api/v1/pos/reconciliations/{}/report.xml", stored.id)}}}};
+  if (matched_lines) {
+    o["matched_lines"] = pairs(r.matched, kReconciliationJsonMatchedMax);
+    o["matched_lines_truncated"] = r.matched.size() > kReconciliationJsonMatchedMax;
+  }
+  return o;
 }
 
 std::vector<storage::Migration> ReconciliationMigrations() {

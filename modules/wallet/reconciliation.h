@@ -29,6 +29,7 @@ namespace guichet::wallet {
 inline constexpr int64_t kReconciliationEveryMs = int64_t{15} * 60 * 1000;  // the job's period
 inline constexpr int64_t kReconciliationUploadsPerJobMax = 500;
 inline constexpr int64_t kReconciliationListMax = 500;
+inline constexpr size_t kReconciliationJsonMatchedMax = 1000;  // matched lines in one JSON report
 
 namespace right {
 inline constexpr std::string_view kReconciliationsManage =
@@ -111,6 +112,10 @@ class Reconciliations {
 
 std::vector<storage::Migration> ReconciliationMigrations();
 
-boost::json::object ReconciliationJson(const StoredReconciliation& stored);
+// The report: counts, totals per counter and operation on both sides, the lines that differ or
+// miss, and (`matched_lines`) the first kReconciliationJsonMatchedMax matched ones with
+// "matched_lines_truncated" — lists of reports leave them out.
+boost::json::object ReconciliationJson(const StoredReconciliation& stored,
+                                       bool matched_lines = true);
 
 }  // namespace guichet::wallet

@@ -119,6 +119,14 @@ Result<Response> Document(Result<StoredReconciliation> stored, std::string_view 
   return response;
 }
 
+Result<Response> ScheduleResponse(Result<ReconciliationSchedule> schedule) {
+  if (!schedule.ok()) return std::move(schedule).error();
+  return Json(HttpStatus::ok, object{{"merchant_id", schedule->merchant_org_id},
+                                     {"enabled", schedule->enabled},
+                                     {"hour", schedule->hour_paris},
+                                     {"last_run_day", schedule->last_run_day}});
+}
+
 std::vector<std::pair<int, std::string>> PointErrors(std::vector<std::pair<int, std::string>> own) {
   own.push_back({401,
                  "device_unknown, device_signature_invalid, device_opposed, device_clock_skew, "
@@ -200,12 +208,19 @@ void AddStaffRoutes(http::Router& router, identity::IdentityHttpContext& context
         const int64_t hour = reader.RequiredInteger("hour", 0, 23);
         if (!enabled) reader.Fail("enabled", "true or false is required");
         GUICHET_TRY_STATUS(reader.Finish());
-        auto schedule = reconciliations.SetSchedule(gate.caller, *id, *enabled, hour);
-        if (!schedule.ok()) return std::move(schedule).error();
-        return Json(HttpStatus::ok, object{{"merchant_id", schedule->merchant_org_id},
-                                           {"enabled", schedule->enabled},
-                                           {"hour", schedule->hour_paris},
-                                           {"last_run_day", schedule->last_run_day}});
+        return ScheduleResponse(reconciliations.SetSchedule(gate.caller, *id, *enabled, hour));
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/merchants/{id}/reconciliation-schedule",
+      "getReconciliationSchedule", right::kReconciliationsManage,
+      {.summary = "The merchant's daily reconciliation schedule (disabled at hour 0 when never "
+                  "set) and the Paris day it last ran",
+       .tag = "wallet",
+       .errors = {{404, "merchant_not_found"}}},
+      [&reconciliations](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto id = http::PositiveId(request.Param("id"), "merchant id");
+        if (!id.ok()) return std::move(id).error();
+        return ScheduleResponse(reconciliations.GetSchedule(gate.caller, *id));
       });
   identity::AddGuarded(
       router, context, http::Verb::post, "/api/v1/wallet/points/{id}/reconciliations",
@@ -245,13 +260,14 @@ void AddStaffRoutes(http::Router& router, identity::IdentityHttpContext& context
         auto list = reconciliations.List(gate.caller, *id);
         if (!list.ok()) return std::move(list).error();
         array items;
-        for (const StoredReconciliation& r : *list) items.push_back(ReconciliationJson(r));
+        for (const StoredReconciliation& r : *list) items.push_back(ReconciliationJson(r, false));
         return Json(HttpStatus::ok, object{{"reconciliations", std::move(items)}});
       });
   identity::AddGuarded(
       router, context, http::Verb::get, "/api/v1/wallet/reconciliations/{id}", "getReconciliation",
       right::kReconciliationsManage,
-      {.summary = "One reconciliation report",
+      {.summary = "One reconciliation report: totals per counter and operation on both sides, "
+                  "the lines that differ or miss and the matched ones (at most 1000)",
        .tag = "wallet",
        .errors = {{404, "reconciliation_not_found"}}},
       [&reconciliations](const RequestContext& request, Gate& gate) -> Result<Response> {

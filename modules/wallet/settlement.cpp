@@ -111,6 +111,34 @@ Result<std::optional<std::pair<SettlementRun, std::string>>> FindRun(Transaction
   return std::optional(std::pair{ToRun(**row), (*row)->Text(23)});
 }
 
+// The runs a transfer pays when the caller chose them, by id: each in `scopes` and to_pay.
+Result<std::vector<SettlementRun>> ChosenRuns(Transaction& tx,
+                                              const std::vector<std::string>& scopes,
+                                              std::vector<int64_t> run_ids) {
+  GUICHET_ASSERT(static_cast<int64_t>(run_ids.size()) <= kSettlementTransferRunsMax);
+  std::sort(run_ids.begin(), run_ids.end());
+  std::vector<SettlementRun> runs;
+  for (const int64_t id : run_ids) {
+    auto found = FindRun(tx, id);
+    if (!found.ok()) return std::move(found).error();
+    if (!found->has_value() || !orgs::ContainedInAny(scopes, (*found)->second)) {
+      return Error{ErrorKind::kNotFound,
+                   std::string(settlement_code::kNotFound),
+                   fmt::format("No such settlement run: {}.", id),
+                   {{"/run_ids", fmt::format("run {} is not found", id)}}};
+    }
+    if ((*found)->first.state != "to_pay") {
+      return Error{ErrorKind::kConflict,
+                   std::string(settlement_code::kNotToPay),
+                   fmt::format("Settlement run {} is not waiting to be paid ({}).", id,
+                               (*found)->first.state),
+                   {{"/run_ids", fmt::format("run {} is {}", id, (*found)->first.state)}}};
+    }
+    runs.push_back(std::move((*found)->first));
+  }
+  return runs;
+}
+
 std::optional<SettlementOperation> OperationOf(std::string_view name) {
   if (name == "debit") return SettlementOperation::kDebit;
   if (name == "cancel") return SettlementOperation::kCancel;
@@ -691,7 +719,8 @@ Result<SettlementRunDetail> Settlements::Regenerate(const identity::Caller& call
       });
 }
 
-Result<SettlementTransferBatch> Settlements::ExportTransfers(const identity::Caller& caller) {
+Result<SettlementTransferBatch> Settlements::ExportTransfers(const identity::Caller& caller,
+                                                             const std::vector<int64_t>& run_ids) {
   const int64_t now = wallet_.clock().NowMs();
   const auto scopes = wallet_.authorizer().Scopes(caller, right::kSettlementsManage);
   if (scopes.empty()) {
@@ -699,21 +728,29 @@ Result<SettlementTransferBatch> Settlements::ExportTransfers(const identity::Cal
   }
   return wallet_.database().Transact<SettlementTransferBatch>(
       TransactionMode::kWrite, [&](Transaction& tx) -> Result<SettlementTransferBatch> {
-        auto rows = tx.Query(
-            fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
-                        " ON o.id = r.merchant_org_id WHERE r.state = 'to_pay' ORDER BY r.id",
-                        kRunColumns),
-            {});
-        if (!rows.ok()) return std::move(rows).error();
         std::vector<SettlementRun> runs;
+        if (run_ids.empty()) {
+          auto rows = tx.Query(
+              fmt::format("SELECT {} FROM wallet_settlement_runs r JOIN organisations o"
+                          " ON o.id = r.merchant_org_id WHERE r.state = 'to_pay' ORDER BY r.id",
+                          kRunColumns),
+              {});
+          if (!rows.ok()) return std::move(rows).error();
+          for (const Row& row : rows->rows) {
+            if (!orgs::ContainedInAny(scopes, row.Text(23))) continue;
+            runs.push_back(ToRun(row));
+            if (static_cast<int64_t>(runs.size()) >= kSettlementTransferRunsMax) break;
+          }
+        } else {
+          auto chosen = ChosenRuns(tx, scopes, run_ids);
+          if (!chosen.ok()) return std::move(chosen).error();
+          runs = std::move(*chosen);
+        }
         std::vector<SettlementStatement> statements;
-        for (const Row& row : rows->rows) {
-          if (!orgs::ContainedInAny(scopes, row.Text(23))) continue;
-          runs.push_back(ToRun(row));
-          auto statement = Recompute(tx, runs.back().id);
+        for (const SettlementRun& run : runs) {
+          auto statement = Recompute(tx, run.id);
           if (!statement.ok()) return std::move(statement).error();
           statements.push_back(std::move(*statement));
-          if (static_cast<int64_t>(runs.size()) >= kSettlementTransferRunsMax) break;
         }
         if (runs.empty()) {
           return Refusal(ErrorKind::kValidation, settlement_code::kNothingToPay,
@@ -796,6 +833,54 @@ Result<SettlementFile> Settlements::TransferFile(const identity::Caller& caller,
         }
         return SettlementFile{"application/xml; charset=utf-8",
                               fmt::format("{}.xml", (*row)->Text(0)), (*row)->Text(2)};
+      });
+}
+
+Result<std::vector<SettlementTransferFileSummary>> Settlements::ListTransfers(
+    const identity::Caller& caller, std::optional<int64_t> before_id, int64_t limit) {
+  const auto scopes = wallet_.authorizer().Scopes(caller, right::kSettlementsManage);
+  if (scopes.empty()) return std::vector<SettlementTransferFileSummary>{};
+  const size_t page =
+      static_cast<size_t>(std::clamp<int64_t>(limit, 1, kSettlementTransferPageMax));
+  return wallet_.database().Transact<std::vector<SettlementTransferFileSummary>>(
+      TransactionMode::kRead,
+      [&](Transaction& tx) -> Result<std::vector<SettlementTransferFileSummary>> {
+        std::vector<SettlementTransferFileSummary> files;
+        // Newest first, in slices, until the page is full of files in scope.
+        int64_t below = before_id.value_or(INT64_MAX);
+        constexpr int64_t kSlice = 200;
+        for (;;) {
+          auto rows = tx.Query(
+              fmt::format("SELECT id, message_id, scope_path, runs, total_cents, created_at"
+                          " FROM wallet_settlement_transfer_files WHERE id < $1"
+                          " ORDER BY id DESC LIMIT {}",
+                          kSlice),
+              {below});
+          if (!rows.ok()) return std::move(rows).error();
+          for (const Row& row : rows->rows) {
+            below = row.Int(0);
+            if (!orgs::ContainedInAny(scopes, row.Text(2))) continue;
+            files.push_back({{row.Int(0), row.Text(1), row.Int(3), row.Int(4), row.Int(5)}, {}});
+            if (files.size() >= page) break;
+          }
+          if (files.size() >= page || static_cast<int64_t>(rows->rows.size()) < kSlice) break;
+        }
+        if (files.empty()) return files;
+        // The page's runs in one query (no index on transfer_file_id: one pass per page).
+        std::map<int64_t, SettlementTransferFileSummary*> by_id;
+        for (SettlementTransferFileSummary& file : files) by_id[file.batch.id] = &file;
+        auto runs = tx.Query(
+            "SELECT id, merchant_org_id, statement_id, payable_cents, transfer_file_id FROM"
+            " wallet_settlement_runs WHERE state = 'paid' AND transfer_file_id >= $1"
+            " AND transfer_file_id <= $2 ORDER BY id",
+            {by_id.begin()->first, by_id.rbegin()->first});
+        if (!runs.ok()) return std::move(runs).error();
+        for (const Row& row : runs->rows) {
+          auto file = by_id.find(row.Int(4));
+          if (file == by_id.end()) continue;
+          file->second->runs.push_back({row.Int(0), row.Int(1), row.Text(2), row.Int(3)});
+        }
+        return files;
       });
 }
 

@@ -38,6 +38,10 @@ inline constexpr int64_t kSettlementListMax = 500;           // runs in one list
 inline constexpr int64_t kSettlementTransferRunsMax = 5000;  // runs paid by one pain.001 file
 inline constexpr int64_t kSettlementMailPointPdfsMax = 20;   // point PDFs attached to the e-mail
 
+// Transfer files in one page of their list (ListTransfers).
+inline constexpr int64_t kSettlementTransferPageDefault = 20;
+inline constexpr int64_t kSettlementTransferPageMax = 100;
+
 namespace right {
 inline constexpr std::string_view kSettlementsRead =
     "wallet.settlements.read";  // merchants, admins
@@ -60,6 +64,7 @@ inline constexpr std::string_view kNotDue = "settlement_not_due";               
 inline constexpr std::string_view kCutoffInvalid = "settlement_cutoff_invalid";         // 422
 inline constexpr std::string_view kNothingToPay = "settlement_nothing_to_pay";          // 422
 inline constexpr std::string_view kTransferNotFound = "settlement_transfer_not_found";  // 404
+inline constexpr std::string_view kNotToPay = "settlement_not_to_pay";  // 409: a chosen run
 }  // namespace settlement_code
 
 struct SettlementOptions {
@@ -120,6 +125,19 @@ struct SettlementTransferBatch {
   int64_t created_at_ms = 0;
 };
 
+// A run paid by a transfer file, as the list of files shows it.
+struct SettlementTransferRun {
+  int64_t id = 0;
+  int64_t merchant_org_id = 0;
+  std::string statement_id;
+  int64_t payable_cents = 0;
+};
+
+struct SettlementTransferFileSummary {
+  SettlementTransferBatch batch;
+  std::vector<SettlementTransferRun> runs;  // by id
+};
+
 class Settlements {
  public:
   Settlements(Pos& pos, SettlementOptions options);
@@ -143,8 +161,17 @@ class Settlements {
                                          std::string_view reason);
   // The pain.001 file paying every to_pay run in the caller's scope (at most
   // kSettlementTransferRunsMax); those runs become paid. settlement_nothing_to_pay (422).
-  Result<SettlementTransferBatch> ExportTransfers(const identity::Caller& caller);
+  // With `run_ids` (not empty, no duplicates: the route checks), exactly those runs, each in
+  // the caller's scope (else settlement_not_found, 404) and to_pay (else settlement_not_to_pay,
+  // 409); a refusal pays none of them.
+  Result<SettlementTransferBatch> ExportTransfers(const identity::Caller& caller,
+                                                  const std::vector<int64_t>& run_ids = {});
   Result<SettlementFile> TransferFile(const identity::Caller& caller, int64_t batch_id);
+  // Transfer files in the caller's scope, newest first: `limit` of them (clamped to
+  // 1..kSettlementTransferPageMax) with ids below `before_id` when given.
+  Result<std::vector<SettlementTransferFileSummary>> ListTransfers(const identity::Caller& caller,
+                                                                   std::optional<int64_t> before_id,
+                                                                   int64_t limit);
 
   Pos& pos() { return pos_; }  // the merchants' fee schedules (settlement_fees.h)
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <boost/json/array.hpp>
+#include <set>
 
 #include "modules/wallet/settlement_fees.h"
 #include "platform/base/clock.h"
@@ -175,28 +176,130 @@ void AddDocumentRoutes(http::Router& router, identity::IdentityHttpContext& cont
       });
 }
 
+object TransferBatchJson(const SettlementTransferBatch& batch) {
+  return object{{"id", batch.id},
+                {"message_id", batch.message_id},
+                {"runs", batch.runs},
+                {"total_cents", batch.total_cents},
+                {"created_at", FormatIso8601(batch.created_at_ms)},
+                {"file", fmt::format("/api/v1/wallet/settlement-transfers/{}/file", batch.id)}};
+}
+
+// The optional {"run_ids": [...]}: positive ids, no duplicates, at most one file's worth. An
+// empty body or no run_ids: every run waiting in scope.
+Result<std::vector<int64_t>> ParseRunIds(const http::Request& request) {
+  std::vector<int64_t> ids;
+  if (request.body().empty()) return ids;
+  auto body = http::ParseJsonObjectBody(request);
+  if (!body.ok()) return std::move(body).error();
+  boost::json::value list;
+  bool given = false;
+  if (auto* found = body->if_contains("run_ids")) {
+    list = *found;
+    given = true;
+    body->erase("run_ids");
+  }
+  JsonReader reader(*body);
+  GUICHET_TRY_STATUS(reader.Finish());
+  if (!given) return ids;
+  const auto invalid = [](std::string pointer, std::string message) {
+    return Error{ErrorKind::kValidation,
+                 "validation_failed",
+                 "run_ids is a list of settlement run ids.",
+                 {{std::move(pointer), std::move(message)}}};
+  };
+  if (!list.is_array() || list.as_array().empty() ||
+      static_cast<int64_t>(list.as_array().size()) > kSettlementTransferRunsMax) {
+    return invalid("/run_ids",
+                   fmt::format("an array of 1 to {} run ids", kSettlementTransferRunsMax));
+  }
+  std::set<int64_t> seen;
+  const array& items = list.as_array();
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string pointer = fmt::format("/run_ids/{}", i);
+    if (!items[i].is_int64() || items[i].as_int64() < 1) {
+      return invalid(pointer, "a positive integer");
+    }
+    if (!seen.insert(items[i].as_int64()).second) return invalid(pointer, "given twice");
+    ids.push_back(items[i].as_int64());
+  }
+  return ids;
+}
+
 void AddTransferRoutes(http::Router& router, identity::IdentityHttpContext& context,
                        Settlements& settlements) {
   identity::AddGuarded(
       router, context, http::Verb::post, "/api/v1/wallet/settlement-transfers",
       "exportSettlementTransfers", right::kSettlementsManage,
-      {.summary = "Pay every run waiting to be paid in the caller's scope: one pain.001.001.09 "
-                  "file of credit transfers to merchants; those runs become paid",
+      {.summary = "Pay the runs waiting to be paid in the caller's scope (all of them, or those "
+                  "of run_ids): one pain.001.001.09 file of credit transfers to merchants; those "
+                  "runs become paid",
+       .description = "With run_ids, exactly those runs: each must be in the caller's scope "
+                      "(settlement_not_found) and waiting to be paid (settlement_not_to_pay); a "
+                      "refusal pays none of them.",
        .tag = std::string(kTag),
-       .request_schema = object{{"type", "object"}},
+       .request_schema =
+           object{{"type", "object"},
+                  {"properties",
+                   object{{"run_ids", object{{"type", "array"},
+                                             {"items", object{{"type", "integer"}}},
+                                             {"minItems", 1},
+                                             {"maxItems", kSettlementTransferRunsMax}}}}}},
        .success_status = 201,
-       .errors = {{409, "settlement_paid_meanwhile"}, {422, "settlement_nothing_to_pay"}}},
-      [&settlements](const RequestContext&, Gate& gate) -> Result<Response> {
-        auto batch = settlements.ExportTransfers(gate.caller);
+       .errors = {{404, "settlement_not_found"},
+                  {409, "settlement_paid_meanwhile, settlement_not_to_pay"},
+                  {422, "settlement_nothing_to_pay, validation_failed"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        auto run_ids = ParseRunIds(*request.request);
+        if (!run_ids.ok()) return std::move(run_ids).error();
+        auto batch = settlements.ExportTransfers(gate.caller, *run_ids);
         if (!batch.ok()) return std::move(batch).error();
-        return Json(HttpStatus::created,
-                    object{{"id", batch->id},
-                           {"message_id", batch->message_id},
-                           {"runs", batch->runs},
-                           {"total_cents", batch->total_cents},
-                           {"created_at", FormatIso8601(batch->created_at_ms)},
-                           {"file", fmt::format("/api/v1/wallet/settlement-transfers/{}/file",
-                                                batch->id)}});
+        return Json(HttpStatus::created, TransferBatchJson(*batch));
+      });
+  identity::AddGuarded(
+      router, context, http::Verb::get, "/api/v1/wallet/settlement-transfers",
+      "listSettlementTransfers", right::kSettlementsManage,
+      {.summary = "Transfer files in the caller's scope, newest first, with the runs each paid "
+                  "and their total; query limit (default 20, at most 100) and before (the "
+                  "next_before of the previous page)",
+       .tag = std::string(kTag),
+       .errors = {{400, "invalid_parameter"}}},
+      [&settlements](const RequestContext& request, Gate& gate) -> Result<Response> {
+        std::optional<int64_t> before;
+        if (auto text = http::QueryParameter(*request.request, "before")) {
+          auto id = http::PositiveId(*text, "before");
+          if (!id.ok()) return std::move(id).error();
+          before = *id;
+        }
+        int64_t limit = kSettlementTransferPageDefault;
+        if (auto text = http::QueryParameter(*request.request, "limit")) {
+          auto parsed = http::PositiveId(*text, "limit");
+          if (!parsed.ok()) return std::move(parsed).error();
+          if (*parsed > kSettlementTransferPageMax) {
+            return Error::Invalid("invalid_parameter", fmt::format("The limit must be at most {}.",
+                                                                   kSettlementTransferPageMax));
+          }
+          limit = *parsed;
+        }
+        auto files = settlements.ListTransfers(gate.caller, before, limit);
+        if (!files.ok()) return std::move(files).error();
+        array items;
+        for (const SettlementTransferFileSummary& file : *files) {
+          object o = TransferBatchJson(file.batch);
+          array runs;
+          for (const SettlementTransferRun& run : file.runs) {
+            runs.push_back(object{{"id", run.id},
+                                  {"merchant_id", run.merchant_org_id},
+                                  {"statement_id", run.statement_id},
+                                  {"payable_cents", run.payable_cents}});
+          }
+          o["paid_runs"] = std::move(runs);
+          items.push_back(std::move(o));
+        }
+        boost::json::value next = nullptr;
+        if (static_cast<int64_t>(files->size()) >= limit) next = files->back().batch.id;
+        return Json(HttpStatus::ok,
+                    object{{"transfer_files", std::move(items)}, {"next_before", next}});
       });
   identity::AddGuarded(
       router, context, http::Verb::get, "/api/v1/wallet/settlement-transfers/{id}/file",

@@ -310,6 +310,25 @@ TEST_P(SettlementTest, W18_a_point_reconciles_its_list_with_one_difference_and_o
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(ReconciliationXml(again->report, again->generated_at_ms),
             ReconciliationXml(report, stored->generated_at_ms));
+  // The JSON carries the totals of both sides and the matched lines, as the PDF and XML do.
+  const boost::json::object json = ReconciliationJson(*again);
+  ASSERT_EQ(json.at("point_totals").as_array().size(), 1u);
+  EXPECT_EQ(json.at("point_totals").as_array()[0].as_object().at("acknowledged_amount"), 800);
+  EXPECT_EQ(json.at("service_totals").as_array()[0].as_object().at("acknowledged_amount"), 950);
+  EXPECT_EQ(json.at("service_totals").as_array()[0].as_object().at("count"), 3);
+  ASSERT_EQ(json.at("matched_lines").as_array().size(), 1u);
+  EXPECT_EQ(json.at("matched_lines").as_array()[0].as_object().at("point_txn_id"), "r1");
+  EXPECT_EQ(json.at("matched_lines_truncated"), false);
+  EXPECT_FALSE(ReconciliationJson(*again, false).contains("matched_lines"));
+  // The schedule reads back as set; never set, it reads disabled.
+  auto unset = reconciliations_->GetSchedule(admin_, merchant_.organisation_id);
+  ASSERT_TRUE(unset.ok());
+  EXPECT_FALSE(unset->enabled);
+  ASSERT_TRUE(reconciliations_->SetSchedule(admin_, merchant_.organisation_id, true, 21).ok());
+  auto set = reconciliations_->GetSchedule(admin_, merchant_.organisation_id);
+  ASSERT_TRUE(set.ok());
+  EXPECT_TRUE(set->enabled);
+  EXPECT_EQ(set->hour_paris, 21);
   // A point without the permission is refused; another point cannot read the report.
   auto refused = reconciliations_->ReconcileNow(Device(501), request);
   ASSERT_FALSE(refused.ok());
@@ -350,6 +369,74 @@ TEST_P(SettlementTest, W18_the_schedule_reconciles_uploads_once_a_day) {
 }
 
 }  // namespace
+
+// Paying chosen runs: a run out of scope or not to pay refuses the whole choice with nothing
+// paid; the chosen run alone is paid; transfer files list newest first, a page at a time.
+TEST_P(SettlementTest, W19_chosen_runs_are_paid_alone_and_transfer_files_are_listed) {
+  const Merchant other = MakeMerchant("Laverie");
+  Sale(501, "t1", 1000);
+  clock_.Advance(3'600'000);
+  const SettlementRun first = Run().run;
+  clock_.Advance(3'600'000);
+  Sale(501, "t2", 500);
+  clock_.Advance(30 * kDayMs);  // the next run covers one settlement period
+  const SettlementRun second = Run().run;
+  ASSERT_EQ(first.state, "to_pay");
+  ASSERT_EQ(second.state, "to_pay");
+  const int64_t payable = Operator(merchant_.organisation_id, purpose::kSettlementPayable);
+  const auto code = [](const Result<SettlementTransferBatch>& r) {
+    return r.ok() ? std::string("ok") : r.error().code;
+  };
+  EXPECT_EQ(code(settlements_->ExportTransfers(admin_, {second.id, 999999})),
+            "settlement_not_found");
+  const identity::Caller other_manager =
+      Staff(8,
+            orgs::Organisation{other.organisation_id, region_.id, "merchant", "",
+                               fmt::format("{}{}/", region_.path, other.organisation_id)},
+            {std::string(right::kSettlementsManage)});
+  EXPECT_EQ(code(settlements_->ExportTransfers(other_manager, {second.id})),
+            "settlement_not_found");
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSettlementPayable), payable);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM wallet_settlement_transfer_files", {}), 0);
+
+  auto chosen = settlements_->ExportTransfers(admin_, {second.id});
+  ASSERT_TRUE(chosen.ok()) << chosen.error().message;
+  EXPECT_EQ(chosen->runs, 1);
+  EXPECT_EQ(chosen->total_cents, second.payable_cents);
+  EXPECT_EQ(settlements_->Get(admin_, first.id)->run.state, "to_pay");
+  EXPECT_EQ(settlements_->Get(admin_, second.id)->run.state, "paid");
+  EXPECT_EQ(Operator(merchant_.organisation_id, purpose::kSettlementPayable),
+            payable - second.payable_cents);
+  // Paid already, or paid meanwhile: the whole choice is refused.
+  EXPECT_EQ(code(settlements_->ExportTransfers(admin_, {first.id, second.id})),
+            "settlement_not_to_pay");
+  EXPECT_EQ(settlements_->Get(admin_, first.id)->run.state, "to_pay");
+
+  clock_.Advance(1000);
+  auto rest = settlements_->ExportTransfers(admin_);
+  ASSERT_TRUE(rest.ok()) << rest.error().message;
+  EXPECT_EQ(rest->runs, 1);
+
+  auto listed = settlements_->ListTransfers(admin_, std::nullopt, 20);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].batch.id, rest->id);
+  EXPECT_EQ((*listed)[1].batch.id, chosen->id);
+  ASSERT_EQ((*listed)[1].runs.size(), 1u);
+  EXPECT_EQ((*listed)[1].runs[0].id, second.id);
+  EXPECT_EQ((*listed)[1].runs[0].statement_id, second.statement_id);
+  EXPECT_EQ((*listed)[1].runs[0].payable_cents, second.payable_cents);
+  ASSERT_EQ((*listed)[0].runs.size(), 1u);
+  EXPECT_EQ((*listed)[0].runs[0].id, first.id);
+  auto page = settlements_->ListTransfers(admin_, rest->id, 1);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 1u);
+  EXPECT_EQ((*page)[0].batch.id, chosen->id);
+  auto none = settlements_->ListTransfers(other_manager, std::nullopt, 20);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_TRUE(ledger::CheckInvariants(test_->db()).ok());
+}
 
 INSTANTIATE_TEST_SUITE_P(Backends, SettlementTest, ::testing::ValuesIn(testing::TestBackends()),
                          [](const ::testing::TestParamInfo<storage::Backend>& param_info) {

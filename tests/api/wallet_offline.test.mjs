@@ -2,7 +2,8 @@
 // feeds, uploads a signed batch of three debits made offline (one over the balance waits for
 // funds), the holder is reloaded at the till and the waiting debit is applied by the service;
 // bad signatures, gaps and reused sequence numbers are refused with nothing applied; the
-// offline report and the awaiting-funds list are another merchant's 404.
+// refused offline events are in the point's report with their codes, newest first; the offline
+// report and the awaiting-funds list are another merchant's 404.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
@@ -212,6 +213,43 @@ for (const backend of backends()) {
       expectProblem(reused, 409, 'sequence_reused');
       assert.equal(await till.balance(support.number), 1000);
       assert.equal(posTransactions(), before);
+    });
+
+    test('refused offline events are in the point\'s report, newest first, with their codes; nothing was applied', async () => {
+      const support = await newSupport();
+      await till.cashReload(500, support.number);
+      const before = posTransactions();
+      const batch = till.batch('refusals', [
+        till.debit(100, 'INCONNU0042'),
+        { kind: 'wallet.nope', payload: {} },
+      ]);
+      const r = await till.upload(batch);
+      assert.equal(r.status, 200, r.text);
+      const refusedHere = r.body.outcomes.filter((o) => o.state === 'refused');
+      assert.equal(refusedHere.length, 2, r.text);
+      assert.equal(posTransactions(), before);
+      assert.equal(await till.balance(support.number), 500);
+
+      const report = await admin.call('GET', `/api/v1/wallet/points/${point.id}/offline-report`);
+      assert.equal(report.status, 200, report.text);
+      const { refused } = report.body;
+      assert.ok(refused.length <= 50);
+      const seqs = refused.map((e) => e.seq);
+      assert.deepEqual(seqs, [...seqs].sort((x, y) => y - x), 'newest first');
+      const bySeq = new Map(batch.events.map((e) => [e.seq, e]));
+      for (const outcome of refusedHere) {
+        const listed = refused.find((e) => e.seq === outcome.seq);
+        assert.ok(listed, JSON.stringify(refused));
+        assert.equal(listed.event_id, outcome.id);
+        const sent = bySeq.get(listed.seq);
+        assert.equal(listed.kind, sent.kind);
+        assert.equal(listed.at_ms, sent.at_ms);
+        assert.equal(listed.code, outcome.code);
+        assert.equal(listed.device_id, till.id);
+      }
+      assert.equal(refused.find((e) => e.kind === 'wallet.nope').code, 'event_kind_unknown');
+      assert.equal(refused.find((e) => e.seq === batch.events[0].seq).code, 'support_not_found');
+      assert.equal(report.body.events_by_state.refused, refused.length);
     });
 
     test('another merchant reads neither the offline report nor the awaiting list (404)', async () => {

@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { backends, projectRoot, startServer } from '../support/server.mjs';
 import { expectProblem, request } from './lib.mjs';
 import { Client } from './identity_client.mjs';
+import { sql } from './wallet_support.mjs';
 
 const fastHashing = { GUICHET_PASSWORD_HASH_MEMORY_KIB: '8192', GUICHET_PASSWORD_HASH_OPS: '1' };
 const hugoCard = '04A1B2C3D4E5F7';
@@ -213,6 +214,107 @@ for (const backend of backends()) {
       expectProblem(await admin.call('POST', '/api/v1/wallet/settlement-transfers', {}), 422, 'settlement_nothing_to_pay');
     });
 
+    test('the admin pays chosen runs; a bad choice pays nothing; transfer files are listed newest first', async () => {
+      const cash = await first.call('POST', '/api/v1/pos/cash-reloads', { point_txn_id: first.txn(), amount: 2000,
+        point_at_ms: Date.now(), support_number: hugoCard });
+      assert.equal(cash.status, 201, cash.text);
+      const toPay = [];
+      for (const name of ['Boulangerie', 'Kiosque']) {
+        const made = await admin.call('POST', '/api/v1/wallet/merchants', {
+          region_id: region.id, name: `${name} ${backend}`, iban, bic: 'AGRIFRPP', commission_bp: 100,
+          contact_email: 'chosen@example.org' });
+        assert.equal(made.status, 201, made.text);
+        const till = await approvedTill(`${name}1`, made.body.id);
+        await till.sale(500);
+        const settled = await admin.call('POST', `/api/v1/wallet/merchants/${made.body.id}/settlements`, {});
+        assert.equal(settled.status, 201, settled.text);
+        assert.equal(settled.body.state, 'to_pay');
+        toPay.push(settled.body);
+      }
+      const [chosen, left] = toPay;
+      const stateOf = async (id) => (await admin.call('GET', `/api/v1/wallet/settlements/${id}`)).body.state;
+      const files = async (query = '') => {
+        const r = await admin.call('GET', `/api/v1/wallet/settlement-transfers${query}`);
+        assert.equal(r.status, 200, r.text);
+        return r.body;
+      };
+      const before = await files();
+
+      // Malformed choices, a run of another region, a run not to pay: refused, nothing paid.
+      for (const body of [{ run_ids: [] }, { run_ids: [chosen.id, chosen.id] }, { run_ids: ['x'] }, { run_ids: [0] },
+        { run_ids: chosen.id }, { run_ids: [chosen.id], other: 1 }]) {
+        expectProblem(await admin.call('POST', '/api/v1/wallet/settlement-transfers', body), 422, 'validation_failed');
+      }
+      const national = await new Client(server).loginFully('national.admin@demo.guichet.fr', secrets);
+      const lyon = (await national.call('GET', '/api/v1/organisations')).body.organisations
+        .find((o) => o.kind === 'region' && o.id !== region.id);
+      const lyonMerchant = await national.call('POST', '/api/v1/wallet/merchants', {
+        region_id: lyon.id, name: `Cafétéria Lyon ${backend}`, iban, bic: 'AGRIFRPP', commission_bp: 100,
+        contact_email: 'lyon@example.org' });
+      assert.equal(lyonMerchant.status, 201, lyonMerchant.text);
+      const lyonRun = await national.call('POST', `/api/v1/wallet/merchants/${lyonMerchant.body.id}/settlements`, {});
+      assert.equal(lyonRun.status, 201, lyonRun.text);
+      const outside = await admin.call('POST', '/api/v1/wallet/settlement-transfers', { run_ids: [chosen.id, lyonRun.body.id] });
+      expectProblem(outside, 404, 'settlement_not_found');
+      expectProblem(await admin.call('POST', '/api/v1/wallet/settlement-transfers', { run_ids: [chosen.id, 99999999] }),
+        404, 'settlement_not_found');
+      const notDue = await admin.call('POST', '/api/v1/wallet/settlement-transfers', { run_ids: [run.id, chosen.id] });
+      expectProblem(notDue, 409, 'settlement_not_to_pay');
+      assert.equal(await stateOf(chosen.id), 'to_pay');
+      assert.equal(await stateOf(left.id), 'to_pay');
+      assert.equal((await files()).transfer_files.length, before.transfer_files.length);
+
+      // The chosen run only.
+      const paid = await admin.call('POST', '/api/v1/wallet/settlement-transfers', { run_ids: [chosen.id] });
+      assert.equal(paid.status, 201, paid.text);
+      assert.equal(paid.body.runs, 1);
+      assert.equal(paid.body.total_cents, chosen.payable_cents);
+      assert.equal(await stateOf(chosen.id), 'paid');
+      assert.equal(await stateOf(left.id), 'to_pay');
+      const file = await admin.call('GET', paid.body.file);
+      assert.ok(file.text.includes(chosen.statement_id) && !file.text.includes(left.statement_id));
+      expectProblem(await admin.call('POST', '/api/v1/wallet/settlement-transfers', { run_ids: [chosen.id] }),
+        409, 'settlement_not_to_pay');
+
+      // Without a choice, every run to pay in scope (today's behaviour).
+      const rest = await admin.call('POST', '/api/v1/wallet/settlement-transfers', {});
+      assert.equal(rest.status, 201, rest.text);
+      assert.equal(await stateOf(left.id), 'paid');
+
+      const listed = await files();
+      assert.deepEqual(listed.transfer_files.slice(0, 2).map((f) => f.id), [rest.body.id, paid.body.id]);
+      const [newest, older] = listed.transfer_files;
+      assert.ok(newest.paid_runs.some((r) => r.id === left.id));
+      assert.deepEqual(older.paid_runs, [{ id: chosen.id, merchant_id: chosen.merchant_id, statement_id: chosen.statement_id,
+        payable_cents: chosen.payable_cents }]);
+      assert.equal(older.total_cents, chosen.payable_cents);
+      assert.equal(older.file, paid.body.file);
+      assert.equal(older.message_id, paid.body.message_id);
+      assert.equal(listed.next_before, null);
+      const page = await files('?limit=1');
+      assert.deepEqual(page.transfer_files.map((f) => f.id), [rest.body.id]);
+      assert.equal(page.next_before, rest.body.id);
+      const next = await files(`?limit=1&before=${page.next_before}`);
+      assert.deepEqual(next.transfer_files.map((f) => f.id), [paid.body.id]);
+      for (const query of ['limit=101', 'limit=0', 'before=x']) {
+        expectProblem(await admin.call('GET', `/api/v1/wallet/settlement-transfers?${query}`), 400, 'invalid_parameter');
+      }
+
+      // Another region's file is neither listed nor downloaded here; the national scope holds both.
+      const lyonPath = sql(server, `SELECT path FROM organisations WHERE id = ${lyon.id}`)[0][0];
+      sql(server, `INSERT INTO wallet_settlement_transfer_files (message_id, scope_path, runs, total_cents, body, created_at)
+        VALUES ('STLT-LYON-${backend}', '${lyonPath}', 0, 0, '<x/>', 0)`);
+      const lyonFile = Number(sql(server, `SELECT id FROM wallet_settlement_transfer_files WHERE message_id = 'STLT-LYON-${backend}'`)[0][0]);
+      assert.equal((await files('?limit=100')).transfer_files.some((f) => f.id === lyonFile), false);
+      expectProblem(await admin.call('GET', `/api/v1/wallet/settlement-transfers/${lyonFile}/file`), 404, 'settlement_transfer_not_found');
+      const nationalFiles = await national.call('GET', '/api/v1/wallet/settlement-transfers?limit=100');
+      assert.equal(nationalFiles.status, 200, nationalFiles.text);
+      const seen = nationalFiles.body.transfer_files.map((f) => f.id);
+      assert.ok(seen.includes(lyonFile) && seen.includes(paid.body.id), JSON.stringify(seen));
+      const merchantStaff = await new Client(server).loginFully('merchant@demo.guichet.fr', secrets);
+      assert.equal((await merchantStaff.call('GET', '/api/v1/wallet/settlement-transfers')).status, 403);
+    });
+
     test('another merchant gets 404 on this run and its documents', async () => {
       const other = await new Client(server).loginFully('merchant@demo.guichet.fr', secrets);
       expectProblem(await other.call('GET', `/api/v1/wallet/settlements/${run.id}`), 404, 'settlement_not_found');
@@ -244,6 +346,25 @@ for (const backend of backends()) {
       assert.equal(report.body.missing_at_point.length, 1);
       assert.equal(report.body.missing_at_point[0].point_txn_id, c.point_txn_id);
       assert.equal(report.body.missing_at_service.length, 0);
+      // Totals per counter and operation on both sides, and the matched lines, as in the PDF/XML.
+      assert.deepEqual(report.body.point_totals, [
+        { counter: 'EUR', operation: 'debit', acknowledged_count: 2, acknowledged_amount: 800, count: 2 }]);
+      assert.deepEqual(report.body.service_totals, [
+        { counter: 'EUR', operation: 'debit', acknowledged_count: 3, acknowledged_amount: 950, count: 3 }]);
+      assert.equal(report.body.matched_lines.length, 1);
+      assert.equal(report.body.matched_lines[0].point_txn_id, a.point_txn_id);
+      assert.equal(report.body.matched_lines[0].service.amount, 300);
+      assert.deepEqual(report.body.matched_lines[0].differences, []);
+      assert.equal(report.body.matched_lines_truncated, false);
+      const again = await admin.call('GET', `/api/v1/wallet/reconciliations/${report.body.id}`);
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(again.body.service_totals, report.body.service_totals);
+      assert.deepEqual(again.body.matched_lines, report.body.matched_lines);
+      const list = await admin.call('GET', `/api/v1/wallet/points/${first.point.id}/reconciliations`);
+      assert.equal(list.status, 200, list.text);
+      const inList = list.body.reconciliations.find((r) => r.id === report.body.id);
+      assert.deepEqual(inList.point_totals, report.body.point_totals);
+      assert.equal(inList.matched_lines, undefined, 'lists leave the matched lines out');
       const pdf = await first.bytes(report.body.links.point_pdf);
       assert.equal(pdf.status, 200);
       assert.ok(pdfText(pdf.bytes).length > 0);
@@ -266,9 +387,16 @@ for (const backend of backends()) {
       const upload = await second.call('POST', '/api/v1/pos/reconciliation-uploads', { range_start_ms: start, range_end_ms: Date.now() + 1000,
         transactions: [{ point_txn_id: sale.point_txn_id, operation: 'debit', counter: 'EUR', amount: 350, state: 'acknowledged', at_ms: sale.point_at_ms }] });
       assert.equal(upload.status, 202, upload.text);
+      const never = await admin.call('GET', `/api/v1/wallet/merchants/${merchant.id}/reconciliation-schedule`);
+      assert.equal(never.status, 200, never.text);
+      assert.deepEqual(never.body, { merchant_id: merchant.id, enabled: false, hour: 0, last_run_day: '' });
       const schedule = await admin.call('PUT', `/api/v1/wallet/merchants/${merchant.id}/reconciliation-schedule`, { enabled: true, hour: 0 });
       assert.equal(schedule.status, 200, schedule.text);
       assert.equal(schedule.body.enabled, true);
+      const read = await admin.call('GET', `/api/v1/wallet/merchants/${merchant.id}/reconciliation-schedule`);
+      assert.equal(read.status, 200, read.text);
+      assert.deepEqual([read.body.merchant_id, read.body.enabled, read.body.hour], [merchant.id, true, 0]);
+      expectProblem(await admin.call('GET', '/api/v1/wallet/merchants/99999999/reconciliation-schedule'), 404, 'merchant_not_found');
       const staff = await admin.call('POST', `/api/v1/wallet/points/${second.point.id}/reconciliations`, { range_start_ms: start, range_end_ms: Date.now() + 1000 });
       assert.equal(staff.status, 201, staff.text);
       assert.equal(staff.body.reconciled, true, staff.text);
@@ -276,6 +404,7 @@ for (const backend of backends()) {
       const other = await new Client(server).loginFully('merchant@demo.guichet.fr', secrets);
       expectProblem(await other.call('GET', `/api/v1/wallet/reconciliations/${staff.body.id}`), 404, 'reconciliation_not_found');
       expectProblem(await other.call('PUT', `/api/v1/wallet/merchants/${merchant.id}/reconciliation-schedule`, { enabled: true, hour: 3 }), 404, 'merchant_not_found');
+      expectProblem(await other.call('GET', `/api/v1/wallet/merchants/${merchant.id}/reconciliation-schedule`), 404, 'merchant_not_found');
     });
   });
 }

@@ -2,11 +2,12 @@
 // In English, from a point's page: a range typed in Paris time (the browser runs in another time
 // zone) is refused in words when the end comes first, then by the server (reconciliation_no_upload)
 // before the till sent its list; once it did, the reconciliation reads "Concordant" with its two
-// payments matched, and its report page gives the counts and a PDF. The merchant's daily
-// reconciliation hour is set. In French: a till goes offline, takes a payment, one its holder
+// payments matched, and its report page gives the counts, the totals per counter and operation,
+// the matched lines and a PDF. The merchant's daily reconciliation hour reads "off", is set, and
+// reads back after a reload. In French: a till goes offline, takes a payment, one its holder
 // cannot pay and one with an unknown card, then uploads them; the point's offline report shows the
-// batch and the events by state, the payment waiting for funds shows there and on the merchant's
-// page. Axe finds no serious fault on these screens, and none scrolls sideways on a 360 px phone.
+// batch, the events by state and the refused payment with its reason in words, the payment
+// waiting for funds shows there and on the merchant's page. Axe finds no serious fault on these screens, and none scrolls sideways on a 360 px phone.
 // On SQLite, and on PostgreSQL when GUICHET_TEST_PG is set.
 import assert from 'node:assert/strict';
 import { before, after, describe, test } from 'node:test';
@@ -116,6 +117,13 @@ for (const backend of backends()) {
         assert.equal(await page.getByTestId('recon-differing-count').textContent(), '0');
         assert.match(await page.getByTestId('recon-summary').textContent(),
           new RegExp(`from .*${Number(start.time.slice(0, 2))}:${start.time.slice(3)}.* to `));
+        // The totals per counter and operation on both sides, and the matched lines.
+        const totals = page.getByTestId('recon-totals').getByRole('row').filter({ hasText: 'Debit (EUR)' });
+        assert.match(await totals.textContent(), /Debit \(EUR\)€1\.60 \(2 acknowledged of 2\)€1\.60 \(2 acknowledged of 2\)$/);
+        const matched = page.getByTestId('recon-matched-lines');
+        for (const line of journal) await matched.getByRole('row').filter({ hasText: line.point_txn_id }).waitFor();
+        assert.equal(await matched.getByRole('row').count(), 1 + journal.length);
+        assert.equal(await page.getByTestId('recon-matched-truncated').count(), 0);
         const pdf = await page.request.get(baseUrl + await page.getByRole('link', { name: 'Report (PDF)' }).getAttribute('href'));
         assert.equal(pdf.status(), 200);
         assert.equal(pdf.headers()['content-type'], 'application/pdf');
@@ -128,11 +136,18 @@ for (const backend of backends()) {
         await page.goto(`${baseUrl}/wallet/merchants/${merchant.id}`);
         await mainHeading(page, merchant.name).waitFor();
         const schedule = page.getByTestId('recon-schedule');
+        await schedule.getByTestId('recon-schedule-current').filter({ hasText: 'Daily reconciliation off.' }).waitFor();
         await schedule.getByLabel('Hour').selectOption({ label: '21:00' });
         await schedule.getByRole('button', { name: 'Save the schedule' }).click();
         await schedule.getByRole('status').filter({ hasText: 'The reconciliation schedule is saved.' }).waitFor();
         assert.equal(await page.getByTestId('recon-schedule-current').textContent(),
           'Daily reconciliation on, at 21:00 (Paris time).');
+        // Read back from the server on the next visit.
+        await page.reload();
+        await mainHeading(page, merchant.name).waitFor();
+        await page.getByTestId('recon-schedule-current')
+          .filter({ hasText: 'Daily reconciliation on, at 21:00 (Paris time).' }).waitFor();
+        assert.equal(await schedule.getByLabel('Hour').inputValue(), '21');
         await noSeriousFaults(page, 'the merchant page');
 
         await page.setViewportSize(phone);
@@ -161,6 +176,7 @@ for (const backend of backends()) {
       till.offline = false;
       const report = await till.sync({ feeds: false });
       assert.deepEqual(report.outcomes.map((o) => o.state), ['applied', 'waiting', 'refused'], JSON.stringify(report.outcomes));
+      assert.equal(report.outcomes[2].code, 'support_not_found');
       const batchId = report.batches[0].batch_id;
 
       await withPage(suite.browser, { locale: 'fr-FR' }, async (page) => {
@@ -175,7 +191,10 @@ for (const backend of backends()) {
         assert.equal(await offline.getByTestId('offline-state-applied').textContent(), '1');
         assert.equal(await offline.getByTestId('offline-state-waiting').textContent(), '1');
         assert.equal(await offline.getByTestId('offline-state-refused').textContent(), '1');
-        await offline.getByTestId('offline-refused-note').waitFor();
+        // The refused payment, newest first, with its code in words.
+        const refusedRow = offline.getByTestId('offline-refused').getByRole('row').filter({ hasText: 'n° 3,' });
+        assert.match(await refusedRow.textContent(), /Paiement.*Carte inconnue \(support_not_found\)/);
+        assert.equal(await offline.getByTestId('offline-refused').getByRole('row').count(), 2);
         const row = offline.getByTestId('offline-waiting').getByRole('row').filter({ hasText: waiting.point_txn_id });
         assert.match(await row.textContent(), new RegExp(`50,00\\s€.*${card}`));
         await noSeriousFaults(page, 'the point’s offline report');

@@ -4,7 +4,8 @@
 // the run's page shows debits, cancellations, commission and net to the cent, its point line and
 // its documents — the statement PDF downloads as a PDF; the documents are regenerated (a reason
 // is required) with the figures unchanged; the list filters by state; the SEPA transfer file is
-// made, downloads as pain.001 naming the statement, and the run is then "Payé". A merchant's staff
+// made for the one run ticked (the others stay to pay), downloads as pain.001 naming the
+// statement, is listed first among the transfer files with that run, and the run is then "Payé". A merchant's staff
 // member sees its run but none of the admin's actions, and another merchant's run is not found.
 // Axe finds no serious fault on these screens in French and English, and none scrolls sideways on
 // a 360 px phone.
@@ -140,12 +141,30 @@ for (const backend of backends()) {
           const listed = page.getByTestId('settlement-runs').getByRole('row').filter({ hasText: merchant.name });
           const statement = (await listed.getByRole('link').textContent()).trim();
           assert.match(statement, /^STL-\d+-1$/);
-          await page.getByTestId('transfer-due').getByText(statement).waitFor();
+          // Only this merchant's run is ticked: the others stay to pay.
+          const due = page.getByTestId('transfer-due');
+          await due.getByText(statement).waitFor();
+          const boxes = due.getByRole('checkbox');
+          const others = [];
+          for (let i = 0; i < await boxes.count(); i += 1) {
+            const label = (await due.locator(`label[for="${await boxes.nth(i).getAttribute('id')}"]`).textContent()).trim();
+            if (!label.startsWith(`${statement} `)) {
+              await boxes.nth(i).uncheck();
+              others.push(label.split(' ')[0]);
+            }
+          }
+          await page.getByTestId('transfer-section').getByRole('status').filter({ hasText: /^Règlements cochés : 1 sur / }).waitFor();
           await noSeriousFaults(page, 'the settlements list');
           await page.getByRole('button', { name: 'Créer le fichier de virements' }).click();
           const made = page.getByTestId('transfer-made');
           await made.waitFor();
-          assert.match(await made.textContent(), /Fichier de virements .* créé : \d+ règlement\(s\) payé\(s\)/);
+          assert.match(await made.textContent(), /Fichier de virements .* créé : 1 règlement\(s\) payé\(s\)/);
+          for (const other of others) await due.getByText(other).waitFor();
+          // The file is listed first among the transfer files, with the run it paid and its link.
+          const listedFile = page.getByTestId('transfer-files').getByRole('row').nth(1);
+          await listedFile.getByRole('link', { name: statement }).waitFor();
+          assert.equal(await listedFile.getByRole('link', { name: /^STLT-/ }).getAttribute('href'),
+            await made.getByRole('link').getAttribute('href'));
           const file = await page.request.get(baseUrl + await made.getByRole('link').getAttribute('href'));
           assert.equal(file.status(), 200);
           assert.match(file.headers()['content-type'], /^application\/xml/);

@@ -122,14 +122,49 @@ export interface TransferBatch {
   file: string;
 }
 
-/** One pain.001 file paying every run to pay in the caller's scope; they become paid. */
-export const exportTransfers = () =>
-  sendJson(
-    'POST',
-    '/api/v1/wallet/settlement-transfers',
-    {},
-    (body): body is TransferBatch =>
-      isObject(body) && numbers(body, ['id', 'runs', 'total_cents']) && typeof body.file === 'string',
+const isTransferBatch = (body: unknown): body is TransferBatch =>
+  isObject(body) && numbers(body, ['id', 'runs', 'total_cents']) && typeof body.file === 'string' &&
+  typeof body.message_id === 'string';
+
+/**
+ * One pain.001 file paying the chosen runs (each in scope and to pay, else settlement_not_found or
+ * settlement_not_to_pay and nothing is paid), or every run to pay in scope without `runIds`.
+ */
+export const exportTransfers = (runIds?: number[]) =>
+  sendJson('POST', '/api/v1/wallet/settlement-transfers', runIds ? { run_ids: runIds } : {}, isTransferBatch);
+
+/** A run a transfer file paid. */
+export interface TransferPaidRun {
+  id: number;
+  merchant_id: number;
+  statement_id: string;
+  payable_cents: number;
+}
+
+export interface TransferFile extends TransferBatch {
+  paid_runs: TransferPaidRun[];
+}
+
+export interface TransferFilePage {
+  transfer_files: TransferFile[];
+  /** The `before` of the next (older) page; null on the last one. */
+  next_before: number | null;
+}
+
+export const transferPageSize = 20;
+
+/** Transfer files in scope, newest first, a page at a time. */
+export const listTransferFiles = (before: number | null, signal?: AbortSignal) =>
+  getJson(
+    `/api/v1/wallet/settlement-transfers?limit=${transferPageSize}${before ? `&before=${before}` : ''}`,
+    (body): body is TransferFilePage =>
+      isObject(body) &&
+      Array.isArray(body.transfer_files) &&
+      body.transfer_files.every(
+        (file) => isTransferBatch(file) && Array.isArray((file as unknown as Record<string, unknown>).paid_runs),
+      ) &&
+      (body.next_before === null || typeof body.next_before === 'number'),
+    signal,
   );
 
 // ---- Reconciliation -----------------------------------------------------------------------------
@@ -150,6 +185,15 @@ export interface ReconciliationPair {
   differences: string[];
 }
 
+/** Per counter and operation on one side: acknowledged ones (count, amount) and all states. */
+export interface ReconciliationTotal {
+  counter: string;
+  operation: string;
+  acknowledged_count: number;
+  acknowledged_amount: number;
+  count: number;
+}
+
 export interface Reconciliation {
   id: number;
   report_id: string;
@@ -164,6 +208,11 @@ export interface Reconciliation {
   differing: ReconciliationPair[];
   missing_at_service: ReconciliationLine[];
   missing_at_point: ReconciliationLine[];
+  point_totals: ReconciliationTotal[];
+  service_totals: ReconciliationTotal[];
+  /** One report only (not in lists): the first matched lines, and whether there are more. */
+  matched_lines?: ReconciliationPair[];
+  matched_lines_truncated?: boolean;
   links: { pdf: string; xml: string };
 }
 
@@ -174,6 +223,8 @@ export const isReconciliation = (body: unknown): body is Reconciliation =>
   Array.isArray(body.differing) &&
   Array.isArray(body.missing_at_service) &&
   Array.isArray(body.missing_at_point) &&
+  Array.isArray(body.point_totals) &&
+  Array.isArray(body.service_totals) &&
   isObject(body.links);
 
 export const listPointReconciliations = (pointId: number, signal?: AbortSignal) =>
@@ -203,14 +254,21 @@ export interface ReconciliationSchedule {
   last_run_day: string;
 }
 
+const isReconciliationSchedule = (body: unknown): body is ReconciliationSchedule =>
+  isObject(body) && typeof body.enabled === 'boolean' && typeof body.hour === 'number' &&
+  typeof body.last_run_day === 'string';
+
 export const setReconciliationSchedule = (merchantId: number, enabled: boolean, hour: number) =>
   sendJson(
     'PUT',
     `/api/v1/wallet/merchants/${merchantId}/reconciliation-schedule`,
     { enabled, hour },
-    (body): body is ReconciliationSchedule =>
-      isObject(body) && typeof body.enabled === 'boolean' && typeof body.hour === 'number',
+    isReconciliationSchedule,
   );
+
+/** The merchant's schedule: never set reads as disabled at hour 0; last_run_day "" when it never ran. */
+export const getReconciliationSchedule = (merchantId: number, signal?: AbortSignal) =>
+  getJson(`/api/v1/wallet/merchants/${merchantId}/reconciliation-schedule`, isReconciliationSchedule, signal);
 
 // ---- Offline ------------------------------------------------------------------------------------
 
@@ -242,6 +300,16 @@ export interface OfflineBatch {
   received_at_ms: number;
 }
 
+/** An offline event the service refused, with the code the device got. */
+export interface RefusedEvent {
+  event_id: number;
+  device_id: number;
+  seq: number;
+  kind: string;
+  at_ms: number;
+  code: string;
+}
+
 export interface PointOfflineReport {
   point_id: number;
   device_id?: number;
@@ -249,7 +317,11 @@ export interface PointOfflineReport {
   events_by_state: Record<string, number>;
   batches: OfflineBatch[];
   waiting: AwaitingPayment[];
+  /** The latest refused events of every device the point had, newest first (at most 50). */
+  refused: RefusedEvent[];
 }
+
+export const refusedListMax = 50;
 
 export const getPointOfflineReport = (pointId: number, signal?: AbortSignal) =>
   getJson(
@@ -259,7 +331,10 @@ export const getPointOfflineReport = (pointId: number, signal?: AbortSignal) =>
       isObject(body.events_by_state) &&
       Array.isArray(body.batches) &&
       Array.isArray(body.waiting) &&
-      body.waiting.every(isAwaitingPayment),
+      body.waiting.every(isAwaitingPayment) &&
+      Array.isArray(body.refused) &&
+      body.refused.every((event) => isObject(event) && numbers(event, ['seq', 'at_ms']) &&
+        typeof event.kind === 'string' && typeof event.code === 'string'),
     signal,
   );
 

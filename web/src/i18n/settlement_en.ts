@@ -29,12 +29,21 @@ export const settlementEn: Record<keyof typeof settlementFr, string> = {
 
   'stl.transfer.title': 'SEPA transfers',
   'stl.transfer.lead':
-    'The transfer file (pain.001) pays at once every settlement to pay in your organisations; they then become “Paid”. Send the file to the bank.',
+    'The transfer file (pain.001) pays at once the settlements ticked among those to pay in your organisations; they then become “Paid”. Send the file to the bank.',
   'stl.transfer.none': 'No settlement to pay.',
-  'stl.transfer.due': 'Settlements to pay: {count}, for {total}',
   'stl.transfer.create': 'Create the transfer file',
   'stl.transfer.made': 'Transfer file {id} created: {count} settlement(s) paid, {total}.',
   'stl.transfer.download': 'Download the transfer file (pain.001 XML)',
+  'stl.transfer.choose': 'Settlements this file pays',
+  'stl.transfer.chosen': 'Settlements ticked: {count} of {due}, for {total}',
+  'stl.transfer.none_chosen': 'Tick at least one settlement to pay.',
+  'stl.transfer.files.title': 'Transfer files',
+  'stl.transfer.files.count': 'Transfer files shown: {count}',
+  'stl.transfer.files.file': 'File',
+  'stl.transfer.files.xml': '(pain.001 XML)',
+  'stl.transfer.files.runs': 'Settlements paid',
+  'stl.transfer.files.total': 'Total',
+  'stl.transfer.files.older': 'Older files',
 
   'stl.run.title': 'Settlement',
   'stl.run.named': 'Statement {id}',
@@ -91,6 +100,8 @@ export const settlementEn: Record<keyof typeof settlementFr, string> = {
     'Someone regenerated these documents meanwhile. Reload the page and try again.',
   'stl.problem.settlement_cutoff_invalid': 'The end of a settlement cannot be in the future.',
   'stl.problem.settlement_transfer_not_found': 'This transfer file does not exist or is outside your organisations.',
+  'stl.problem.settlement_not_to_pay':
+    'One of the ticked settlements is no longer to pay (already paid or nothing to pay). Nothing was paid; reload the page.',
 
   'recon.point.title': 'Reconciliations',
   'recon.point.lead':
@@ -146,7 +157,14 @@ export const settlementEn: Record<keyof typeof settlementFr, string> = {
   'recon.schedule.title': 'Daily reconciliation',
   'recon.schedule.lead':
     'Every day at the chosen hour (Paris time), the lists this merchant’s points sent are reconciled and the reports e-mailed to it.',
-  'recon.schedule.unknown': 'The saved schedule is not shown here yet; save it to set it.',
+  'recon.schedule.last_run': 'Last run on {day}.',
+  'recon.totals.title': 'Totals per counter and operation',
+  'recon.totals.lead': 'On each side: the amount and number of acknowledged operations, then the number of all operations whatever their state.',
+  'recon.totals.line': 'Operation (counter)',
+  'recon.totals.cell': '{amount} ({count} acknowledged of {all})',
+  'recon.totals.differs': '(the two sides differ)',
+  'recon.matched.title': 'Matched operations',
+  'recon.matched.truncated': 'The first {shown} of {count}; the PDF and XML give them all.',
   'recon.schedule.on': 'Daily reconciliation on, at {hour}:00 (Paris time).',
   'recon.schedule.off': 'Daily reconciliation off.',
   'recon.schedule.enabled': 'Reconcile every day',
@@ -189,6 +207,18 @@ export const settlementEn: Record<keyof typeof settlementFr, string> = {
     'Offline payments the holder’s balance did not cover: they go through as soon as the holder reloads, and are tried again regularly.',
   'offline.awaiting.none': 'No payment waiting.',
   'offline.awaiting.count': 'Payments waiting: {count}',
-  'offline.refused.note':
-    '{count} offline operation(s) refused. The device received the reason of each refusal in the answer to its upload; this report gives only their number so far.',
+  'offline.refused.title': 'Latest refused offline operations',
+  'offline.refused.none': 'No offline operation was refused.',
+  'offline.refused.lead':
+    'The latest {shown} (at most {max}), newest first, with the reason the device got. A refused operation changed nothing.',
+  'offline.refused.seq': 'no. {seq},',
+  'offline.field.operation': 'Operation (point time)',
+  'offline.field.kind': 'Type',
+  'offline.field.reason': 'Reason for refusal',
+  'offline.kind.wallet.debit': 'Payment',
+  'offline.kind.wallet.load': 'Load',
+  'offline.kind.wallet.cash_reload': 'Cash reload',
+  'offline.kind.wallet.cancel': 'Cancellation',
+  'offline.refusal.event_kind_unknown': 'Operation type unknown to the service',
+  'offline.refusal.event_forbidden': 'Operation not allowed for this device',
 };

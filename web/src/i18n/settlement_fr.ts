@@ -29,12 +29,21 @@ export const settlementFr = {
 
   'stl.transfer.title': 'Virements SEPA',
   'stl.transfer.lead':
-    'Le fichier de virements (pain.001) paie en une fois tous les règlements à payer de vos organisations ; ils passent alors à l’état « Payé ». Transmettez le fichier à la banque.',
+    'Le fichier de virements (pain.001) paie en une fois les règlements cochés parmi ceux à payer de vos organisations ; ils passent alors à l’état « Payé ». Transmettez le fichier à la banque.',
   'stl.transfer.none': 'Aucun règlement à payer.',
-  'stl.transfer.due': 'Règlements à payer : {count}, pour {total}',
   'stl.transfer.create': 'Créer le fichier de virements',
   'stl.transfer.made': 'Fichier de virements {id} créé : {count} règlement(s) payé(s), {total}.',
   'stl.transfer.download': 'Télécharger le fichier de virements (XML pain.001)',
+  'stl.transfer.choose': 'Règlements à payer par ce fichier',
+  'stl.transfer.chosen': 'Règlements cochés : {count} sur {due}, pour {total}',
+  'stl.transfer.none_chosen': 'Cochez au moins un règlement à payer.',
+  'stl.transfer.files.title': 'Fichiers de virements',
+  'stl.transfer.files.count': 'Fichiers de virements affichés : {count}',
+  'stl.transfer.files.file': 'Fichier',
+  'stl.transfer.files.xml': '(XML pain.001)',
+  'stl.transfer.files.runs': 'Règlements payés',
+  'stl.transfer.files.total': 'Total',
+  'stl.transfer.files.older': 'Fichiers plus anciens',
 
   'stl.run.title': 'Règlement',
   'stl.run.named': 'Relevé {id}',
@@ -92,6 +101,8 @@ export const settlementFr = {
     'Quelqu’un a régénéré ces documents entre-temps. Rechargez la page puis réessayez.',
   'stl.problem.settlement_cutoff_invalid': 'La date de fin du règlement ne peut pas être dans le futur.',
   'stl.problem.settlement_transfer_not_found': 'Ce fichier de virements n’existe pas ou n’est pas dans votre périmètre.',
+  'stl.problem.settlement_not_to_pay':
+    'Un des règlements cochés n’est plus à payer (déjà payé ou rien à payer). Rien n’a été payé ; rechargez la page.',
 
   'recon.point.title': 'Rapprochements',
   'recon.point.lead':
@@ -148,7 +159,14 @@ export const settlementFr = {
   'recon.schedule.title': 'Rapprochement quotidien',
   'recon.schedule.lead':
     'Chaque jour à l’heure choisie (heure de Paris), les listes envoyées par les points de ce commerçant sont rapprochées et les rapports lui sont envoyés par e-mail.',
-  'recon.schedule.unknown': 'L’horaire enregistré n’est pas encore affiché ici ; enregistrez-le pour le fixer.',
+  'recon.schedule.last_run': 'Dernier passage le {day}.',
+  'recon.totals.title': 'Totaux par compteur et par opération',
+  'recon.totals.lead': 'Pour chaque côté : le montant et le nombre des opérations acquittées, puis le nombre de toutes les opérations quel que soit leur état.',
+  'recon.totals.line': 'Opération (compteur)',
+  'recon.totals.cell': '{amount} ({count} acquittée(s) sur {all})',
+  'recon.totals.differs': '(les deux côtés diffèrent)',
+  'recon.matched.title': 'Opérations concordantes',
+  'recon.matched.truncated': 'Les {shown} premières sur {count} ; le PDF et le XML les donnent toutes.',
   'recon.schedule.on': 'Rapprochement quotidien activé, à {hour} h (heure de Paris).',
   'recon.schedule.off': 'Rapprochement quotidien désactivé.',
   'recon.schedule.enabled': 'Activer le rapprochement quotidien',
@@ -191,6 +209,18 @@ export const settlementFr = {
     'Des paiements hors ligne que le solde du porteur ne couvrait pas : ils passent dès qu’il recharge son compte, et sont réessayés régulièrement.',
   'offline.awaiting.none': 'Aucun paiement en attente.',
   'offline.awaiting.count': 'Paiements en attente : {count}',
-  'offline.refused.note':
-    '{count} opération(s) hors ligne refusée(s). Le terminal a reçu le motif de chaque refus en réponse à son envoi ; ce rapport ne donne encore que leur nombre.',
+  'offline.refused.title': 'Dernières opérations hors ligne refusées',
+  'offline.refused.none': 'Aucune opération hors ligne refusée.',
+  'offline.refused.lead':
+    'Les {shown} dernières (au plus {max}), de la plus récente à la plus ancienne, avec le motif que le terminal a reçu. Une opération refusée n’a rien changé.',
+  'offline.refused.seq': 'n° {seq},',
+  'offline.field.operation': 'Opération (heure du point)',
+  'offline.field.kind': 'Type',
+  'offline.field.reason': 'Motif du refus',
+  'offline.kind.wallet.debit': 'Paiement',
+  'offline.kind.wallet.load': 'Chargement',
+  'offline.kind.wallet.cash_reload': 'Recharge en espèces',
+  'offline.kind.wallet.cancel': 'Annulation',
+  'offline.refusal.event_kind_unknown': 'Type d’opération inconnu du service',
+  'offline.refusal.event_forbidden': 'Opération non autorisée pour ce terminal',
 } as const;

@@ -1,14 +1,16 @@
 // The offline mode (W16) in the back office: on a point's page, what its device uploaded offline
 // (events by state, the latest batches, the payments waiting for the holder's funds); on a
-// merchant's page, its payments awaiting funds. The API does not list refused offline events
-// with their codes yet (only their count): the device got each code in its batch answer.
+// merchant's page, its payments awaiting funds. The latest refused offline events are listed
+// with their refusal code in words (the device got the same code in its batch answer).
 import { Text } from '../components/form';
-import { useI18n } from '../i18n';
+import { isMessageKey, useI18n, type MessageKey, type Translate } from '../i18n';
 import { named } from '../labels';
 import { formatEuros, type Merchant } from '../pos';
 import type { Localised } from '../problems';
 import { Link } from '../router';
-import { formatParis, getPointOfflineReport, listAwaitingFunds, type AwaitingPayment } from '../settlement';
+import {
+  formatParis, getPointOfflineReport, listAwaitingFunds, refusedListMax, type AwaitingPayment, type RefusedEvent,
+} from '../settlement';
 import { useLoad } from '../use_load';
 import { settlementProblem } from './wallet_settlements';
 
@@ -65,6 +67,44 @@ function AwaitingTable({ payments, withPoint, testId }: { payments: AwaitingPaym
               <td data-label={t('offline.field.attempts')}>{payment.attempts}</td>
               <td data-label={t('offline.field.next_try')}>
                 {payment.next_try_at_ms ? formatParis(payment.next_try_at_ms, lang) : t('offline.next_try.reload')}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A refusal code in words: the till's refusals, then sync's own, else the code itself. */
+export const offlineRefusalName = (t: Translate, code: string) => {
+  const key = `pos.refusal.${code}`;
+  return isMessageKey(key) ? t(key as MessageKey) : named(t, 'offline.refusal', code);
+};
+
+function RefusedTable({ events }: { events: RefusedEvent[] }) {
+  const { t, lang } = useI18n();
+  return (
+    <div class="table-wrap">
+      <table class="table table--stacked" data-testid="offline-refused">
+        <caption class="visually-hidden">{t('offline.refused.title')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('offline.field.operation')}</th>
+            <th scope="col">{t('offline.field.kind')}</th>
+            <th scope="col">{t('offline.field.reason')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.map((event) => (
+            <tr key={event.event_id}>
+              <th scope="row">
+                {t('offline.refused.seq', { seq: event.seq })}{' '}
+                <time dateTime={new Date(event.at_ms).toISOString()}>{formatParis(event.at_ms, lang)}</time>
+              </th>
+              <td data-label={t('offline.field.kind')}>{named(t, 'offline.kind', event.kind)}</td>
+              <td data-label={t('offline.field.reason')}>
+                {offlineRefusalName(t, event.code)} <span class="txn-id">({event.code})</span>
               </td>
             </tr>
           ))}
@@ -138,10 +178,20 @@ export function PointOfflineReport({ pointId }: { pointId: number }) {
           )}
         </>
       )}
-      {value && (value.events_by_state.refused ?? 0) > 0 && (
-        <p class="notice notice--warning" data-testid="offline-refused-note">
-          {t('offline.refused.note', { count: value.events_by_state.refused ?? 0 })}
-        </p>
+      {value && (
+        <>
+          <h3>{t('offline.refused.title')}</h3>
+          {value.refused.length === 0 ? (
+            <p>{t('offline.refused.none')}</p>
+          ) : (
+            <>
+              <p data-testid="offline-refused-note">
+                {t('offline.refused.lead', { shown: value.refused.length, max: refusedListMax })}
+              </p>
+              <RefusedTable events={value.refused} />
+            </>
+          )}
+        </>
       )}
     </section>
   );

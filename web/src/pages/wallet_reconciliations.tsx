@@ -1,7 +1,8 @@
 // Reconciliation (W18) in the back office: on a point's page, its reports and a form to reconcile
-// it over a date/time range typed in Paris time; one report with its matched, differing and
-// missing lines and its PDF and XML; on a merchant's page, its daily reconciliation hour.
-import { useState } from 'preact/hooks';
+// it over a date/time range typed in Paris time; one report with its totals per counter and
+// operation on both sides, its matched, differing and missing lines and its PDF and XML; on a
+// merchant's page, its daily reconciliation hour as saved, and the form to change it.
+import { useEffect, useState } from 'preact/hooks';
 import { ErrorSummary, LiveMessage, SelectField, Text, errorFor, useSubmission } from '../components/form';
 import { problemOf } from '../api';
 import { useI18n, type Translate } from '../i18n';
@@ -10,8 +11,9 @@ import { formatEuros, type Merchant } from '../pos';
 import type { FormError, Localised } from '../problems';
 import { Link } from '../router';
 import {
-  formatParis, getReconciliation, listPointReconciliations, reconcilePoint, setReconciliationSchedule, settlementLimits,
-  settlementRight, type Reconciliation, type ReconciliationLine, type ReconciliationSchedule,
+  formatParis, getReconciliation, getReconciliationSchedule, listPointReconciliations, reconcilePoint,
+  setReconciliationSchedule, settlementLimits, settlementRight, type Reconciliation, type ReconciliationLine,
+  type ReconciliationPair, type ReconciliationSchedule, type ReconciliationTotal,
 } from '../settlement';
 import { useSession } from '../session';
 import { useLoad } from '../use_load';
@@ -244,6 +246,57 @@ function LinesTable({ lines, testId, caption }: { lines: ReconciliationLine[]; t
   );
 }
 
+/** Totals per counter and operation, the point's side beside the service's (as in the PDF). */
+function TotalsTable({ report }: { report: Reconciliation }) {
+  const { t, lang } = useI18n();
+  const key = (total: ReconciliationTotal) => `${total.counter}\u0000${total.operation}`;
+  const keys = [...new Set([...report.point_totals, ...report.service_totals].map(key))].sort();
+  const find = (list: ReconciliationTotal[], k: string) => list.find((total) => key(total) === k);
+  const amount = (counter: string, value: number) => (counter === 'EUR' ? formatEuros(value, lang) : `${value} ${counter}`);
+  const cell = (total: ReconciliationTotal | undefined, counter: string) =>
+    total ? t('recon.totals.cell', { amount: amount(counter, total.acknowledged_amount), count: total.acknowledged_count,
+      all: total.count }) : '—';
+  return (
+    <div class="table-wrap">
+      <table class="table table--stacked" data-testid="recon-totals">
+        <caption class="visually-hidden">{t('recon.totals.title')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('recon.totals.line')}</th>
+            <th scope="col" class="num">{t('recon.field.point_says')}</th>
+            <th scope="col" class="num">{t('recon.field.service_says')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => {
+            const point = find(report.point_totals, k);
+            const service = find(report.service_totals, k);
+            const [counter = '', operation = ''] = k.split('\u0000');
+            const differs = point?.acknowledged_amount !== service?.acknowledged_amount ||
+              point?.acknowledged_count !== service?.acknowledged_count;
+            return (
+              <tr key={k} class={differs ? 'recon-totals__differs' : undefined}>
+                <th scope="row">
+                  {named(t, 'pos.operation', operation)} ({counter})
+                  {differs && <span class="visually-hidden"> {t('recon.totals.differs')}</span>}
+                </th>
+                <td class="num" data-label={t('recon.field.point_says')}>{cell(point, counter)}</td>
+                <td class="num" data-label={t('recon.field.service_says')}>{cell(service, counter)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The matched lines (the service's side: both agree), at most the first 1000. */
+function MatchedTable({ pairs }: { pairs: ReconciliationPair[] }) {
+  const { t } = useI18n();
+  return <LinesTable lines={pairs.map((pair) => pair.service)} testId="recon-matched-lines" caption={t('recon.matched.title')} />;
+}
+
 function DifferingTable({ report }: { report: Reconciliation }) {
   const { t, lang } = useI18n();
   const show = (line: ReconciliationLine, field: string) =>
@@ -351,6 +404,11 @@ export function ReconciliationPage({ id }: { id: string }) {
               <a href={value.links.xml} download>{t('recon.doc.xml')}</a>
             </li>
           </ul>
+          <h2>{t('recon.totals.title')}</h2>
+          <p>{t('recon.totals.lead')}</p>
+          {value.point_totals.length + value.service_totals.length === 0 ? <p>{t('recon.none')}</p> : (
+            <TotalsTable report={value} />
+          )}
           <h2>{t('recon.differing.title')}</h2>
           {value.differing.length === 0 ? <p>{t('recon.none')}</p> : <DifferingTable report={value} />}
           <h2>{t('recon.missing_at_service.title')}</h2>
@@ -365,6 +423,17 @@ export function ReconciliationPage({ id }: { id: string }) {
             <LinesTable lines={value.missing_at_point} testId="recon-missing-point"
               caption={t('recon.missing_at_point.title')} />
           )}
+          <h2>{t('recon.matched.title')}</h2>
+          {(value.matched_lines ?? []).length === 0 ? <p>{t('recon.none')}</p> : (
+            <>
+              {value.matched_lines_truncated && (
+                <p data-testid="recon-matched-truncated">
+                  {t('recon.matched.truncated', { shown: value.matched_lines?.length ?? 0, count: value.matched })}
+                </p>
+              )}
+              <MatchedTable pairs={value.matched_lines ?? []} />
+            </>
+          )}
         </>
       )}
     </>
@@ -375,18 +444,29 @@ export function ReconciliationPage({ id }: { id: string }) {
 
 /**
  * The merchant's daily reconciliation: at an hour (Paris), its points' uploaded lists are
- * reconciled and the reports e-mailed. The API has no route to read the schedule back yet, so
- * the screen shows what it last saved.
+ * reconciled and the reports e-mailed. The schedule as saved is read first; the form starts from
+ * it (a schedule never set reads as disabled, and the form then offers 22 h).
  */
 export function ReconciliationScheduleForm({ merchant }: { merchant: Merchant }) {
   const { t } = useI18n();
   const { permissions } = useSession();
+  const allowed = permissions.has(settlementRight.reconciliations);
+  const current = useLoad(allowed ? (signal) => getReconciliationSchedule(merchant.id, signal) : null, [merchant.id, allowed]);
   const [enabled, setEnabled] = useState(true);
   const [hour, setHour] = useState('22');
   const [saved, setSaved] = useState<ReconciliationSchedule | null>(null);
   const [message, setMessage] = useState<Localised | null>(null);
   const submission = useSubmission();
-  if (!permissions.has(settlementRight.reconciliations)) return null;
+  useEffect(() => {
+    const read = current.value;
+    if (!read) return;
+    setSaved(read);
+    if (read.enabled) {
+      setEnabled(true);
+      setHour(String(read.hour));
+    }
+  }, [current.value]);
+  if (!allowed) return null;
   const submit = async (event: Event) => {
     event.preventDefault();
     if (submission.busy) return;
@@ -402,13 +482,16 @@ export function ReconciliationScheduleForm({ merchant }: { merchant: Merchant })
       submission.setBusy(false);
     }
   };
-  const describe = (schedule: ReconciliationSchedule) =>
-    schedule.enabled ? t('recon.schedule.on', { hour: schedule.hour }) : t('recon.schedule.off');
+  const describe = (schedule: ReconciliationSchedule) => {
+    const state = schedule.enabled ? t('recon.schedule.on', { hour: schedule.hour }) : t('recon.schedule.off');
+    return schedule.last_run_day ? `${state} ${t('recon.schedule.last_run', { day: schedule.last_run_day })}` : state;
+  };
   return (
     <form class="wallet-section" noValidate onSubmit={submit} aria-labelledby="recon-schedule-title" data-testid="recon-schedule">
       <h2 id="recon-schedule-title">{t('recon.schedule.title')}</h2>
       <p>{t('recon.schedule.lead')}</p>
-      <p data-testid="recon-schedule-current">{saved ? describe(saved) : t('recon.schedule.unknown')}</p>
+      <ProblemNotice value={current.problem ? settlementProblem(current.problem, t) : null} />
+      <p data-testid="recon-schedule-current">{saved ? describe(saved) : ''}</p>
       <LiveMessage message={message} />
       <ErrorSummary errors={submission.errors} attempt={submission.attempt} />
       <div class="choice">

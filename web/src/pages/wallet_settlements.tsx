@@ -1,9 +1,12 @@
 // Settlement runs (W19) as regional admins and merchants see them: the list in one's scope with
-// filters (merchant, state, period) and the SEPA transfer file paying the runs to pay; one run
+// filters (merchant, state, period), the SEPA transfer file paying the runs chosen among those to
+// pay and the transfer files made so far; one run
 // with its figures, its lines per point, every document and the regeneration of the documents
 // (never of the figures); on a merchant's page, its runs and "settle now".
 import { useEffect, useState } from 'preact/hooks';
-import { ErrorSummary, LiveMessage, SelectField, Text, TextField, errorFor, useSubmission } from '../components/form';
+import {
+  ChoiceFieldset, ErrorSummary, LiveMessage, SelectField, Text, TextField, errorFor, useSubmission,
+} from '../components/form';
 import { problemOf, type Problem } from '../api';
 import { useI18n, type MessageKey, type Translate } from '../i18n';
 import { named } from '../labels';
@@ -11,9 +14,9 @@ import { formatBasisPoints, formatEuros, listMerchants, type Merchant } from '..
 import { problemMessage, type Localised } from '../problems';
 import { Link, navigate, useLocation } from '../router';
 import {
-  exportTransfers, formatParis, getSettlement, listSettlements, regenerateSettlement, runSettlement, settlementLimits,
-  settlementLinks, settlementRight, settlementStates, transferFileLink, type SettlementRun, type SettlementRunDetail,
-  type TransferBatch,
+  exportTransfers, formatParis, getSettlement, listSettlements, listTransferFiles, regenerateSettlement, runSettlement,
+  settlementLimits, settlementLinks, settlementRight, settlementStates, transferFileLink, type SettlementRun,
+  type SettlementRunDetail, type TransferBatch, type TransferFilePage,
 } from '../settlement';
 import { useSession } from '../session';
 import { useLoad } from '../use_load';
@@ -47,6 +50,7 @@ const settlementCodes: Record<string, MessageKey> = {
   settlement_regenerated_meanwhile: 'stl.problem.settlement_regenerated_meanwhile',
   settlement_cutoff_invalid: 'stl.problem.settlement_cutoff_invalid',
   settlement_transfer_not_found: 'stl.problem.settlement_transfer_not_found',
+  settlement_not_to_pay: 'stl.problem.settlement_not_to_pay',
   reconciliation_not_found: 'recon.problem.reconciliation_not_found',
   reconciliation_no_upload: 'recon.problem.reconciliation_no_upload',
   reconciliation_input_invalid: 'recon.problem.reconciliation_input_invalid',
@@ -110,21 +114,35 @@ function RunsTable({ runs, merchants }: { runs: SettlementRun[]; merchants: Merc
 const digits = (value: string | null) => (value && /^\d+$/.test(value) ? value : '');
 const day = (value: string | null) => (value && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : '');
 
-/** The SEPA transfer: every run to pay in scope goes in one pain.001 file, then counts as paid. */
+/**
+ * The SEPA transfer: the runs to pay in scope, each with a checkbox (all checked at first); the
+ * checked ones go in one pain.001 file and then count as paid.
+ */
 function TransferSection({ runs, onPaid }: { runs: SettlementRun[]; onPaid: () => void }) {
   const { t, lang } = useI18n();
   const [batch, setBatch] = useState<TransferBatch | null>(null);
   const [problem, setProblem] = useState<Localised | null>(null);
   const [busy, setBusy] = useState(false);
   const due = runs.filter((run) => run.state === 'to_pay');
-  const total = due.reduce((sum, run) => sum + run.payable_cents, 0);
+  // null: every run due (also those a reload brings).
+  const [chosen, setChosen] = useState<string[] | null>(null);
+  const selected = chosen ?? due.map((run) => String(run.id));
+  const picked = due.filter((run) => selected.includes(String(run.id)));
+  const total = picked.reduce((sum, run) => sum + run.payable_cents, 0);
+  const [filesVersion, setFilesVersion] = useState(0);
 
   const create = async () => {
     if (busy) return;
-    setBusy(true);
     setProblem(null);
+    if (picked.length === 0) {
+      setProblem({ text: t('stl.transfer.none_chosen') });
+      return;
+    }
+    setBusy(true);
     try {
-      setBatch(await exportTransfers());
+      setBatch(await exportTransfers(picked.map((run) => run.id)));
+      setChosen(null);
+      setFilesVersion((version) => version + 1);
       onPaid();
     } catch (error) {
       setProblem(settlementProblem(problemOf(error), t));
@@ -140,16 +158,17 @@ function TransferSection({ runs, onPaid }: { runs: SettlementRun[]; onPaid: () =
       <p role="status" class="result-count">
         {due.length === 0
           ? t('stl.transfer.none')
-          : t('stl.transfer.due', { count: due.length, total: formatEuros(total, lang) })}
+          : t('stl.transfer.chosen', { count: picked.length, due: due.length, total: formatEuros(total, lang) })}
       </p>
       {due.length > 0 && (
-        <ul class="plain-list" data-testid="transfer-due">
-          {due.map((run) => (
-            <li key={run.id}>
-              <Link href={`/wallet/settlements/${run.id}`}>{run.statement_id}</Link> — {formatEuros(run.payable_cents, lang)}
-            </li>
-          ))}
-        </ul>
+        <div data-testid="transfer-due">
+          <ChoiceFieldset id="transfer-runs" legend={t('stl.transfer.choose')} type="checkbox"
+            options={due.map((run) => ({
+              value: String(run.id),
+              label: `${run.statement_id} — ${formatEuros(run.payable_cents, lang)}`,
+            }))}
+            selected={selected} onChange={setChosen} />
+        </div>
       )}
       <ProblemNotice value={problem} />
       {batch && (
@@ -164,12 +183,100 @@ function TransferSection({ runs, onPaid }: { runs: SettlementRun[]; onPaid: () =
           </p>
         </div>
       )}
-      <p>
-        <button type="button" class="button button--primary" aria-disabled={busy} onClick={() => void create()}>
-          {t('stl.transfer.create')}
-        </button>
-      </p>
+      {due.length > 0 && (
+        <p>
+          <button type="button" class="button button--primary" aria-disabled={busy} onClick={() => void create()}>
+            {t('stl.transfer.create')}
+          </button>
+        </p>
+      )}
+      <TransferFiles version={filesVersion} />
     </section>
+  );
+}
+
+/** The transfer files made in scope, newest first, a page at a time, each with its runs. */
+function TransferFiles({ version }: { version: number }) {
+  const { t, lang } = useI18n();
+  const [pages, setPages] = useState<TransferFilePage[]>([]);
+  const [problem, setProblem] = useState<Localised | null>(null);
+  const [loading, setLoading] = useState(true);
+
+  const load = async (before: number | null, signal?: AbortSignal) => {
+    setLoading(true);
+    setProblem(null);
+    try {
+      const page = await listTransferFiles(before, signal);
+      setPages((current) => (before === null ? [page] : [...current, page]));
+    } catch (error) {
+      if (!signal?.aborted) setProblem(settlementProblem(problemOf(error), t));
+    } finally {
+      if (!signal?.aborted) setLoading(false);
+    }
+  };
+  useEffect(() => {
+    const controller = new AbortController();
+    void load(null, controller.signal);
+    return () => controller.abort();
+  }, [version]);
+
+  const files = pages.flatMap((page) => page.transfer_files);
+  const next = pages.length > 0 ? pages[pages.length - 1]!.next_before : null;
+  return (
+    <>
+      <h3 id="transfer-files-title">{t('stl.transfer.files.title')}</h3>
+      <ProblemNotice value={problem} />
+      <p class="result-count" data-testid="transfer-files-count">
+        {pages.length === 0 ? '' : t('stl.transfer.files.count', { count: files.length })}
+      </p>
+      {files.length > 0 && (
+        <div class="table-wrap">
+          <table class="table table--stacked" data-testid="transfer-files">
+            <caption class="visually-hidden">{t('stl.transfer.files.title')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('stl.transfer.files.file')}</th>
+                <th scope="col">{t('stl.field.created')}</th>
+                <th scope="col">{t('stl.transfer.files.runs')}</th>
+                <th scope="col" class="num">{t('stl.transfer.files.total')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {files.map((file) => (
+                <tr key={file.id}>
+                  <th scope="row">
+                    <a href={file.file} download>
+                      {file.message_id}
+                      <span class="visually-hidden"> {t('stl.transfer.files.xml')}</span>
+                    </a>
+                  </th>
+                  <td data-label={t('stl.field.created')}>{formatParis(file.created_at, lang)}</td>
+                  <td data-label={t('stl.transfer.files.runs')}>
+                    <ul class="plain-list">
+                      {file.paid_runs.map((run) => (
+                        <li key={run.id}>
+                          <Link href={`/wallet/settlements/${run.id}`}>{run.statement_id}</Link> —{' '}
+                          {formatEuros(run.payable_cents, lang)}
+                        </li>
+                      ))}
+                    </ul>
+                  </td>
+                  <td class="num" data-label={t('stl.transfer.files.total')}>{formatEuros(file.total_cents, lang)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {next !== null && (
+        <p>
+          <button type="button" class="button button--secondary" aria-disabled={loading}
+            onClick={() => { if (!loading) void load(next); }}>
+            {t('stl.transfer.files.older')}
+          </button>
+        </p>
+      )}
+    </>
   );
 }
 
