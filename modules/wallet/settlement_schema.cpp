@@ -52,6 +52,10 @@ constexpr std::string_view kSchema =
     " scope_path TEXT NOT NULL, runs BIGINT NOT NULL, total_cents BIGINT NOT NULL,"
     " body TEXT NOT NULL, created_at BIGINT NOT NULL);";
 
+constexpr const char* kRunsByTransferFile =
+    "CREATE INDEX wallet_settlement_runs_transfer_file ON wallet_settlement_runs"
+    " (transfer_file_id);";
+
 std::string Schema(std::string_view id) {
   return fmt::format(fmt::runtime(kSchema), fmt::arg("id", id));
 }
@@ -63,7 +67,10 @@ std::vector<storage::Migration> SettlementMigrations() {
       {"wallet.settlement", 1,
        "settlement runs, their points and transactions, document versions, transfer files",
        Schema("id INTEGER PRIMARY KEY AUTOINCREMENT"),
-       Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")}};
+       Schema("id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")},
+      // The runs a transfer file paid, looked up when listing the files.
+      {"wallet.settlement", 2, "index of runs by transfer file", kRunsByTransferFile,
+       kRunsByTransferFile}};
   for (auto& migration : FeeMigrations()) migrations.push_back(std::move(migration));
   return migrations;
 }
