@@ -211,6 +211,13 @@ const std::vector<Table>& Tables() {
         {"device_id", "device_id", Type::kInt, "the paired device operating the point; null before pairing"},
         {"created_at_ms", "created_at", Type::kInt, "Unix time in milliseconds"},
         {"updated_at_ms", "updated_at", Type::kInt, "Unix time in milliseconds"}}},
+      {"point_accounts.jsonl",
+       "Each point's own sales account per asset: its payments are booked there until a settlement run"
+       " brings them to the merchant's sales account.",
+       "wallet_point_accounts", "ledger_account_id",
+       {{"point_id", "point_id", Type::kInt, "points.jsonl id"},
+        {"ledger", "ledger", Type::kText, "asset code (EUR or a token counter)"},
+        {"ledger_account_id", "ledger_account_id", Type::kInt, "ledger_accounts.jsonl id"}}},
       {"point_events.jsonl", "History of each point: creation, approval, pairing, device swaps, oppositions.",
        "wallet_point_events", "id",
        {{"id", "id", Type::kInt, "identifier"},

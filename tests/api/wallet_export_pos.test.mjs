@@ -25,7 +25,7 @@ const demoPassword = 'Vercors-Granit-Saule-47';
 const hugoCard = '04A1B2C3D4E5F7';
 const iban = 'FR7630006000011234567890189';
 const ibanDigits = '1234567890'; // the part of the IBAN that is never shown
-const networkFiles = ['merchants.jsonl', 'points.jsonl', 'point_events.jsonl', 'pos_transactions.jsonl',
+const networkFiles = ['merchants.jsonl', 'points.jsonl', 'point_accounts.jsonl', 'point_events.jsonl', 'pos_transactions.jsonl',
   'qr_phones.jsonl', 'qr_codes_used.jsonl', 'qr_codes_printed.jsonl', 'qr_refusals.jsonl', 'sync_batches.jsonl',
   'sync_events.jsonl', 'fraud_rules.jsonl', 'fraud_alerts.jsonl'];
 
@@ -168,6 +168,13 @@ for (const backend of backends()) {
       assert.equal(point.state, 'approved');
       assert.equal(point.permissions, 'debit cash_reload');
       assert.ok(point.device_id > 0);
+      // The point's takings sit in its own sales account until a settlement run (3,50 + 3,30 €).
+      const [pointAccount] = lines(archive, 'point_accounts.jsonl').filter((a) => a.point_id === point.id);
+      assert.equal(pointAccount.ledger, 'EUR');
+      const salesAccount = lines(archive, 'ledger_accounts.jsonl').find((a) => a.id === pointAccount.ledger_account_id);
+      assert.equal(salesAccount.code, 'point.sales');
+      assert.equal(salesAccount.organisation_id, merchant.organisation_id);
+      assert.equal(salesAccount.credits_posted - salesAccount.debits_posted, 680);
       assert.deepEqual(lines(archive, 'point_events.jsonl').filter((e) => e.point_id === point.id).map((e) => e.event),
         ['created', 'approved', 'paired']);
       const txns = lines(archive, 'pos_transactions.jsonl');
