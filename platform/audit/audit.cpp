@@ -264,11 +264,13 @@ std::string PayloadDigest(std::string_view before_json, std::string_view after_j
   return crypto::Sha256Hex(payload);
 }
 
-std::string CanonicalForm(int64_t seq, int64_t at_ms, const AuditEntry& entry,
-                          std::string_view payload_digest, std::string_view previous_hash) {
+namespace {
+
+// The canonical form's fields from at_ms to payload_digest: everything but the format tag, seq
+// and previous hash, which depend on the chain.
+std::string CanonicalEntryPart(int64_t at_ms, const AuditEntry& entry,
+                               std::string_view payload_digest) {
   std::string out;
-  AppendNetstring(out, kFormatTag);
-  AppendNetstring(out, std::to_string(seq));
   AppendNetstring(out, std::to_string(at_ms));
   AppendNetstring(out, entry.actor_type);
   AppendNetstring(out, OptionalNumber(entry.actor_id));
@@ -278,6 +280,17 @@ std::string CanonicalForm(int64_t seq, int64_t at_ms, const AuditEntry& entry,
   AppendNetstring(out, entry.record_id);
   AppendNetstring(out, entry.request_id);
   AppendNetstring(out, payload_digest);
+  return out;
+}
+
+}  // namespace
+
+std::string CanonicalForm(int64_t seq, int64_t at_ms, const AuditEntry& entry,
+                          std::string_view payload_digest, std::string_view previous_hash) {
+  std::string out;
+  AppendNetstring(out, kFormatTag);
+  AppendNetstring(out, std::to_string(seq));
+  out += CanonicalEntryPart(at_ms, entry, payload_digest);
   AppendNetstring(out, previous_hash);
   return out;
 }
@@ -293,16 +306,7 @@ Result<int64_t> AppendPostgres(Transaction& tx, const AuditEntry& entry, int64_t
   const std::string digest = PayloadDigest(entry.before_json, entry.after_json);
   std::string tag;
   AppendNetstring(tag, kFormatTag);
-  std::string middle;  // at_ms … payload_digest, as in CanonicalForm
-  AppendNetstring(middle, std::to_string(now_ms));
-  AppendNetstring(middle, entry.actor_type);
-  AppendNetstring(middle, OptionalNumber(entry.actor_id));
-  AppendNetstring(middle, OptionalNumber(entry.organisation_id));
-  AppendNetstring(middle, entry.action);
-  AppendNetstring(middle, entry.record_type);
-  AppendNetstring(middle, entry.record_id);
-  AppendNetstring(middle, entry.request_id);
-  AppendNetstring(middle, digest);
+  const std::string middle = CanonicalEntryPart(now_ms, entry, digest);
   auto nullable = [](const std::optional<int64_t>& id) {
     return id ? storage::Param(*id) : storage::Param(nullptr);
   };
