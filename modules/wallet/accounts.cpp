@@ -365,21 +365,20 @@ Error CreatedConcurrently(Error error) {
 namespace {
 
 // The holder's account on an active counter, created on first use; with its balance when asked.
-Result<HolderAccount> HolderAccountOn(Transaction& tx, int64_t holder_id, const Counter& known,
+Result<HolderAccount> HolderAccountOn(Transaction& tx, int64_t holder_id, const Counter& counter,
                                       bool with_balance, int64_t now_ms) {
-  const Counter* counter = &known;
-  if (!counter->active) {
+  if (!counter.active) {
     return Refusal(ErrorKind::kConflict, code::kCounterInactive,
-                   fmt::format("The counter '{}' is not active.", counter->code));
+                   fmt::format("The counter '{}' is not active.", counter.code));
   }
   auto existing = tx.QueryOne(
       "SELECT ha.ledger_account_id, ha.at1, ha.at2, ha.at3, ha.at4 FROM wallet_holder_accounts ha"
       " WHERE ha.holder_id = $1 AND ha.counter_id = $2",
-      {holder_id, counter->id});
+      {holder_id, counter.id});
   if (!existing.ok()) return std::move(existing).error();
   HolderAccount account;
   account.holder_id = holder_id;
-  account.counter = *counter;
+  account.counter = counter;
   if (existing->has_value()) {
     account.ledger_account_id = (*existing)->Int(0);
     for (int64_t i = 0; i < kDateTimeFields; ++i) account.at_ms[i] = (*existing)->OptionalInt(1 + static_cast<size_t>(i));
@@ -387,13 +386,13 @@ Result<HolderAccount> HolderAccountOn(Transaction& tx, int64_t holder_id, const 
     auto organisation = tx.QueryOne("SELECT organisation_id FROM wallet_holders WHERE id = $1", {holder_id});
     if (!organisation.ok()) return std::move(organisation).error();
     if (!organisation->has_value()) return Error::NotFound(std::string(code::kHolderNotFound), "No such holder.");
-    ledger::NewAccount fresh{counter->code, (*organisation)->Int(0), std::string(kHolderAccountCode),
+    ledger::NewAccount fresh{counter.code, (*organisation)->Int(0), std::string(kHolderAccountCode),
                              ledger::account_flags::kDebitsMustNotExceedCredits};
     auto created = ledger::CreateAccount(tx, fresh, now_ms);
     if (!created.ok()) return std::move(created).error();
     auto inserted = tx.Execute("INSERT INTO wallet_holder_accounts (holder_id, counter_id, ledger_account_id)"
                                " VALUES ($1, $2, $3)",
-                               {holder_id, counter->id, created->id});
+                               {holder_id, counter.id, created->id});
     if (!inserted.ok()) return CreatedConcurrently(std::move(inserted).error());
     account.ledger_account_id = created->id;
   }

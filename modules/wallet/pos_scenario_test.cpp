@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "modules/wallet/pos.h"
+#include "modules/wallet/pos_test_support.h"
 #include "platform/audit/audit.h"
 #include "platform/base/clock.h"
 #include "platform/identity/identity.h"
@@ -146,25 +147,16 @@ class PosScenario {
       const std::string counter = args.size() > 2 ? args[2] : std::string(kEuro);
       auto balance =
           db_.Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
+            if (args.at(1) == purpose::kSales) {  // the points' own sales accounts too
+              return testing_pos::MerchantTakings(tx, merchant_.organisation_id, counter,
+                                                  clock_.NowMs());
+            }
             auto id =
                 OperatorAccount(tx, merchant_.organisation_id, counter, args.at(1), clock_.NowMs());
             if (!id.ok()) return std::move(id).error();
-            std::vector<int64_t> ids{*id};
-            if (args.at(1) == purpose::kSales) {  // the points' own sales accounts too
-              auto points = tx.Query(
-                  "SELECT a.ledger_account_id FROM wallet_point_accounts a JOIN wallet_points p"
-                  " ON p.id = a.point_id WHERE p.merchant_org_id = $1 AND a.ledger = $2",
-                  {merchant_.organisation_id, counter});
-              if (!points.ok()) return std::move(points).error();
-              for (const storage::Row& row : points->rows) ids.push_back(row.Int(0));
-            }
-            int64_t total = 0;
-            for (int64_t account_id : ids) {
-              auto account = ledger::LookupAccount(tx, account_id);
-              if (!account.ok()) return std::move(account).error();
-              total += (*account)->CreditBalance();
-            }
-            return total;
+            auto account = ledger::LookupAccount(tx, *id);
+            if (!account.ok()) return std::move(account).error();
+            return (*account)->CreditBalance();
           });
       if (!balance.ok()) return balance.error().message;
       return std::to_string(*balance) == check ? "" : fmt::format("account is {}", *balance);

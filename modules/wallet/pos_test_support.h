@@ -36,6 +36,28 @@ using testing::TestDatabase;
 inline constexpr int64_t kStart = 1'800'000'000'000;
 inline constexpr std::string_view kIban = "FR7630006000011234567890189";
 
+// A merchant's takings not yet settled: its sales account plus each of its points' own
+// (PointSalesAccount), credits minus debits (posted).
+inline Result<int64_t> MerchantTakings(Transaction& tx, int64_t merchant_org_id,
+                                       const std::string& counter, int64_t now_ms) {
+  auto points = tx.Query(
+      "SELECT a.ledger_account_id FROM wallet_point_accounts a JOIN wallet_points p ON"
+      " p.id = a.point_id WHERE p.merchant_org_id = $1 AND a.ledger = $2",
+      {merchant_org_id, counter});
+  if (!points.ok()) return std::move(points).error();
+  auto merchant = OperatorAccount(tx, merchant_org_id, counter, purpose::kSales, now_ms);
+  if (!merchant.ok()) return std::move(merchant).error();
+  std::vector<int64_t> accounts{*merchant};
+  for (const storage::Row& row : points->rows) accounts.push_back(row.Int(0));
+  int64_t total = 0;
+  for (const int64_t id : accounts) {
+    auto account = ledger::LookupAccount(tx, id);
+    if (!account.ok()) return std::move(account).error();
+    total += (*account)->CreditBalance();
+  }
+  return total;
+}
+
 class PosFixture : public ::testing::TestWithParam<storage::Backend> {
  public:
   void SetUp() override {
@@ -188,28 +210,11 @@ class PosFixture : public ::testing::TestWithParam<storage::Backend> {
     return account.ok() ? *account : HolderAccount{};
   }
 
-  // A merchant's takings not yet settled: its sales account plus each of its points' own
-  // (PointSalesAccount), credits minus debits (posted).
+  // The merchant's takings not yet settled (MerchantTakings).
   int64_t Takings(int64_t merchant_org_id, const std::string& counter = std::string(kEuro)) {
-    auto balance = test_->db().Transact<int64_t>(
-        TransactionMode::kWrite, [&](Transaction& tx) -> Result<int64_t> {
-          auto ids = tx.Query(
-              "SELECT a.ledger_account_id FROM wallet_point_accounts a JOIN wallet_points p ON"
-              " p.id = a.point_id WHERE p.merchant_org_id = $1 AND a.ledger = $2",
-              {merchant_org_id, counter});
-          if (!ids.ok()) return std::move(ids).error();
-          auto merchant = OperatorAccount(tx, merchant_org_id, counter, purpose::kSales, clock_.NowMs());
-          if (!merchant.ok()) return std::move(merchant).error();
-          std::vector<int64_t> accounts{*merchant};
-          for (const storage::Row& row : ids->rows) accounts.push_back(row.Int(0));
-          int64_t total = 0;
-          for (int64_t id : accounts) {
-            auto account = ledger::LookupAccount(tx, id);
-            if (!account.ok()) return std::move(account).error();
-            total += (*account)->CreditBalance();
-          }
-          return total;
-        });
+    auto balance = test_->db().Transact<int64_t>(TransactionMode::kWrite, [&](Transaction& tx) {
+      return MerchantTakings(tx, merchant_org_id, counter, clock_.NowMs());
+    });
     EXPECT_TRUE(balance.ok());
     return balance.ok() ? *balance : -1;
   }
